@@ -1,0 +1,51 @@
+/* util: allocation wrappers that abort on out-of-memory, diagnostic logging to stderr, and
+ * parsing of the duration/size units every option uses. No libevent, no sockets: every layer,
+ * including the pure audit library, may use it. Logging is thread-safe (one fprintf per line). */
+#ifndef FCAUDIT_UTIL_H
+#define FCAUDIT_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+void *fca_xmalloc(size_t n);
+void *fca_xcalloc(size_t n, size_t size);
+void *fca_xrealloc(void *p, size_t n);
+char *fca_xstrdup(const char *s);
+char *fca_xstrndup(const char *s, size_t n);
+char *fca_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+typedef enum {
+  FCA_LOG_ERROR = 0,
+  FCA_LOG_WARN = 1,
+  FCA_LOG_INFO = 2,
+  FCA_LOG_DEBUG = 3,
+} fca_log_level_t;
+
+void fca_log_set_level(fca_log_level_t level);
+fca_log_level_t fca_log_get_level(void);
+/* Parses "error|warn|info|debug"; returns -1 on an unknown name. */
+int fca_log_level_parse(const char *s, fca_log_level_t *out);
+void fca_log(fca_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define fca_err(...) fca_log(FCA_LOG_ERROR, __VA_ARGS__)
+#define fca_warn(...) fca_log(FCA_LOG_WARN, __VA_ARGS__)
+#define fca_info(...) fca_log(FCA_LOG_INFO, __VA_ARGS__)
+#define fca_debug(...)                                                                             \
+  do {                                                                                             \
+    if (fca_log_get_level() >= FCA_LOG_DEBUG) fca_log(FCA_LOG_DEBUG, __VA_ARGS__);                 \
+  } while (0)
+
+/* "250ms", "30s", "2m", "1h"; a bare number is seconds. Returns -1 on bad syntax/overflow. */
+int fca_parse_duration_ms(const char *s, uint64_t *out_ms);
+/* "256k", "16M", "1G" (binary multiples, optional trailing "iB"/"B"); bare number is bytes. */
+int fca_parse_size(const char *s, uint64_t *out_bytes);
+
+/* Case-insensitive glob with '*' and '?' (for host and URL patterns). */
+bool fca_glob_match(const char *pattern, const char *s);
+
+/* Milliseconds since the epoch (wall clock) and a monotonic clock in ms. */
+int64_t fca_now_ms(void);
+int64_t fca_mono_ms(void);
+
+#endif

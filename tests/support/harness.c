@@ -1,0 +1,2 @@
+/* harness: shared helpers for the test suites (placeholder). */
+#include "harness.h"

@@ -1,0 +1,4 @@
+/* harness: shared helpers for the test suites. */
+#ifndef FCA_TEST_HARNESS_H
+#define FCA_TEST_HARNESS_H
+#endif
