@@ -108,11 +108,16 @@ int fca_parse_duration_ms(const char *s, uint64_t *out_ms) {
   const char *u;
   if (!s || parse_number(s, &v, &u) < 0) return -1;
   uint64_t m;
-  if (*u == '\0' || strcmp(u, "s") == 0) m = 1000;
-  else if (strcmp(u, "ms") == 0) m = 1;
-  else if (strcmp(u, "m") == 0 || strcmp(u, "min") == 0) m = 60000;
-  else if (strcmp(u, "h") == 0) m = 3600000;
-  else return -1;
+  if (*u == '\0' || strcmp(u, "s") == 0)
+    m = 1000;
+  else if (strcmp(u, "ms") == 0)
+    m = 1;
+  else if (strcmp(u, "m") == 0 || strcmp(u, "min") == 0)
+    m = 60000;
+  else if (strcmp(u, "h") == 0)
+    m = 3600000;
+  else
+    return -1;
   return mul_checked(v, m, out_ms);
 }
 
@@ -123,10 +128,16 @@ int fca_parse_size(const char *s, uint64_t *out_bytes) {
   uint64_t m = 1;
   switch (*u) {
   case '\0': return mul_checked(v, 1, out_bytes);
-  case 'k': case 'K': m = 1024ULL; break;
-  case 'm': case 'M': m = 1024ULL * 1024; break;
-  case 'g': case 'G': m = 1024ULL * 1024 * 1024; break;
-  case 'b': case 'B': if (u[1] == '\0') return mul_checked(v, 1, out_bytes); return -1;
+  case 'k':
+  case 'K': m = 1024ULL; break;
+  case 'm':
+  case 'M': m = 1024ULL * 1024; break;
+  case 'g':
+  case 'G': m = 1024ULL * 1024 * 1024; break;
+  case 'b':
+  case 'B':
+    if (u[1] == '\0') return mul_checked(v, 1, out_bytes);
+    return -1;
   default: return -1;
   }
   u++;

@@ -11,11 +11,11 @@
 #define FCA_EVENT_SCHEMA 1
 
 typedef enum {
-  FCA_EV_PAGE = 0,   /* a page was tagged (loads Stripe.js) */
-  FCA_EV_VIOLATION,  /* a rule fired */
-  FCA_EV_PASS,       /* a tagged page's document ended with no warning or error */
-  FCA_EV_NOTE,       /* something limits the audit (audit-incomplete, ...) */
-  FCA_EV_SUMMARY,    /* end of run */
+  FCA_EV_PAGE = 0,  /* a page was tagged (loads Stripe.js) */
+  FCA_EV_VIOLATION, /* a rule fired */
+  FCA_EV_PASS,      /* a tagged page's document ended with no warning or error */
+  FCA_EV_NOTE,      /* something limits the audit (audit-incomplete, ...) */
+  FCA_EV_SUMMARY,   /* end of run */
 } fca_event_type_t;
 
 typedef enum {
@@ -38,27 +38,27 @@ typedef struct {
   const char *name;   /* e.g. "Cross-Origin-Opener-Policy", "meta[name=referrer]" */
   const char *value;  /* exactly as seen; may hold bytes that are not UTF-8 */
   size_t value_len;
-  int64_t offset;     /* byte offset in the decoded body, or -1 (null) */
-  const char *url;    /* the other document the evidence came from, or NULL */
+  int64_t offset;  /* byte offset in the decoded body, or -1 (null) */
+  const char *url; /* the other document the evidence came from, or NULL */
 } fca_event_evidence_t;
 
 typedef struct {
   fca_event_type_t type;
-  int64_t ts_ms;        /* wall clock, ms since epoch */
-  const char *rule;     /* violation: rule id */
-  fca_level_t level;    /* violation: level */
-  int item;             /* checklist item 0..4 */
-  const char *message;  /* one line */
-  const char *fix;      /* one line */
-  const char *doc;      /* link to the checklist */
+  int64_t ts_ms;       /* wall clock, ms since epoch */
+  const char *rule;    /* violation: rule id */
+  fca_level_t level;   /* violation: level */
+  int item;            /* checklist item 0..4 */
+  const char *message; /* one line */
+  const char *fix;     /* one line */
+  const char *doc;     /* link to the checklist */
   bool has_page;
   fca_event_page_t page;
   bool has_evidence;
   fca_event_evidence_t evidence;
-  const char *client;   /* "127.0.0.1:50312" */
-  const char *note;     /* note: kind, e.g. "audit-incomplete" */
-  uint64_t count;       /* dedup: times seen (1 for the first) */
-  const void *summary;  /* summary: json_t* built by the summary module (opaque here) */
+  const char *client;  /* "127.0.0.1:50312" */
+  const char *note;    /* note: kind, e.g. "audit-incomplete" */
+  uint64_t count;      /* dedup: times seen (1 for the first) */
+  const void *summary; /* summary: json_t* built by the summary module (opaque here) */
 } fca_event_t;
 
 typedef void (*fca_event_fn)(void *userdata, const fca_event_t *ev);

@@ -1,12 +1,28 @@
-/* proxy: runs the forward proxy until SIGINT/SIGTERM (then drains) with the given options.
- * Starts the worker threads, each with its own event_base, evdns_base and SO_REUSEPORT
- * listeners; the main thread handles signals and tells the workers. */
+/* proxy: the forward proxy as a whole: worker threads (each with its own event_base, evdns_base
+ * and SO_REUSEPORT listeners), shared read-only state, graceful shutdown. fca_proxy_main runs it
+ * in the foreground with signal handling (SIGINT/SIGTERM drain and exit, SIGHUP reopens logs);
+ * fca_proxy_start/stop/wait let another command (e.g. `fcaudit run`) embed it. */
 #ifndef FCAUDIT_PROXY_H
 #define FCAUDIT_PROXY_H
 
 #include "fcaudit/config.h"
 
-/* Returns a process exit status: 0 after a clean shutdown, 3 when it could not start. */
+#include <stddef.h>
+
+typedef struct fca_proxy fca_proxy_t;
+
+/* Binds every --listen address and starts the workers. NULL with err on failure. */
+fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen);
+/* The actual port of the i-th listen address (useful with port 0). */
+int fca_proxy_port(const fca_proxy_t *p, size_t i);
+/* Starts a graceful shutdown: stop accepting, let exchanges finish for --drain-timeout.
+ * Safe to call from any thread; a second call closes everything at once. */
+void fca_proxy_stop(fca_proxy_t *p);
+/* Waits for the workers to end, then frees the proxy. */
+void fca_proxy_wait_free(fca_proxy_t *p);
+
+/* Foreground run. Returns a process exit status: 0 after a clean shutdown, 3 when it could not
+ * start. */
 int fca_proxy_main(const fca_config_t *cfg);
 
 #endif

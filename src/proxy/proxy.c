@@ -1,10 +1,294 @@
-/* proxy: placeholder until the proxy core lands. */
+/* proxy: starts the workers and stops them. Nothing is global: what workers share lives in
+ * fca_proxy_shared_t (read-only after start) and in modules with their own locks. The main
+ * thread handles signals and tells workers through events made active across threads
+ * (libevent with pthreads support). */
 #include "fcaudit/proxy.h"
 
+#include "fcaudit/listener.h"
+#include "fcaudit/routes.h"
 #include "fcaudit/util.h"
+#include "fcaudit/worker.h"
+
+#include <errno.h>
+#include <event2/thread.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct fca_proxy {
+  fca_proxy_shared_t shared;
+  fca_proxy_stats_t stats;
+  fca_worker_t *workers;
+  int nworkers;
+  int stops;
+};
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
+                      void *arg) {
+  (void)l;
+  fca_worker_t *w = arg;
+  if (w->draining) {
+    close(fd);
+    return;
+  }
+  fca_conn_accept(w, fd, sa, (socklen_t)len);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg) {
+  (void)l;
+  (void)arg;
+  int e = EVUTIL_SOCKET_ERROR();
+  fca_warn("accept: %s", evutil_socket_error_to_string(e));
+}
+
+static void on_drain_timeout(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  fca_worker_t *w = arg;
+  if (w->nconns) fca_info("drain timeout: closing %zu connection(s)", w->nconns);
+  fca_conn_close_all(w);
+  event_base_loopexit(w->base, NULL);
+}
+
+/* Runs in the worker thread. */
+static void on_stop(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  fca_worker_t *w = arg;
+  if (w->draining) { /* second request: now */
+    fca_conn_close_all(w);
+    event_base_loopexit(w->base, NULL);
+    return;
+  }
+  w->draining = true;
+  for (size_t i = 0; i < w->nlisteners; i++) evconnlistener_disable(w->listeners[i]);
+  fca_conn_drain_all(w);
+  if (w->nconns == 0) {
+    event_base_loopexit(w->base, NULL);
+    return;
+  }
+  const fca_config_t *cfg = w->shared->cfg;
+  struct timeval tv = {(time_t)(cfg->drain_timeout_ms / 1000),
+                       (suseconds_t)((cfg->drain_timeout_ms % 1000) * 1000)};
+  evtimer_add(w->drain_timer, &tv);
+}
+
+static void *worker_main(void *arg) {
+  fca_worker_t *w = arg;
+  event_base_dispatch(w->base);
+  return NULL;
+}
+
+static char *basic_auth(const char *userpass) {
+  size_t n = strlen(userpass);
+  char *b64 = fca_xmalloc(4 * ((n + 2) / 3) + 1);
+  EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)userpass, (int)n);
+  char *out = fca_xasprintf("Basic %s", b64);
+  free(b64);
+  return out;
+}
+
+static int make_dns(fca_worker_t *w, const fca_config_t *cfg, char *err, size_t errlen) {
+  if (cfg->dns_server.n == 0) {
+    w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    if (!w->dns) {
+      /* No usable resolv.conf: still honour /etc/hosts. */
+      w->dns = evdns_base_new(w->base, 0);
+      if (w->dns) evdns_base_load_hosts(w->dns, NULL);
+    }
+  } else {
+    w->dns = evdns_base_new(w->base, 0);
+    if (w->dns) {
+      evdns_base_load_hosts(w->dns, NULL);
+      for (size_t i = 0; i < cfg->dns_server.n; i++) {
+        if (evdns_base_nameserver_ip_add(w->dns, cfg->dns_server.items[i]) != 0) {
+          snprintf(err, errlen, "bad --dns-server '%s' (want ADDR[:PORT])",
+                   cfg->dns_server.items[i]);
+          return -1;
+        }
+      }
+    }
+  }
+  if (!w->dns) {
+    snprintf(err, errlen, "cannot set up the DNS resolver");
+    return -1;
+  }
+  evdns_base_set_option(w->dns, "randomize-case:", "0");
+  return 0;
+}
+
+static void free_proxy(fca_proxy_t *p) {
+  for (int i = 0; i < p->nworkers; i++) {
+    fca_worker_t *w = &p->workers[i];
+    for (size_t k = 0; k < w->nlisteners; k++)
+      if (w->listeners[k]) evconnlistener_free(w->listeners[k]);
+    free(w->listeners);
+    if (w->stop_ev) event_free(w->stop_ev);
+    if (w->drain_timer) event_free(w->drain_timer);
+    if (w->dns) evdns_base_free(w->dns, 1);
+    if (w->base) event_base_free(w->base);
+  }
+  free(p->workers);
+  free(p->shared.listen);
+  free(p->shared.auth_expected);
+  fca_routes_free(p->shared.routes);
+  free(p);
+}
+
+fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, (void (*)(void))evthread_use_pthreads);
+  fca_proxy_t *p = fca_xcalloc(1, sizeof *p);
+  p->shared.cfg = cfg;
+  p->shared.routes = fca_routes_new(&cfg->resolve, &cfg->connect_to, err, errlen);
+  if (!p->shared.routes) goto fail;
+  if (cfg->proxy_auth) p->shared.auth_expected = basic_auth(cfg->proxy_auth);
+
+  const fca_strlist_t *ls = &cfg->listen;
+  static char *const def_listen[] = {"127.0.0.1:8080"};
+  fca_strlist_t deflist = {(char **)def_listen, 1};
+  if (ls->n == 0) ls = &deflist;
+  p->shared.nlisten = ls->n;
+  p->shared.listen = fca_xcalloc(ls->n, sizeof *p->shared.listen);
+  for (size_t i = 0; i < ls->n; i++) {
+    if (fca_listen_parse(ls->items[i], &p->shared.listen[i], err, errlen) < 0) goto fail;
+    if (!cfg->allow_remote && !fca_sockaddr_is_loopback(&p->shared.listen[i])) {
+      snprintf(err, errlen,
+               "refusing to listen on %s: not a loopback address, and an open MITM proxy is "
+               "dangerous; add --allow-remote (and --proxy-auth USER:PASS) if you mean it",
+               ls->items[i]);
+      goto fail;
+    }
+    if (fca_listen_probe(&p->shared.listen[i], err, errlen) < 0) goto fail;
+  }
+
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  p->nworkers = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1);
+  p->workers = fca_xcalloc((size_t)p->nworkers, sizeof *p->workers);
+  for (int i = 0; i < p->nworkers; i++) {
+    fca_worker_t *w = &p->workers[i];
+    w->index = i;
+    w->shared = &p->shared;
+    w->stats = &p->stats;
+    w->base = event_base_new();
+    if (!w->base) {
+      snprintf(err, errlen, "cannot create an event loop");
+      goto fail;
+    }
+    if (make_dns(w, cfg, err, errlen) < 0) goto fail;
+    w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+    w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
+    w->listeners = fca_xcalloc(p->shared.nlisten, sizeof *w->listeners);
+    for (size_t k = 0; k < p->shared.nlisten; k++) {
+      int fd = fca_listen_socket(&p->shared.listen[k], err, errlen);
+      if (fd < 0) goto fail;
+      if (fca_sockaddr_port(&p->shared.listen[k]) == 0) {
+        /* The first worker's bind picked the port; the others share it. */
+        fca_sockaddr_t *a = &p->shared.listen[k];
+        a->len = sizeof a->addr;
+        getsockname(fd, (struct sockaddr *)&a->addr, &a->len);
+      }
+      w->listeners[k] = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+      if (!w->listeners[k]) {
+        close(fd);
+        snprintf(err, errlen, "cannot listen: %s", strerror(errno));
+        goto fail;
+      }
+      evconnlistener_set_error_cb(w->listeners[k], on_accept_error);
+      w->nlisteners = k + 1;
+    }
+  }
+  for (int i = 0; i < p->nworkers; i++) {
+    if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
+      fca_err("cannot start worker thread %d", i);
+      abort();
+    }
+  }
+  return p;
+fail:
+  free_proxy(p);
+  return NULL;
+}
+
+int fca_proxy_port(const fca_proxy_t *p, size_t i) {
+  return i < p->shared.nlisten ? fca_sockaddr_port(&p->shared.listen[i]) : 0;
+}
+
+void fca_proxy_stop(fca_proxy_t *p) {
+  p->stops++;
+  for (int i = 0; i < p->nworkers; i++) event_active(p->workers[i].stop_ev, EV_READ, 0);
+}
+
+void fca_proxy_wait_free(fca_proxy_t *p) {
+  for (int i = 0; i < p->nworkers; i++) pthread_join(p->workers[i].thread, NULL);
+  free_proxy(p);
+}
+
+/* ---- foreground run ---- */
+
+typedef struct {
+  fca_proxy_t *proxy;
+  struct event_base *base;
+} main_ctx_t;
+
+static void on_signal(evutil_socket_t sig, short what, void *arg) {
+  (void)what;
+  main_ctx_t *m = arg;
+  if (sig == SIGHUP) {
+    fca_info("SIGHUP: reopening logs");
+    return;
+  }
+  if (m->proxy->stops == 0)
+    fca_info("%s: stopping; finishing in-flight exchanges (up to %llu ms; again to force)",
+             sig == SIGINT ? "SIGINT" : "SIGTERM",
+             (unsigned long long)m->proxy->shared.cfg->drain_timeout_ms);
+  fca_proxy_stop(m->proxy);
+  event_base_loopexit(m->base, NULL);
+}
 
 int fca_proxy_main(const fca_config_t *cfg) {
-  (void)cfg;
-  fca_err("proxy not implemented yet");
-  return 3;
+  fca_log_level_t lvl;
+  if (cfg->log_level && fca_log_level_parse(cfg->log_level, &lvl) == 0) fca_log_set_level(lvl);
+  char err[512];
+  fca_proxy_t *p = fca_proxy_start(cfg, err, sizeof err);
+  if (!p) {
+    fca_err("%s", err);
+    return 3;
+  }
+  for (size_t i = 0; i < p->shared.nlisten; i++) {
+    char name[80];
+    fca_sockaddr_format(&p->shared.listen[i], name, sizeof name);
+    fca_info("listening on %s (%d worker%s)", name, p->nworkers, p->nworkers == 1 ? "" : "s");
+  }
+  main_ctx_t m = {p, event_base_new()};
+  struct event *sigs[3];
+  int signo[3] = {SIGINT, SIGTERM, SIGHUP};
+  for (int i = 0; i < 3; i++) {
+    sigs[i] = evsignal_new(m.base, signo[i], on_signal, &m);
+    evsignal_add(sigs[i], NULL);
+  }
+  /* Keep handling signals while the workers drain (a second SIGINT forces). */
+  event_base_dispatch(m.base);
+  event_base_loopexit(m.base, NULL);
+  struct timeval tick = {0, 100000};
+  bool *joined = fca_xcalloc((size_t)p->nworkers, sizeof *joined);
+  for (;;) {
+    bool alive = false;
+    for (int i = 0; i < p->nworkers; i++) {
+      if (!joined[i] && pthread_tryjoin_np(p->workers[i].thread, NULL) == 0) joined[i] = true;
+      if (!joined[i]) alive = true;
+    }
+    if (!alive) break;
+    event_base_loopexit(m.base, &tick);
+    event_base_dispatch(m.base);
+  }
+  free(joined);
+  for (int i = 0; i < 3; i++) event_free(sigs[i]);
+  event_base_free(m.base);
+  fca_info("stopped");
+  free_proxy(p);
+  return 0;
 }

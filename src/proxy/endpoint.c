@@ -1,0 +1,432 @@
+/* endpoint: a socket with input/output evbuffers, plain or TLS, driven by libevent events.
+ * Invariants: the read event is pending only while reading is enabled and no handshake waits
+ * on a write; the write event is pending only while output is left or TLS asked to wait for it.
+ * TLS output goes out in records of up to FCA_EP_RECORD bytes; TLS input is read until
+ * WANT_READ (bounded per wakeup for fairness), and bytes OpenSSL still holds are processed as
+ * soon as reading is enabled again. */
+#include "fcaudit/endpoint.h"
+
+#include "fcaudit/util.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef FCA_EP_RECORD
+#define FCA_EP_RECORD 16384
+#endif
+#ifndef FCA_EP_READ_BUDGET
+#define FCA_EP_READ_BUDGET (256 * 1024)
+#endif
+
+struct fca_ep {
+  struct event_base *base;
+  int fd;
+  SSL *ssl;
+  BIO *prefix; /* bytes read before TLS started, consumed by OpenSSL first */
+  struct event *rev, *wev, *kick;
+  struct evbuffer *in, *out;
+  fca_ep_cbs_t cbs;
+  void *ud;
+  size_t lowat;
+  uint64_t nin, nout;
+  bool connecting, handshaking, tls_server, handshake_done;
+  bool reading, eof, dead, above_lowat;
+  bool write_wants_read; /* SSL_write returned WANT_READ */
+  bool read_wants_write; /* SSL_read / handshake returned WANT_WRITE */
+  size_t pending_write;  /* length of an SSL_write to retry with at least this many bytes */
+  char err[160];
+};
+
+static void update_events(fca_ep_t *ep);
+static void on_socket(evutil_socket_t fd, short what, void *arg);
+static void on_kick(evutil_socket_t fd, short what, void *arg);
+
+fca_ep_t *fca_ep_new(struct event_base *base, int fd, bool connecting, const fca_ep_cbs_t *cbs,
+                     void *ud) {
+  fca_ep_t *ep = fca_xcalloc(1, sizeof *ep);
+  ep->base = base;
+  ep->fd = fd;
+  ep->in = evbuffer_new();
+  ep->out = evbuffer_new();
+  ep->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_socket, ep);
+  ep->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_socket, ep);
+  ep->kick = event_new(base, -1, 0, on_kick, ep);
+  if (!ep->in || !ep->out || !ep->rev || !ep->wev || !ep->kick) {
+    fca_err("out of memory creating a connection endpoint");
+    abort();
+  }
+  ep->cbs = *cbs;
+  ep->ud = ud;
+  ep->connecting = connecting;
+  ep->reading = true;
+  ep->lowat = 0;
+  update_events(ep);
+  return ep;
+}
+
+void fca_ep_set_cbs(fca_ep_t *ep, const fca_ep_cbs_t *cbs, void *ud) {
+  ep->cbs = *cbs;
+  ep->ud = ud;
+}
+
+void fca_ep_start_tls(fca_ep_t *ep, SSL *ssl, bool server) {
+  ep->ssl = ssl;
+  ep->tls_server = server;
+  ep->handshaking = true;
+  BIO *sock = BIO_new_socket(ep->fd, BIO_NOCLOSE);
+  size_t pre = evbuffer_get_length(ep->in);
+  if (pre > 0) {
+    /* Bytes that arrived with the plaintext part (e.g. right after CONNECT). */
+    ep->prefix = BIO_new(BIO_s_mem());
+    BIO_write(ep->prefix, evbuffer_pullup(ep->in, -1), (int)pre);
+    evbuffer_drain(ep->in, pre);
+    BIO_up_ref(ep->prefix);
+    SSL_set0_rbio(ssl, ep->prefix);
+    SSL_set0_wbio(ssl, sock);
+  } else {
+    SSL_set_bio(ssl, sock, sock);
+  }
+  if (server)
+    SSL_set_accept_state(ssl);
+  else
+    SSL_set_connect_state(ssl);
+  event_active(ep->kick, EV_READ, 0);
+}
+
+void fca_ep_free(fca_ep_t *ep) {
+  if (!ep) return;
+  event_free(ep->rev);
+  event_free(ep->wev);
+  event_free(ep->kick);
+  if (ep->ssl) SSL_free(ep->ssl); /* frees its BIOs; the socket BIO does not close fd */
+  if (ep->prefix) BIO_free(ep->prefix);
+  if (ep->fd >= 0) close(ep->fd);
+  evbuffer_free(ep->in);
+  evbuffer_free(ep->out);
+  free(ep);
+}
+
+struct evbuffer *fca_ep_input(fca_ep_t *ep) {
+  return ep->in;
+}
+struct evbuffer *fca_ep_output(fca_ep_t *ep) {
+  return ep->out;
+}
+int fca_ep_fd(const fca_ep_t *ep) { return ep->fd; }
+SSL *fca_ep_ssl(const fca_ep_t *ep) { return ep->ssl; }
+bool fca_ep_is_tls(const fca_ep_t *ep) { return ep->ssl != NULL; }
+bool fca_ep_eof(const fca_ep_t *ep) { return ep->eof; }
+const char *fca_ep_error(const fca_ep_t *ep) { return ep->err[0] ? ep->err : NULL; }
+bool fca_ep_reading(const fca_ep_t *ep) { return ep->reading; }
+uint64_t fca_ep_bytes_in(const fca_ep_t *ep) { return ep->nin; }
+uint64_t fca_ep_bytes_out(const fca_ep_t *ep) { return ep->nout; }
+void fca_ep_set_low_watermark(fca_ep_t *ep, size_t lowat) { ep->lowat = lowat; }
+
+static void set_event(struct event *ev, bool on) {
+  bool pending = event_pending(ev, EV_READ | EV_WRITE, NULL) != 0;
+  if (on && !pending)
+    event_add(ev, NULL);
+  else if (!on && pending)
+    event_del(ev);
+}
+
+static void update_events(fca_ep_t *ep) {
+  if (ep->dead) {
+    set_event(ep->rev, false);
+    set_event(ep->wev, false);
+    return;
+  }
+  bool want_r, want_w;
+  if (ep->connecting) {
+    want_r = false;
+    want_w = true;
+  } else if (ep->handshaking) {
+    want_w = ep->read_wants_write;
+    want_r = !want_w;
+  } else {
+    want_r = (ep->reading && !ep->eof) || ep->write_wants_read;
+    want_w = (evbuffer_get_length(ep->out) > 0 && !ep->write_wants_read) || ep->read_wants_write;
+  }
+  set_event(ep->rev, want_r);
+  set_event(ep->wev, want_w);
+}
+
+static void fail(fca_ep_t *ep, const char *what) {
+  if (!ep->err[0]) snprintf(ep->err, sizeof ep->err, "%s", what);
+  ep->dead = true;
+  update_events(ep);
+  if (ep->cbs.on_event) ep->cbs.on_event(ep, FCA_EP_ERROR, ep->ud);
+}
+
+static void fail_errno(fca_ep_t *ep, const char *ctx, int e) {
+  snprintf(ep->err, sizeof ep->err, "%s: %s", ctx, strerror(e));
+  fail(ep, ep->err);
+}
+
+static void fail_ssl(fca_ep_t *ep, const char *ctx, int sslerr) {
+  char buf[120] = "";
+  unsigned long e = ERR_get_error();
+  if (e) ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  if (sslerr == SSL_ERROR_SYSCALL && !e)
+    snprintf(ep->err, sizeof ep->err, "%s: %s", ctx, errno ? strerror(errno) : "connection closed");
+  else
+    snprintf(ep->err, sizeof ep->err, "%s: %s", ctx, buf[0] ? buf : "TLS error");
+  fail(ep, ep->err);
+}
+
+static void set_eof(fca_ep_t *ep) {
+  ep->eof = true;
+  update_events(ep);
+  if (ep->cbs.on_event) ep->cbs.on_event(ep, FCA_EP_EOF, ep->ud);
+}
+
+static void after_write(fca_ep_t *ep, bool wrote) {
+  size_t left = evbuffer_get_length(ep->out);
+  if (left > ep->lowat) ep->above_lowat = true;
+  update_events(ep);
+  if ((ep->above_lowat && left <= ep->lowat) || (wrote && left == 0)) {
+    ep->above_lowat = false;
+    if (ep->cbs.on_drain) ep->cbs.on_drain(ep, ep->ud);
+  }
+}
+
+/* The prefix BIO holds bytes read before TLS started; once OpenSSL has consumed them, read
+ * from the socket directly. */
+static bool swap_prefix_if_empty(fca_ep_t *ep) {
+  if (!ep->prefix || BIO_pending(ep->prefix) > 0) return false;
+  BIO *sock = SSL_get_wbio(ep->ssl);
+  BIO_up_ref(sock);
+  SSL_set0_rbio(ep->ssl, sock);
+  BIO_free(ep->prefix);
+  ep->prefix = NULL;
+  return true;
+}
+
+static void do_write(fca_ep_t *ep);
+static void do_read(fca_ep_t *ep);
+
+static void do_handshake(fca_ep_t *ep) {
+  for (;;) {
+    ERR_clear_error();
+    int r = SSL_do_handshake(ep->ssl);
+    if (r == 1) {
+      ep->handshaking = false;
+      ep->handshake_done = true;
+      ep->read_wants_write = false;
+      update_events(ep);
+      if (ep->cbs.on_event) ep->cbs.on_event(ep, FCA_EP_HANDSHAKE, ep->ud);
+      if (ep->dead) return;
+      if (evbuffer_get_length(ep->out)) do_write(ep);
+      if (!ep->dead && ep->reading) do_read(ep);
+      return;
+    }
+    int e = SSL_get_error(ep->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) {
+      if (swap_prefix_if_empty(ep)) continue;
+      ep->read_wants_write = false;
+      update_events(ep);
+      return;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+      ep->read_wants_write = true;
+      update_events(ep);
+      return;
+    }
+    fail_ssl(ep, "TLS handshake", e);
+    return;
+  }
+}
+
+static void do_read(fca_ep_t *ep) {
+  size_t total = 0;
+  bool got = false;
+  while (ep->reading && !ep->eof && !ep->dead) {
+    if (total >= FCA_EP_READ_BUDGET) {
+      event_active(ep->kick, EV_READ, 0); /* continue after others had their turn */
+      break;
+    }
+    if (!ep->ssl) {
+      int n = evbuffer_read(ep->in, ep->fd, 65536);
+      if (n > 0) {
+        ep->nin += (uint64_t)n;
+        total += (size_t)n;
+        got = true;
+        if (n < 65536) break; /* socket most likely drained; don't pay for an EAGAIN read */
+        continue;
+      }
+      if (n == 0) {
+        if (got && ep->cbs.on_read) ep->cbs.on_read(ep, ep->ud);
+        if (!ep->dead) set_eof(ep);
+        return;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+      if (got && ep->cbs.on_read) ep->cbs.on_read(ep, ep->ud);
+      if (!ep->dead) fail_errno(ep, "read", errno);
+      return;
+    }
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(ep->in, FCA_EP_RECORD, &v, 1) < 1) abort();
+    size_t n = 0;
+    ERR_clear_error();
+    int r = SSL_read_ex(ep->ssl, v.iov_base, v.iov_len, &n);
+    if (r == 1) {
+      v.iov_len = n;
+      evbuffer_commit_space(ep->in, &v, 1);
+      ep->nin += n;
+      total += n;
+      got = true;
+      continue;
+    }
+    evbuffer_commit_space(ep->in, &v, 0);
+    int e = SSL_get_error(ep->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) {
+      if (swap_prefix_if_empty(ep)) continue;
+      break;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+      ep->read_wants_write = true;
+      break;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN ||
+        (e == SSL_ERROR_SSL &&
+         ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) ||
+        (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0)) {
+      ERR_clear_error();
+      if (got && ep->cbs.on_read) ep->cbs.on_read(ep, ep->ud);
+      if (!ep->dead) set_eof(ep);
+      return;
+    }
+    if (got && ep->cbs.on_read) ep->cbs.on_read(ep, ep->ud);
+    if (!ep->dead) fail_ssl(ep, "TLS read", e);
+    return;
+  }
+  update_events(ep);
+  if (got && ep->cbs.on_read) ep->cbs.on_read(ep, ep->ud);
+}
+
+static void do_write(fca_ep_t *ep) {
+  if (ep->connecting || ep->handshaking || ep->dead) return;
+  uint64_t before = ep->nout;
+  while (evbuffer_get_length(ep->out) > 0) {
+    if (!ep->ssl) {
+      int n = evbuffer_write(ep->out, ep->fd);
+      if (n > 0) {
+        ep->nout += (uint64_t)n;
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+      fail_errno(ep, "write", n < 0 ? errno : EPIPE);
+      return;
+    }
+    size_t len = evbuffer_get_length(ep->out);
+    if (len > FCA_EP_RECORD) len = FCA_EP_RECORD;
+    if (len < ep->pending_write) len = ep->pending_write;
+    unsigned char *p = evbuffer_pullup(ep->out, (ssize_t)len);
+    size_t w = 0;
+    ERR_clear_error();
+    int r = SSL_write_ex(ep->ssl, p, len, &w);
+    if (r == 1) {
+      ep->pending_write = 0;
+      ep->write_wants_read = false;
+      evbuffer_drain(ep->out, w);
+      ep->nout += w;
+      continue;
+    }
+    int e = SSL_get_error(ep->ssl, r);
+    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+      ep->pending_write = len;
+      ep->write_wants_read = (e == SSL_ERROR_WANT_READ);
+      break;
+    }
+    fail_ssl(ep, "TLS write", e);
+    return;
+  }
+  after_write(ep, ep->nout != before);
+}
+
+void fca_ep_flush(fca_ep_t *ep) {
+  if (ep->dead) return;
+  do_write(ep);
+}
+
+static void finish_connect(fca_ep_t *ep) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(ep->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+  if (err == EINPROGRESS) return;
+  ep->connecting = false;
+  if (err) {
+    fail_errno(ep, "connect", err);
+    return;
+  }
+  update_events(ep);
+  if (ep->cbs.on_event) ep->cbs.on_event(ep, FCA_EP_CONNECTED, ep->ud);
+}
+
+static void on_socket(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  fca_ep_t *ep = arg;
+  if (ep->dead) return;
+  if (ep->connecting) {
+    finish_connect(ep);
+    if (!ep->dead && !ep->connecting && evbuffer_get_length(ep->out)) do_write(ep);
+    return;
+  }
+  if (ep->handshaking) {
+    do_handshake(ep);
+    return;
+  }
+  if (what & EV_WRITE) {
+    if (ep->read_wants_write) {
+      ep->read_wants_write = false;
+      do_read(ep);
+      if (ep->dead) return;
+    }
+    if (!ep->write_wants_read) do_write(ep);
+  }
+  if (ep->dead) return;
+  if (what & EV_READ) {
+    if (ep->write_wants_read) {
+      ep->write_wants_read = false;
+      do_write(ep);
+      if (ep->dead) return;
+    }
+    if (ep->reading) do_read(ep);
+  }
+  if (!ep->dead) update_events(ep);
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  fca_ep_t *ep = arg;
+  if (ep->dead) return;
+  if (ep->handshaking)
+    do_handshake(ep);
+  else if (ep->reading)
+    do_read(ep);
+}
+
+void fca_ep_set_reading(fca_ep_t *ep, bool on) {
+  if (ep->reading == on) return;
+  ep->reading = on;
+  if (ep->dead) return;
+  update_events(ep);
+  /* Bytes OpenSSL already decrypted produce no socket event: look at them now. */
+  if (on && ep->ssl && !ep->handshaking && SSL_has_pending(ep->ssl))
+    event_active(ep->kick, EV_READ, 0);
+}
+
+void fca_ep_shutdown(fca_ep_t *ep) {
+  if (ep->ssl && ep->handshake_done && !ep->dead) {
+    ERR_clear_error();
+    SSL_shutdown(ep->ssl); /* close_notify, so the session can be resumed */
+    ERR_clear_error();
+  }
+  ep->dead = true;
+  update_events(ep);
+}

@@ -1,0 +1,128 @@
+/* listener: --listen parsing and listening sockets. Workers each bind their own socket with
+ * SO_REUSEPORT and the kernel spreads connections among them; because SO_REUSEPORT would also
+ * let us share a port with another process, a probe bind without it runs first. */
+#include "fcaudit/listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int fca_listen_parse(const char *spec, fca_sockaddr_t *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  char host[128];
+  const char *colon;
+  if (spec[0] == '[') {
+    const char *rb = strchr(spec, ']');
+    if (!rb || rb[1] != ':' || (size_t)(rb - spec - 1) >= sizeof host) goto bad;
+    memcpy(host, spec + 1, (size_t)(rb - spec - 1));
+    host[rb - spec - 1] = '\0';
+    colon = rb + 1;
+  } else {
+    colon = strrchr(spec, ':');
+    if (!colon || (size_t)(colon - spec) >= sizeof host) goto bad;
+    memcpy(host, spec, (size_t)(colon - spec));
+    host[colon - spec] = '\0';
+  }
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  if (!colon[1] || *end || port < 0 || port > 65535) goto bad;
+  if (strcasecmp(host, "localhost") == 0 || host[0] == '\0') strcpy(host, "127.0.0.1");
+  struct sockaddr_in *s4 = (struct sockaddr_in *)&out->addr;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->addr;
+  if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    out->len = sizeof *s4;
+    return 0;
+  }
+  if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)port);
+    out->len = sizeof *s6;
+    return 0;
+  }
+bad:
+  snprintf(err, errlen,
+           "bad listen address '%s' (want ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080)", spec);
+  return -1;
+}
+
+bool fca_sockaddr_is_loopback(const fca_sockaddr_t *a) {
+  const struct sockaddr *sa = (const struct sockaddr *)&a->addr;
+  if (sa->sa_family == AF_INET)
+    return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+  if (sa->sa_family == AF_INET6)
+    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+  return false;
+}
+
+int fca_sockaddr_port(const fca_sockaddr_t *a) {
+  const struct sockaddr *sa = (const struct sockaddr *)&a->addr;
+  if (sa->sa_family == AF_INET) return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+  if (sa->sa_family == AF_INET6) return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+  return 0;
+}
+
+void fca_sockaddr_format(const fca_sockaddr_t *a, char *buf, size_t n) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  const struct sockaddr *sa = (const struct sockaddr *)&a->addr;
+  if (sa->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof host);
+    snprintf(buf, n, "%s:%d", host, fca_sockaddr_port(a));
+  } else {
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof host);
+    snprintf(buf, n, "[%s]:%d", host, fca_sockaddr_port(a));
+  }
+}
+
+int fca_listen_probe(const fca_sockaddr_t *a, char *err, size_t errlen) {
+  if (fca_sockaddr_port(a) == 0) return 0;
+  const struct sockaddr *sa = (const struct sockaddr *)&a->addr;
+  int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  int r = bind(fd, sa, a->len);
+  int e = errno;
+  close(fd);
+  if (r < 0) {
+    char name[80];
+    fca_sockaddr_format(a, name, sizeof name);
+    if (e == EADDRINUSE)
+      snprintf(err, errlen,
+               "cannot listen on %s: address already in use (another fcaudit or "
+               "proxy running?); choose another with --listen",
+               name);
+    else
+      snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(e));
+    return -1;
+  }
+  return 0;
+}
+
+int fca_listen_socket(const fca_sockaddr_t *a, char *err, size_t errlen) {
+  const struct sockaddr *sa = (const struct sockaddr *)&a->addr;
+  char name[80];
+  fca_sockaddr_format(a, name, sizeof name);
+  int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    snprintf(err, errlen, "socket: %s", strerror(errno));
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (sa->sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (bind(fd, sa, a->len) < 0 || listen(fd, 1024) < 0) {
+    snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
