@@ -1,5 +1,7 @@
-/* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: ca, run, tail,
- * report. Exit status 3 means fcaudit itself could not run (bad options, port, CA). */
+/* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: ca (and, as
+ * they land, run, tail, report). Options may come before the subcommand and after it.
+ * Exit status 3 means fcaudit itself could not run (bad options, port, CA). */
+#include "fcaudit/ca_cmd.h"
 #include "fcaudit/config.h"
 #include "fcaudit/proxy.h"
 #include "fcaudit/util.h"
@@ -8,6 +10,12 @@
 #include <stdio.h>
 #include <string.h>
 
+static int usage_error(fca_config_t *cfg, const char *msg) {
+  fprintf(stderr, "fcaudit: %s (see fcaudit --help)\n", msg);
+  fca_config_free(cfg);
+  return 3;
+}
+
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   fca_config_t cfg;
@@ -15,11 +23,7 @@ int main(int argc, char **argv) {
   bool help = false, version = false;
   char err[512];
   int rest = fca_config_parse_args(&cfg, argc, argv, 1, &help, &version, err, sizeof err);
-  if (rest < 0) {
-    fprintf(stderr, "fcaudit: %s (see fcaudit --help)\n", err);
-    fca_config_free(&cfg);
-    return 3;
-  }
+  if (rest < 0) return usage_error(&cfg, err);
   if (help) {
     fca_config_print_help(stdout, "fcaudit");
     fca_config_free(&cfg);
@@ -30,7 +34,19 @@ int main(int argc, char **argv) {
     fca_config_free(&cfg);
     return 0;
   }
-  int status = fca_proxy_main(&cfg);
+  fca_log_level_t lvl;
+  if (cfg.log_level && fca_log_level_parse(cfg.log_level, &lvl) == 0) fca_log_set_level(lvl);
+  int status;
+  if (rest < argc && strcmp(argv[rest], "ca") == 0) {
+    status = fca_ca_cmd_main(&cfg, argc - rest, argv + rest);
+  } else if (rest < argc) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "unknown command '%s'", argv[rest]);
+    return usage_error(&cfg, msg);
+  } else {
+    if (fca_config_validate(&cfg, err, sizeof err) < 0) return usage_error(&cfg, err);
+    status = fca_proxy_main(&cfg);
+  }
   fca_config_free(&cfg);
   return status;
 }

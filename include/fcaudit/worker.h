@@ -50,6 +50,8 @@ typedef struct fca_worker {
   struct event *stop_ev;
   struct event *drain_timer;
   pthread_t thread;
+  struct fca_tls_server *tls_srv; /* per worker: minted-certificate cache */
+  struct fca_tls_client *tls_cli; /* per worker: upstream context and sessions */
 } fca_worker_t;
 
 /* Takes ownership of an accepted socket. */

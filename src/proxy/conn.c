@@ -9,6 +9,8 @@
 
 #include "fcaudit/endpoint.h"
 #include "fcaudit/http1.h"
+#include "fcaudit/intercept.h"
+#include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 
 #include <arpa/inet.h>
@@ -26,6 +28,8 @@ typedef enum {
   REQ_BODY,   /* forwarding the request body */
   REQ_DONE,   /* request forwarded; the next one waits for this response */
   REQ_TUNNEL, /* bytes flow unparsed (CONNECT tunnel, upgraded connection) */
+  REQ_PEEK,      /* CONNECT answered; waiting for the client's first bytes */
+  REQ_HANDSHAKE, /* TLS handshake with the client (interception) */
 } req_state_t;
 
 typedef enum {
@@ -56,6 +60,13 @@ struct fca_conn {
   bool response_started; /* bytes of a response went to the client */
   bool head_request;
   bool connect_tunnel;   /* CONNECT: after 200, bytes are tunnelled */
+  bool connect_answered; /* the 200 to CONNECT was already sent */
+  bool inner;            /* requests arrive inside a CONNECT tunnel (origin-form) */
+  bool inner_tls;        /* ... decrypted with a minted certificate */
+  bool up_tls;           /* the upstream speaks TLS */
+  char tunnel_host[256]; /* the CONNECT target */
+  int tunnel_host_port;
+  char *url;             /* the current request's absolute URL */
   int64_t head_deadline; /* header timeout for a partial request head */
   /* the current exchange's target */
   char host[256];
@@ -105,6 +116,7 @@ static void on_free(evutil_socket_t fd, short what, void *arg) {
   event_free(c->gc_ev);
   if (c->addrs) evutil_freeaddrinfo(c->addrs);
   evbuffer_free(c->pending);
+  free(c->url);
   event_free(c->timer);
   event_free(c->free_ev);
   free(c);
@@ -341,6 +353,81 @@ static bool is_self(fca_conn_t *c, const struct sockaddr *sa) {
   return false;
 }
 
+/* Where a CONNECT tunnel goes once the client's first bytes are known. */
+static void handle_connect(fca_conn_t *c) {
+  const fca_config_t *cfg = cfg_of(c);
+  fca_route_t rt;
+  fca_routes_lookup(c->w->shared->routes, c->host, c->port, &rt);
+  if (cfg->only_resolved && !fca_route_allowed_offline(&rt, c->host)) {
+    send_error(c, 403,
+               "host '%s' is not allowed: --only-resolved forwards only hosts named by "
+               "--resolve or --connect-to, and loopback addresses",
+               c->host);
+    return;
+  }
+  c->tunnel_host_port = c->port;
+  snprintf(c->tunnel_host, sizeof c->tunnel_host, "%s", c->host);
+  if (!fca_intercept_wanted(c->w->shared, c->host)) {
+    /* Blind tunnel: answer 200 once the origin is reachable. */
+    c->connect_tunnel = true;
+    c->rs = REQ_DONE;
+    start_upstream(c);
+    return;
+  }
+  /* Answer now and look at what the client sends first. */
+  c->response_started = true;
+  evbuffer_add_printf(fca_ep_output(c->client), "HTTP/1.1 200 Connection established\r\n\r\n");
+  fca_ep_flush(c->client);
+  if (c->closing) return;
+  c->rs = REQ_PEEK;
+  c->head_deadline = fca_mono_ms() + (int64_t)cfg->header_timeout_ms;
+  arm_timer(c, cfg->header_timeout_ms);
+}
+
+/* The first bytes inside a CONNECT tunnel: TLS, plain HTTP, or something else. */
+static void peek_tunnel(fca_conn_t *c) {
+  struct evbuffer *in = fca_ep_input(c->client);
+  size_t n = evbuffer_get_length(in);
+  if (n == 0) return;
+  unsigned char first[8] = {0};
+  size_t k = n < sizeof first ? n : sizeof first;
+  evbuffer_copyout(in, first, k);
+  if (first[0] == 0x16) {
+    SSL *ssl = fca_tls_server_ssl_new(c->w->tls_srv, c->tunnel_host);
+    if (!ssl) {
+      char e[200];
+      fca_tls_errstr(e, sizeof e);
+      fca_warn("%s: cannot intercept TLS for %s: %s", c->client_addr, c->tunnel_host, e);
+      conn_close(c);
+      return;
+    }
+    c->inner = true;
+    c->inner_tls = true;
+    c->rs = REQ_HANDSHAKE;
+    fca_ep_start_tls(c->client, ssl, true);
+    return;
+  }
+  /* An HTTP method is upper-case letters then a space. */
+  size_t i = 0;
+  while (i < k && first[i] >= 'A' && first[i] <= 'Z') i++;
+  if (i > 0 && (i < k ? first[i] == ' ' : k < sizeof first)) {
+    if (i == k) return; /* wait for more */
+    c->inner = true;
+    c->rs = REQ_IDLE;
+    c->response_started = false;
+    c->head_deadline = 0;
+    process_client(c);
+    return;
+  }
+  /* Neither: a blind tunnel (200 already sent). */
+  c->connect_tunnel = true;
+  c->connect_answered = true;
+  snprintf(c->host, sizeof c->host, "%s", c->tunnel_host);
+  c->port = c->tunnel_host_port;
+  c->rs = REQ_DONE;
+  start_upstream(c);
+}
+
 static void handle_request_head(fca_conn_t *c, size_t head_len) {
   struct evbuffer *in = fca_ep_input(c->client);
   const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)head_len);
@@ -354,18 +441,36 @@ static void handle_request_head(fca_conn_t *c, size_t head_len) {
   c->client_keep_alive = h->keep_alive;
   c->response_started = false;
   c->head_request = (h->method == HTTP_HEAD);
-  if (!check_auth(c, h)) {
+  if (!c->inner && !check_auth(c, h)) {
     send_error(c, 407, "proxy authentication required");
     return;
   }
   const char *target = h->base + h->target_off;
   fca_target_t t;
-  bool is_connect = (h->method == HTTP_CONNECT);
-  if (is_connect) {
-    if (fca_http_parse_authority(target, h->target_len, 0, &t) < 0) {
+  if (h->method == HTTP_CONNECT) {
+    if (c->inner || fca_http_parse_authority(target, h->target_len, 0, &t) < 0) {
       send_error(c, 400, "CONNECT needs host:port, got '%.*s'", (int)h->target_len, target);
       return;
     }
+    snprintf(c->host, sizeof c->host, "%s", t.host);
+    c->port = t.port;
+    evbuffer_drain(in, head_len);
+    c->head_deadline = 0;
+    handle_connect(c);
+    return;
+  }
+  if (c->inner) {
+    /* Inside a CONNECT tunnel: origin-form, to the tunnel's host. */
+    if (h->target_len == 0 || (target[0] != '/' && target[0] != '*')) {
+      send_error(c, 400, "expected an origin-form request inside the tunnel");
+      return;
+    }
+    memset(&t, 0, sizeof t);
+    snprintf(t.scheme, sizeof t.scheme, "%s", c->inner_tls ? "https" : "http");
+    snprintf(t.host, sizeof t.host, "%s", c->tunnel_host);
+    t.port = c->tunnel_host_port;
+    t.path = target;
+    t.path_len = h->target_len;
   } else if (fca_http_parse_absolute(target, h->target_len, &t) < 0) {
     if (h->target_len > 0 && target[0] == '/')
       send_error(c, 400,
@@ -382,10 +487,19 @@ static void handle_request_head(fca_conn_t *c, size_t head_len) {
   }
   snprintf(c->host, sizeof c->host, "%s", t.host);
   c->port = t.port;
+  c->up_tls = (strcmp(t.scheme, "https") == 0);
 
-  /* Build what goes upstream. */
-  if (is_connect) {
-    c->connect_tunnel = true;
+  /* Build what goes upstream: the request line in origin-form, then the head without its
+   * hop-by-hop fields. A request inside a tunnel is already origin-form. */
+  char portpart[8] = "";
+  if (t.port != (c->up_tls ? 443 : 80)) snprintf(portpart, sizeof portpart, ":%d", t.port);
+  bool v6 = strchr(t.host, ':') != NULL;
+  char hostport[300];
+  snprintf(hostport, sizeof hostport, "%s%s%s%s", v6 ? "[" : "", t.host, v6 ? "]" : "", portpart);
+  if (c->inner && !fca_http_has_hop_by_hop(h)) {
+    evbuffer_add(c->pending, h->base, h->len);
+  } else if (c->inner) {
+    fca_http_write_filtered(c->pending, h, NULL, 0, h->upgrade, NULL);
   } else {
     char line[8192];
     const char *method = llhttp_method_name((llhttp_method_t)h->method);
@@ -397,18 +511,15 @@ static void handle_request_head(fca_conn_t *c, size_t head_len) {
       return;
     }
     /* An HTTP/1.0 client may omit Host; the origin gets one from the URL. */
-    char hostport[300], portpart[8] = "";
-    if (t.port != 80) snprintf(portpart, sizeof portpart, ":%d", t.port);
-    bool v6 = strchr(t.host, ':') != NULL;
-    snprintf(hostport, sizeof hostport, "%s%s%s%s", v6 ? "[" : "", t.host, v6 ? "]" : "", portpart);
     fca_http_write_filtered(c->pending, h, line, (size_t)n, h->upgrade, hostport);
   }
+  free(c->url);
+  c->url = fca_xasprintf("%s://%s%.*s", t.scheme, hostport, t.path_len ? (int)t.path_len : 1,
+                         t.path_len ? t.path : "/");
   evbuffer_drain(in, head_len);
   c->head_deadline = 0;
 
-  if (is_connect)
-    c->rs = REQ_DONE;
-  else if (c->req.msg_done)
+  if (c->req.msg_done)
     c->rs = REQ_DONE;
   else
     c->rs = REQ_BODY;
@@ -423,6 +534,11 @@ static void process_client(fca_conn_t *c) {
     update_reading(c);
     return;
   }
+  if (c->rs == REQ_PEEK) {
+    peek_tunnel(c);
+    if (c->closing || c->rs != REQ_IDLE) return;
+  }
+  if (c->rs == REQ_HANDSHAKE) return;
   if (c->rs == REQ_IDLE && c->ss == RESP_NONE) {
     if (evbuffer_get_length(in) == 0) return;
     ssize_t hl = fca_http1_head_length(in, (size_t)cfg_of(c)->max_header_size);
@@ -466,7 +582,8 @@ static void upstream_ready(fca_conn_t *c) {
   if (c->connect_tunnel) {
     /* The CONNECT target is reachable: tell the client, then tunnel. */
     c->response_started = true;
-    evbuffer_add_printf(fca_ep_output(c->client), "HTTP/1.1 200 Connection established\r\n\r\n");
+    if (!c->connect_answered)
+      evbuffer_add_printf(fca_ep_output(c->client), "HTTP/1.1 200 Connection established\r\n\r\n");
     c->ss = RESP_TUNNEL;
     evbuffer_add_buffer(fca_ep_output(c->up), c->pending);
     start_tunnel(c);
@@ -518,7 +635,8 @@ static void connect_addr(fca_conn_t *c, const struct sockaddr *sa, socklen_t len
   }
   c->up = fca_ep_new(c->w->base, fd, true, &up_cbs, c);
   fca_ep_set_low_watermark(c->up, (size_t)cfg_of(c)->buffer_limit / 2);
-  snprintf(c->up_key, sizeof c->up_key, "%s:%d", c->host, c->port);
+  snprintf(c->up_key, sizeof c->up_key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host,
+           c->port);
   c->ss = RESP_CONNECTING;
   arm_timer(c, cfg_of(c)->connect_timeout_ms);
 }
@@ -562,7 +680,7 @@ static void on_dns(int result, struct evutil_addrinfo *res, void *arg) {
 
 static void start_upstream(fca_conn_t *c) {
   char key[300];
-  snprintf(key, sizeof key, "%s:%d", c->host, c->port);
+  snprintf(key, sizeof key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host, c->port);
   if (c->up && strcmp(key, c->up_key) == 0 && !fca_ep_eof(c->up) && !c->connect_tunnel) {
     upstream_ready(c); /* keep-alive reuse */
     return;
@@ -751,6 +869,21 @@ static void on_up_event(fca_ep_t *ep, int what, void *ud) {
   fca_conn_t *c = ud;
   if (c->closing) return;
   if (what & FCA_EP_CONNECTED) {
+    if (c->up_tls && !c->connect_tunnel) {
+      SSL *ssl = fca_tls_client_ssl_new(c->w->tls_cli, c->host, c->port);
+      if (!ssl) {
+        char e[200];
+        fca_tls_errstr(e, sizeof e);
+        send_error(c, 502, "cannot start TLS to %s:%d: %s", c->host, c->port, e);
+        return;
+      }
+      fca_ep_start_tls(ep, ssl, false);
+      return;
+    }
+    upstream_ready(c);
+    return;
+  }
+  if (what & FCA_EP_HANDSHAKE) {
     upstream_ready(c);
     return;
   }
@@ -759,6 +892,16 @@ static void on_up_event(fca_ep_t *ep, int what, void *ud) {
     return;
   }
   if (what & FCA_EP_ERROR) {
+    if (c->ss == RESP_CONNECTING && fca_ep_is_tls(ep)) {
+      long vr = SSL_get_verify_result(fca_ep_ssl(ep));
+      if (vr != X509_V_OK)
+        send_error(c, 502, "TLS verification of %s:%d failed: %s", c->host, c->port,
+                   fca_tls_verify_reason(vr));
+      else
+        send_error(c, 502, "TLS handshake with %s:%d failed: %s", c->host, c->port,
+                   fca_ep_error(ep));
+      return;
+    }
     if (c->ss == RESP_CONNECTING) {
       char why[200];
       snprintf(why, sizeof why, "%s", fca_ep_error(ep));
@@ -804,12 +947,31 @@ static void on_client_event(fca_ep_t *ep, int what, void *ud) {
   (void)ep;
   fca_conn_t *c = ud;
   if (c->closing) return;
+  if (what & FCA_EP_HANDSHAKE) {
+    c->rs = REQ_IDLE;
+    c->response_started = false;
+    c->head_deadline = 0;
+    arm_timer(c, cfg_of(c)->idle_timeout_ms);
+    process_client(c);
+    return;
+  }
   if (what & FCA_EP_ERROR) {
+    if (c->rs == REQ_HANDSHAKE) {
+      fca_intercept_rejected(c->w->shared, c->tunnel_host, c->client_addr, fca_ep_error(ep));
+      conn_close(c);
+      return;
+    }
     fca_debug("%s: client connection: %s", c->client_addr, fca_ep_error(ep));
     conn_close(c);
     return;
   }
   if (what & FCA_EP_EOF) {
+    if (c->rs == REQ_HANDSHAKE) {
+      fca_intercept_rejected(c->w->shared, c->tunnel_host, c->client_addr,
+                             "the client closed the connection during the TLS handshake");
+      conn_close(c);
+      return;
+    }
     process_client(c);
     if (c->closing) return;
     if (c->rs == REQ_TUNNEL) {
@@ -859,6 +1021,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
     conn_close(c); /* idle tunnel */
     return;
   case RESP_NONE: break;
+  }
+  if (c->rs == REQ_PEEK || c->rs == REQ_HANDSHAKE) {
+    fca_info("%s: CONNECT %s: nothing usable received within --header-timeout; closing",
+             c->client_addr, c->tunnel_host);
+    conn_close(c);
+    return;
   }
   if (c->head_deadline) {
     send_error(c, 408, "request head not received within --header-timeout");

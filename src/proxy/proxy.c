@@ -4,7 +4,12 @@
  * (libevent with pthreads support). */
 #include "fcaudit/proxy.h"
 
+#include "fcaudit/ca.h"
+#include "fcaudit/ca_cmd.h"
+#include "fcaudit/intercept.h"
 #include "fcaudit/listener.h"
+#include "fcaudit/mint.h"
+#include "fcaudit/tlsctx.h"
 #include "fcaudit/routes.h"
 #include "fcaudit/util.h"
 #include "fcaudit/worker.h"
@@ -120,6 +125,32 @@ static int make_dns(fca_worker_t *w, const fca_config_t *cfg, char *err, size_t 
   return 0;
 }
 
+/* The interception CA: created on first start (and said so once, with how to trust it). */
+static int load_ca(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
+  char *dir = fca_ca_resolve_dir(cfg->ca_dir);
+  if (!dir) {
+    snprintf(err, errlen, "no CA directory: set --ca-dir or FCAUDIT_CA_DIR (or HOME)");
+    return -1;
+  }
+  bool created = false;
+  p->shared.ca = fca_ca_load_or_create(dir, cfg->ca_key_type, true, &created, err, errlen);
+  if (!p->shared.ca) {
+    free(dir);
+    return -1;
+  }
+  if (created) fca_ca_print_trust_help(stderr, p->shared.ca, dir);
+  free(dir);
+  p->shared.leaf_key = fca_mint_leaf_key_new(fca_ca_key_type(p->shared.ca));
+  if (!p->shared.leaf_key) {
+    snprintf(err, errlen, "cannot make the leaf key");
+    return -1;
+  }
+  if (cfg->insecure_upstream)
+    fca_warn("--insecure-upstream: origin certificates are NOT verified; anyone on the path to "
+             "an origin can impersonate it. Use only against test origins.");
+  return 0;
+}
+
 static void free_proxy(fca_proxy_t *p) {
   for (int i = 0; i < p->nworkers; i++) {
     fca_worker_t *w = &p->workers[i];
@@ -129,12 +160,17 @@ static void free_proxy(fca_proxy_t *p) {
     if (w->stop_ev) event_free(w->stop_ev);
     if (w->drain_timer) event_free(w->drain_timer);
     if (w->dns) evdns_base_free(w->dns, 1);
+    if (w->tls_srv) fca_tls_server_free(w->tls_srv);
+    if (w->tls_cli) fca_tls_client_free(w->tls_cli);
     if (w->base) event_base_free(w->base);
   }
   free(p->workers);
   free(p->shared.listen);
   free(p->shared.auth_expected);
   fca_routes_free(p->shared.routes);
+  fca_passthrough_free(p->shared.passthrough);
+  if (p->shared.leaf_key) EVP_PKEY_free(p->shared.leaf_key);
+  if (p->shared.ca) fca_ca_free(p->shared.ca);
   free(p);
 }
 
@@ -146,6 +182,8 @@ fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) 
   p->shared.routes = fca_routes_new(&cfg->resolve, &cfg->connect_to, err, errlen);
   if (!p->shared.routes) goto fail;
   if (cfg->proxy_auth) p->shared.auth_expected = basic_auth(cfg->proxy_auth);
+  p->shared.passthrough = fca_passthrough_new();
+  if (load_ca(p, cfg, err, errlen) < 0) goto fail;
 
   const fca_strlist_t *ls = &cfg->listen;
   static char *const def_listen[] = {"127.0.0.1:8080"};
@@ -179,6 +217,13 @@ fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) 
       goto fail;
     }
     if (make_dns(w, cfg, err, errlen) < 0) goto fail;
+    w->tls_srv = fca_tls_server_new(p->shared.ca, p->shared.leaf_key, (size_t)cfg->cert_cache_size);
+    w->tls_cli = fca_tls_client_new((const char *const *)cfg->upstream_ca.items, cfg->upstream_ca.n,
+                                    cfg->insecure_upstream, err, errlen);
+    if (!w->tls_srv || !w->tls_cli) {
+      if (!w->tls_srv) snprintf(err, errlen, "cannot set up TLS interception");
+      goto fail;
+    }
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
     w->listeners = fca_xcalloc(p->shared.nlisten, sizeof *w->listeners);
