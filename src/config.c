@@ -17,30 +17,12 @@
 #include <strings.h>
 #include <unistd.h>
 
-typedef enum {
-  T_BOOL,
-  T_STR,
-  T_LIST,
-  T_DUR,
-  T_SIZE,
-  T_INT,
-  T_U64,
-  T_ENUM,
-  T_CONFIG,
-  T_HELP,
-  T_VERSION
-} opt_type_t;
-typedef enum {
-  G_NET,
-  G_LIMITS,
-  G_TLS,
-  G_AUDIT,
-  G_OUTPUT,
-  G_RUN,
-  G_ADMIN,
-  G_GENERAL,
-  G_COUNT
-} group_t;
+// clang-format off
+typedef enum { T_BOOL, T_STR, T_LIST, T_DUR, T_SIZE, T_INT, T_U64, T_ENUM, T_CONFIG, T_HELP,
+               T_VERSION } opt_type_t;
+typedef enum { G_NET, G_LIMITS, G_TLS, G_AUDIT, G_OUTPUT, G_RUN, G_ADMIN, G_GENERAL,
+               G_COUNT } group_t;
+// clang-format on
 
 static const char *const group_names[G_COUNT] = {"Network",
                                                  "Timeouts and limits",
@@ -278,7 +260,18 @@ static size_t edit_distance(const char *a, size_t la, const char *b) {
   return row[lb];
 }
 
-static void unknown_msg(char *err, size_t errlen, const char *dash, const char *name, size_t len) {
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+/* Returns 1 when a close name was suggested, else 0. */
+static int unknown_msg(char *err, size_t errlen, const char *dash, const char *name, size_t len) {
   const char *best = NULL;
   size_t bestd = 3;
   for (size_t i = 0; i < NOPTS; i++) {
@@ -286,10 +279,11 @@ static void unknown_msg(char *err, size_t errlen, const char *dash, const char *
     if (d < bestd) bestd = d, best = opts[i].name;
   }
   if (best)
-    snprintf(err, errlen, "unknown option %s%.*s (did you mean %s%s?)", dash, (int)len, name, dash,
-             best);
+    seterr(err, errlen, "unknown option %s%.*s (did you mean %s%s?)", dash, (int)len, name, dash,
+           best);
   else
-    snprintf(err, errlen, "unknown option %s%.*s", dash, (int)len, name);
+    seterr(err, errlen, "unknown option %s%.*s", dash, (int)len, name);
+  return best != NULL;
 }
 
 static int check_listen(const char *v, char *why, size_t n) {
@@ -360,16 +354,6 @@ static int check_rule(const char *v, char *why, size_t n) {
     return -1;
   }
   return 0;
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
 }
 
 /* ---- values ---- */
@@ -578,8 +562,8 @@ static int next_opt(int argc, char **argv, int *i, const opt_t **o, const char *
       name = "version";
     if (find_opt(name, strlen(name)))
       seterr(err, errlen, "unknown option %s (options are long: did you mean --%s?)", a, name);
-    else
-      unknown_msg(err, errlen, "--", name, strlen(name));
+    else if (unknown_msg(err, errlen, "--", name, strlen(name)) == 0)
+      seterr(err, errlen, "unknown option %s", a);
     return -1;
   }
   const char *name = a + 2, *eq = strchr(name, '=');
@@ -695,13 +679,17 @@ static int file_line(fca_config_t *cfg, char *line, char *why, size_t n) {
     v++;
   } else {
     for (char *h = v; (h = strchr(h, '#')); h++)
-      if (h > v && isspace((unsigned char)h[-1])) {
+      if (isspace((unsigned char)h[-1])) { /* h > name: there is a character before it */
         *h = '\0';
         v = trim(v);
         break;
       }
   }
   const opt_t *o = find_opt(name, len);
+  if (len == 0) {
+    snprintf(why, n, "expected name = value");
+    return -1;
+  }
   if (!o) {
     unknown_msg(why, n, "", name, len);
     return -1;

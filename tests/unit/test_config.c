@@ -251,6 +251,8 @@ Test(config, unknown_option_suggests) {
   cr_assert_str_eq(parse_err("--frobnicate", NULL), "unknown option --frobnicate");
   assert_has(parse_err("-h", NULL), "did you mean --help?");
   assert_has(parse_err("-listen", "x", NULL), "did you mean --listen?");
+  cr_assert_str_eq(parse_err("-x", NULL), "unknown option -x");
+  cr_assert_str_eq(parse_err("-lisen", NULL), "unknown option --lisen (did you mean --listen?)");
 }
 
 Test(config, missing_and_unwanted_values) {
@@ -422,7 +424,7 @@ Test(config, config_file) {
                                           "listen = 127.0.0.1:9100\n"
                                           "listen 127.0.0.1:9101\n"
                                           "  workers=3   # trailing comment\n"
-                                          "quiet\n"
+                                          "quiet # a switch with a comment\n"
                                           "anticache = yes\n"
                                           "redact-query = false\n"
                                           "insecure-upstream = 1\n"
@@ -472,6 +474,7 @@ Test(config, config_file_errors_have_line_numbers) {
   cr_assert_str_eq(file_err("idle-timeout = soon\n"),
                    ":1: idle-timeout: bad duration 'soon' (use a number with ms, s, m or h; a bare "
                    "number is seconds)");
+  cr_assert_str_eq(file_err("= 5\n"), ":1: expected name = value");
   cr_assert_str_eq(file_err("proxy-auth = \"a:b\" extra\n"),
                    ":1: unterminated or trailing text after quoted value");
 
