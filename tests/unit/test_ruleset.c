@@ -250,3 +250,34 @@ Test(ruleset, file_size_cap) {
   unlink(path);
   fca_ruleset_free(rs);
 }
+
+/* docs/rules.md stays in step: a section per rule, and every rules-file example loads. */
+Test(ruleset, docs_match_catalogue) {
+  FILE *fp = fopen(FCA_TEST_SRCDIR "/docs/rules.md", "r");
+  cr_assert_not_null(fp);
+  char *doc = calloc(1, 1 << 20);
+  size_t n = fread(doc, 1, (1 << 20) - 1, fp);
+  fclose(fp);
+  cr_assert_gt(n, 0);
+  for (size_t i = 0; i < fca_rule_count(); i++) {
+    char head[64];
+    snprintf(head, sizeof head, "\n## %s\n", fca_rule_get((fca_rule_id_t)i)->id);
+    cr_assert_not_null(strstr(doc, head), "docs/rules.md lacks a section for %s", head + 4);
+  }
+  size_t examples = 0;
+  for (char *p = doc; (p = strstr(p, "```\n"));) {
+    char *body = p + 4, *end = strstr(body, "```\n");
+    cr_assert_not_null(end);
+    if (strncmp(body, "FC-", 3) == 0 || strncmp(body, "# ", 2) == 0) {
+      fca_ruleset_t *rs = fca_ruleset_new();
+      char err[256];
+      cr_assert_eq(fca_ruleset_load_string(rs, body, (size_t)(end - body), "docs", err, sizeof err),
+                   0, "%s", err);
+      fca_ruleset_free(rs);
+      examples++;
+    }
+    p = end + 4;
+  }
+  cr_assert_geq(examples, fca_rule_count());
+  free(doc);
+}
