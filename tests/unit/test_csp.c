@@ -6,7 +6,7 @@
 
 static fca_csp_sandbox_t run(size_t n, const char *const *enforce, size_t nro,
                              const char *const *ro) {
-  fca_policy_str_t e[8], r[8];
+  fca_policy_str_t e[8] = {{0}}, r[8] = {{0}};
   for (size_t i = 0; i < n; i++) e[i] = (fca_policy_str_t){enforce[i], strlen(enforce[i])};
   for (size_t i = 0; i < nro; i++) r[i] = (fca_policy_str_t){ro[i], strlen(ro[i])};
   fca_csp_sandbox_t out;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static fca_referrer_header_t hdr(size_t n, const char *const *v) {
-  fca_policy_str_t l[8];
+  fca_policy_str_t l[8] = {{0}};
   for (size_t i = 0; i < n; i++) l[i] = (fca_policy_str_t){v[i], strlen(v[i])};
   fca_referrer_header_t h;
   fca_referrer_parse_header(l, n, &h);
