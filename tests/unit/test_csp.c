@@ -2,6 +2,7 @@
 #include "fcaudit/policy.h"
 
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 static fca_csp_sandbox_t run(size_t n, const char *const *enforce, size_t nro,
@@ -123,4 +124,30 @@ Test(csp, recorded_is_capped_but_all_combine) {
   cr_assert_eq(c.count, FCA_CSP_SANDBOX_MAX + 3);
   cr_assert_eq(c.recorded, FCA_CSP_SANDBOX_MAX);
   cr_assert_eq(c.sandbox.allow, FCA_SBX_ALLOW_SCRIPTS);
+}
+
+/* Arbitrary bytes in exact-size heap buffers: ASan catches any read past the value; every
+ * recorded span stays inside its line. */
+Test(csp, random_inputs_stay_in_bounds) {
+  static const char alphabet[] = "sandbox ;,allow-\t\xc3";
+  uint32_t seed = 777;
+  for (int round = 0; round < 20000; round++) {
+    size_t n = (seed = seed * 1103515245u + 12345u) >> 26;
+    char *buf = malloc(n ? n : 1);
+    for (size_t i = 0; i < n; i++)
+      buf[i] = alphabet[((seed = seed * 1103515245u + 12345u) >> 16) % (sizeof alphabet - 1)];
+    fca_policy_str_t l = {buf, n};
+    fca_csp_sandbox_t c;
+    fca_csp_sandbox(&l, 1, &l, 1, &c);
+    for (size_t i = 0; i < c.recorded; i++) {
+      cr_assert_leq(c.policies[i].pol_off + c.policies[i].pol_len, n);
+      cr_assert_leq(c.policies[i].val_off + c.policies[i].val_len, n);
+    }
+    fca_referrer_header_t h;
+    fca_referrer_parse_header(&l, 1, &h);
+    if (h.policy != FCA_REFPOL_NONE) cr_assert_leq(h.tok_off + h.tok_len, n);
+    (void)fca_referrer_parse_meta(buf, n);
+    (void)fca_sandbox_parse(buf, n);
+    free(buf);
+  }
 }

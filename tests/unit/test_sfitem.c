@@ -2,6 +2,7 @@
 #include "fcaudit/policy.h"
 
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int parse(const char *s, fca_sf_item_t *it) { return fca_sf_parse_item(s, strlen(s), it); }
@@ -77,4 +78,23 @@ Test(sfitem, parameters) {
   bad("same-origin; report-to = \"x\""); /* no whitespace around '=' */
   bad("same-origin;");                   /* ';' needs a key */
   bad("same-origin; a=b c");
+}
+
+/* Arbitrary bytes in exact-size heap buffers: ASan catches any read past the value. */
+Test(sfitem, random_inputs_stay_in_bounds) {
+  static const char alphabet[] = "a-Z*;=\" ,.:?01\\\t\x80/";
+  uint32_t seed = 12345;
+  for (int round = 0; round < 20000; round++) {
+    size_t n = (seed = seed * 1103515245u + 12345u) >> 27;
+    char *buf = malloc(n ? n : 1);
+    for (size_t i = 0; i < n; i++)
+      buf[i] = alphabet[((seed = seed * 1103515245u + 12345u) >> 16) % (sizeof alphabet - 1)];
+    fca_sf_item_t it;
+    if (fca_sf_parse_item(buf, n, &it) == 0) cr_assert_leq(it.off + it.len, n);
+    fca_policy_str_t l = {buf, n};
+    fca_coop_t c;
+    fca_coop_parse(&l, 1, &c);
+    if (c.valid) cr_assert_leq(c.tok_off + c.tok_len, n);
+    free(buf);
+  }
 }
