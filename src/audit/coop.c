@@ -1,0 +1,56 @@
+/* coop: Cross-Origin-Opener-Policy as browsers read it (HTML "obtain a cross-origin opener
+ * policy"): the combined field value must be an RFC 8941 Item whose bare item is a token; the
+ * token is compared case-sensitively; anything else is ignored and the page gets unsafe-none.
+ * Several header lines combine into "a, b", which is never an Item, so they are invalid. */
+#include "fcaudit/policy.h"
+
+#include <string.h>
+
+static const struct {
+  const char *name;
+  fca_coop_value_t value;
+} known[] = {
+    {"unsafe-none", FCA_COOP_UNSAFE_NONE},
+    {"same-origin", FCA_COOP_SAME_ORIGIN},
+    {"same-origin-allow-popups", FCA_COOP_SAME_ORIGIN_ALLOW_POPUPS},
+    {"restrict-properties", FCA_COOP_RESTRICT_PROPERTIES},
+    {"noopener-allow-popups", FCA_COOP_NOOPENER_ALLOW_POPUPS},
+};
+
+static bool is_ows(char c) { return c == ' ' || c == '\t'; }
+
+void fca_coop_parse(const fca_policy_str_t *lines, size_t nlines, fca_coop_t *out) {
+  memset(out, 0, sizeof *out);
+  out->value = FCA_COOP_UNSAFE_NONE;
+  if (nlines == 0) return;
+  out->present = true;
+  if (nlines > 1) return;
+  const char *s = lines[0].s;
+  size_t b = 0, e = lines[0].n;
+  while (b < e && is_ows(s[b])) b++;
+  while (e > b && is_ows(s[e - 1])) e--;
+  fca_sf_item_t it;
+  if (fca_sf_parse_item(s + b, e - b, &it) < 0 || it.type != FCA_SF_TOKEN) return;
+  out->valid = true;
+  out->tok_off = b + it.off;
+  out->tok_len = it.len;
+  out->value = FCA_COOP_OTHER;
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    if (strlen(known[i].name) == it.len && memcmp(known[i].name, s + out->tok_off, it.len) == 0) {
+      out->value = known[i].value;
+      break;
+    }
+  }
+}
+
+fca_coop_value_t fca_coop_effective(const fca_coop_t *coop) {
+  if (!coop->valid || coop->value == FCA_COOP_OTHER) return FCA_COOP_UNSAFE_NONE;
+  return coop->value;
+}
+
+const char *fca_coop_name(fca_coop_value_t v) {
+  if (v == FCA_COOP_OTHER) return "other";
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (known[i].value == v) return known[i].name;
+  return "?";
+}
