@@ -112,9 +112,17 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg) {
   const char *host = found ? sni : d->connect_host;
   SSL_CTX *ctx = host ? fca_certcache_get(srv->cache, host) : NULL;
   if (!ctx) {
-    char e[256];
-    fca_tls_errstr(e, sizeof e);
-    fca_warn("tls: cannot make a certificate for '%s': %s", host ? host : "(no name)", e);
+    if (!host) {
+      fca_warn("tls: client sent no SNI and there is no CONNECT host to name a certificate");
+    } else if (!fca_mint_host_valid(host)) {
+      /* Not echoed: it came from the client and may hold control characters. */
+      fca_warn("tls: refusing a certificate for an invalid host name (CONNECT host %s)",
+               d->connect_host && fca_mint_host_valid(d->connect_host) ? d->connect_host : "-");
+    } else {
+      char e[256];
+      fca_tls_errstr(e, sizeof e);
+      fca_warn("tls: cannot make a certificate for '%s': %s", host, e);
+    }
     *al = SSL_AD_UNRECOGNIZED_NAME;
     return SSL_CLIENT_HELLO_ERROR;
   }
