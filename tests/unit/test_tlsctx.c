@@ -463,3 +463,27 @@ Test(tlsctx, errstr) {
   cr_assert_eq(strlen(small), 9u);
   cr_assert_eq(ERR_peek_error(), 0);
 }
+
+Test(tlsctx, server_invalid_sni_refused) {
+  fca_tls_server_t *srv = fca_tls_server_new(ca, leaf_key, 4);
+  SSL_CTX *cctx = trusting_client_ctx(NULL, 0);
+  SSL *c = SSL_new(cctx);
+  SSL_set_connect_state(c);
+  SSL_set_tlsext_host_name(c, "bad host\x01.test");
+  SSL *s = fca_tls_server_ssl_new(srv, "connect.test");
+  wire(c, s);
+  cr_assert_eq(handshake(c, s), -2, "the server refuses");
+  ERR_clear_error();
+  cr_assert_lt(SSL_do_handshake(c), 1);
+  char e[256];
+  fca_tls_errstr(e, sizeof e); /* the client got the alert */
+  cr_assert(strstr(e, "unrecognized name") != NULL, "%s", e);
+  fca_certcache_stats_t st;
+  fca_tls_server_stats(srv, &st);
+  cr_assert_eq(st.mints, 0);
+  cr_assert_eq(st.failures, 1);
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+  fca_tls_server_free(srv);
+}
