@@ -28,7 +28,7 @@ typedef struct {
   fca_routes_t *routes;
   fca_sockaddr_t *listen; /* bound listen addresses (actual ports) */
   size_t nlisten;
-  char *auth_expected; /* "Basic base64(user:pass)" or NULL */
+  char *auth_expected;                 /* "Basic base64(user:pass)" or NULL */
   struct fca_passthrough *passthrough; /* hosts whose clients rejected interception */
   struct fca_ca *ca;                   /* the interception CA */
   struct evp_pkey_st *leaf_key;        /* one leaf key shared by every minted certificate */

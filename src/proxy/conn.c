@@ -24,10 +24,10 @@
 #include <unistd.h>
 
 typedef enum {
-  REQ_IDLE,   /* waiting for a request head */
-  REQ_BODY,   /* forwarding the request body */
-  REQ_DONE,   /* request forwarded; the next one waits for this response */
-  REQ_TUNNEL, /* bytes flow unparsed (CONNECT tunnel, upgraded connection) */
+  REQ_IDLE,      /* waiting for a request head */
+  REQ_BODY,      /* forwarding the request body */
+  REQ_DONE,      /* request forwarded; the next one waits for this response */
+  REQ_TUNNEL,    /* bytes flow unparsed (CONNECT tunnel, upgraded connection) */
   REQ_PEEK,      /* CONNECT answered; waiting for the client's first bytes */
   REQ_HANDSHAKE, /* TLS handshake with the client (interception) */
 } req_state_t;
@@ -365,6 +365,7 @@ static void handle_connect(fca_conn_t *c) {
                c->host);
     return;
   }
+  fca_http1_next(&c->req); /* requests inside the tunnel start afresh */
   c->tunnel_host_port = c->port;
   snprintf(c->tunnel_host, sizeof c->tunnel_host, "%s", c->host);
   if (!fca_intercept_wanted(c->w->shared, c->host)) {

@@ -218,7 +218,13 @@ int fca_http1_finish(fca_http1_t *h) {
 }
 
 void fca_http1_next(fca_http1_t *h) {
-  if (llhttp_get_errno(&h->p) == HPE_PAUSED) llhttp_resume(&h->p);
+  llhttp_errno_t e = llhttp_get_errno(&h->p);
+  /* After CONNECT or an upgrade llhttp would stop at the next byte: start afresh. */
+  if (h->head.upgrade || (e != HPE_OK && e != HPE_PAUSED))
+    llhttp_reset(&h->p);
+  else if (e == HPE_PAUSED)
+    llhttp_resume(&h->p);
+  h->head.upgrade = false;
   h->head_done = false;
   h->msg_done = false;
   h->skip_body = false;

@@ -9,8 +9,8 @@
 #include "fcaudit/intercept.h"
 #include "fcaudit/listener.h"
 #include "fcaudit/mint.h"
-#include "fcaudit/tlsctx.h"
 #include "fcaudit/routes.h"
+#include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 #include "fcaudit/worker.h"
 
