@@ -349,3 +349,29 @@ Test(eventjson, schema_rejects_bad_events) {
   json_decref(good);
   json_decref(schema);
 }
+
+Test(eventjson, doc_examples_follow_the_schema) {
+  FILE *f = fopen(FCA_TEST_SRCDIR "/docs/events.md", "r");
+  cr_assert_not_null(f);
+  json_t *schema = load_schema();
+  char line[4096];
+  bool in_json = false;
+  int examples = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "```", 3) == 0) {
+      in_json = strncmp(line, "```json", 7) == 0;
+      continue;
+    }
+    if (!in_json) continue;
+    json_error_t jerr;
+    json_t *o = json_loads(line, 0, &jerr);
+    cr_assert_not_null(o, "docs/events.md example is not JSON: %s: %s", jerr.text, line);
+    char err[256];
+    cr_assert_eq(fca_jsonschema_validate(schema, o, err, sizeof err), 0, "%s: %s", err, line);
+    json_decref(o);
+    examples++;
+  }
+  fclose(f);
+  json_decref(schema);
+  cr_assert_geq(examples, 5, "one example per event type");
+}
