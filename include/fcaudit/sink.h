@@ -56,7 +56,7 @@ typedef struct {
   uint64_t overflowed; /* lines the full queue could not keep: sent to stderr */
 } fca_sink_stats_t;
 
-/* NULL when the log cannot be opened (reported on stderr). */
+/* NULL when the log cannot be opened (reported on stderr). opts NULL = no file, quiet. */
 fca_sink_t *fca_sink_new(const fca_sink_opts_t *opts);
 
 /* Thread-safe. Writes the event (ts_ms == 0 means now) to the log and console and passes it to
@@ -84,7 +84,8 @@ int fca_sink_subscribe(fca_sink_t *sink, fca_event_fn fn, void *userdata);
 const char *fca_sink_run_id(const fca_sink_t *sink);
 void fca_sink_stats(fca_sink_t *sink, fca_sink_stats_t *out);
 
-/* Flushes (lines that still cannot be written go to stderr, so none is lost) and frees. */
+/* Flushes (lines that still cannot be written go to stderr, so none is lost) and frees. Call it
+ * once every emitting thread has stopped. */
 void fca_sink_close(fca_sink_t *sink);
 
 /* Test hook: replaces the log fd (the sink owns it from then on). */

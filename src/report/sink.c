@@ -31,9 +31,10 @@ typedef struct {
 } sub_t;
 
 struct fca_sink {
-  pthread_mutex_t mu; /* guards everything below but subs/nsubs reads */
-  int fd;             /* -1: no file open */
-  char *path;         /* NULL: no log file */
+  pthread_mutex_t mu;  /* guards everything below but subs/nsubs reads */
+  int fd;              /* -1: no file open */
+  char *path;          /* NULL: no log file */
+  atomic_bool has_log; /* path != NULL, readable without the lock */
   FILE *console;
   bool color;
   bool redact_query;
@@ -171,6 +172,8 @@ static void count_event(fca_sink_t *s, const fca_event_t *ev) {
 }
 
 fca_sink_t *fca_sink_new(const fca_sink_opts_t *opts) {
+  static const fca_sink_opts_t none = {0};
+  if (!opts) opts = &none;
   fca_sink_t *s = fca_xcalloc(1, sizeof *s);
   s->fd = -1;
   if (opts->log_path) {
@@ -191,6 +194,7 @@ fca_sink_t *fca_sink_new(const fca_sink_opts_t *opts) {
   else
     fca_run_id_new(s->run_id, sizeof s->run_id);
   atomic_init(&s->nsubs, 0);
+  atomic_init(&s->has_log, s->path != NULL);
   return s;
 }
 
@@ -221,12 +225,14 @@ void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
     e.evidence.value_len = strlen("[redacted]");
   }
   size_t len = 0;
-  char *line = s->path ? fca_event_to_line(&e, s->run_id, &len) : NULL;
+  bool has_log = atomic_load_explicit(&s->has_log, memory_order_relaxed);
+  char *line = has_log ? fca_event_to_line(&e, s->run_id, &len) : NULL;
   char cline[FCA_CONSOLE_LINE_MAX];
   size_t clen = s->console ? fca_console_format(cline, sizeof cline, &e, s->color) : 0;
 
   pthread_mutex_lock(&s->mu);
   count_event(s, &e);
+  if (s->path && !line) line = fca_event_to_line(&e, s->run_id, &len); /* a path just set */
   if (line) log_line(s, line, len);
   pthread_mutex_unlock(&s->mu);
   free(line);
@@ -269,6 +275,7 @@ int fca_sink_set_path(fca_sink_t *s, const char *path) {
   pthread_mutex_lock(&s->mu);
   char *old = s->path;
   s->path = path ? fca_xstrdup(path) : NULL;
+  atomic_store_explicit(&s->has_log, s->path != NULL, memory_order_relaxed);
   free(old);
   use_fd(s, fd);
   int rc = 0;
