@@ -143,6 +143,7 @@ async function visit(browser, sc, shot) {
     const nav = await page.goto(sc.visit, { waitUntil: 'load', timeout: 15000 });
     const sec = nav && (await nav.securityDetails());
     result.issuer = sec ? sec.issuer : null;
+    result.docHeaders = nav ? await nav.allHeaders() : {};
     const target = sc.frame ? await waitFrame(page, sc.frame) : page.mainFrame();
     await target.waitForFunction(statusHas, sc.ready, { timeout: 10000 });
     if (sc.flow) {
@@ -199,12 +200,18 @@ function diffLists(what, a, b) {
   return out;
 }
 
-function transparency(direct, proxied) {
+function transparency(sc, direct, proxied) {
   const errs = [];
   // proof that each visit took the path it claims: the test CA directly, fcaudit's CA through it
   if (direct.issuer !== TEST_CA_NAME) errs.push(`direct visit: certificate issued by ${direct.issuer}`);
   if (!proxied.issuer || proxied.issuer === TEST_CA_NAME) {
     errs.push(`proxied visit was not intercepted by fcaudit (certificate issued by ${proxied.issuer})`);
+  }
+  // the document arrived as the page says it is served (e.g. content-encoding br)
+  for (const [k, v] of Object.entries(sc.response_headers || {})) {
+    for (const [mode, r] of [['direct', direct], ['through fcaudit', proxied]]) {
+      if ((r.docHeaders || {})[k] !== v) errs.push(`${mode}: document ${k} is ${(r.docHeaders || {})[k]}, expected ${v}`);
+    }
   }
   if (direct.error) errs.push(`the page did not work without the proxy: ${direct.error}`);
   if (proxied.error) errs.push(`the page did not work through fcaudit: ${proxied.error}`);
@@ -325,7 +332,7 @@ async function main() {
       if (o) det.push(o);
     }
     report(det.length === 0, `events       ${sc.name}  (${sc.visit})`, det);
-    const tdet = transparency(d, p);
+    const tdet = transparency(sc, d, p);
     report(tdet.length === 0, `transparency ${sc.name}`, tdet);
   }
 
