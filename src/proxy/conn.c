@@ -7,6 +7,7 @@
  * only when no DNS lookup still refers to it. */
 #include "fcaudit/conn.h"
 
+#include "fcaudit/audit.h"
 #include "fcaudit/endpoint.h"
 #include "fcaudit/http1.h"
 #include "fcaudit/intercept.h"
@@ -66,8 +67,10 @@ struct fca_conn {
   bool up_tls;           /* the upstream speaks TLS */
   char tunnel_host[256]; /* the CONNECT target */
   int tunnel_host_port;
-  char *url;             /* the current request's absolute URL */
-  int64_t head_deadline; /* header timeout for a partial request head */
+  char *url;                /* the current request's absolute URL */
+  fca_audit_exchange_t *ax; /* the audit of the current exchange */
+  bool ax_body;             /* the audit inspects this response's body */
+  int64_t head_deadline;    /* header timeout for a partial request head */
   /* the current exchange's target */
   char host[256];
   int port;
@@ -82,6 +85,7 @@ static void process_upstream(fca_conn_t *c);
 static void conn_close(fca_conn_t *c);
 static void update_reading(fca_conn_t *c);
 static void start_upstream(fca_conn_t *c);
+static void audit_end(fca_conn_t *c, bool complete);
 
 static const fca_config_t *cfg_of(fca_conn_t *c) { return c->w->shared->cfg; }
 
@@ -126,6 +130,7 @@ static void on_free(evutil_socket_t fd, short what, void *arg) {
 static void conn_close(fca_conn_t *c) {
   if (c->closing) return;
   c->closing = true;
+  audit_end(c, false);
   event_del(c->timer);
   if (c->client) fca_ep_shutdown(c->client);
   if (c->up) fca_ep_shutdown(c->up);
@@ -239,6 +244,7 @@ static void update_reading(fca_conn_t *c) {
 /* ---- the exchange ---- */
 
 static void finish_exchange(fca_conn_t *c, bool upstream_reusable) {
+  audit_end(c, true);
   c->ss = RESP_NONE;
   fca_http1_next(&c->resp);
   if (!upstream_reusable)
@@ -351,6 +357,67 @@ static bool is_self(fca_conn_t *c, const struct sockaddr *sa) {
   for (size_t i = 0; i < s->nlisten; i++)
     if (same_sockaddr_port(sa, &s->listen[i])) return true;
   return false;
+}
+
+/* ---- audit ---- */
+
+static size_t audit_headers(const fca_http_head_t *h, fca_audit_header_t *out) {
+  for (size_t i = 0; i < h->nfields; i++) {
+    const fca_http_field_t *f = &h->fields[i];
+    out[i].name = h->base + f->name_off;
+    out[i].name_len = f->name_len;
+    out[i].value = h->base + f->value_off;
+    out[i].value_len = f->value_len;
+  }
+  return h->nfields;
+}
+
+static void audit_begin(fca_conn_t *c, const fca_http_head_t *h) {
+  fca_audit_t *a = c->w->shared->audit;
+  if (!a) return;
+  fca_audit_header_t hdrs[FCA_HTTP_MAX_FIELDS];
+  char client_id[64];
+  snprintf(client_id, sizeof client_id, "%s", c->client_addr);
+  char *colon = strrchr(client_id, ':'); /* "1.2.3.4:5" or "[::1]:5": drop the port */
+  if (colon) *colon = '\0';
+  fca_audit_request_t req = {
+      .method = llhttp_method_name((llhttp_method_t)h->method),
+      .url = c->url,
+      .headers = hdrs,
+      .nheaders = audit_headers(h, hdrs),
+      .client = c->client_addr,
+      .client_id = client_id,
+      .now_ms = fca_now_ms(),
+  };
+  c->ax = fca_audit_begin(a, &req);
+  c->ax_body = false;
+}
+
+static void audit_end(fca_conn_t *c, bool complete) {
+  if (!c->ax) return;
+  fca_audit_response_end(c->ax, complete);
+  fca_audit_exchange_free(c->ax);
+  c->ax = NULL;
+  c->ax_body = false;
+}
+
+static void on_resp_body(void *ud, const char *data, size_t len) {
+  fca_conn_t *c = ud;
+  if (c->ax_body) fca_audit_response_body(c->ax, data, len);
+}
+
+/* --anticache: documents and scripts are fetched afresh so the audit sees them. */
+static bool anticache_applies(const fca_http_head_t *h) {
+  size_t n;
+  const char *dest = fca_http_get(h, "Sec-Fetch-Dest", &n);
+  if (dest) {
+    return (n == 8 && strncasecmp(dest, "document", 8) == 0) ||
+           (n == 6 && strncasecmp(dest, "iframe", 6) == 0) ||
+           (n == 5 && strncasecmp(dest, "frame", 5) == 0) ||
+           (n == 6 && strncasecmp(dest, "script", 6) == 0);
+  }
+  const char *accept = fca_http_get(h, "Accept", &n);
+  return accept && memmem(accept, n, "text/html", 9) != NULL;
 }
 
 /* Where a CONNECT tunnel goes once the client's first bytes are known. */
@@ -497,10 +564,12 @@ static void handle_request_head(fca_conn_t *c, size_t head_len) {
   bool v6 = strchr(t.host, ':') != NULL;
   char hostport[300];
   snprintf(hostport, sizeof hostport, "%s%s%s%s", v6 ? "[" : "", t.host, v6 ? "]" : "", portpart);
-  if (c->inner && !fca_http_has_hop_by_hop(h)) {
+  static const char *const anticache_drop[] = {"If-None-Match", "If-Modified-Since", NULL};
+  const char *const *drop = (cfg_of(c)->anticache && anticache_applies(h)) ? anticache_drop : NULL;
+  if (c->inner && !drop && !fca_http_has_hop_by_hop(h)) {
     evbuffer_add(c->pending, h->base, h->len);
   } else if (c->inner) {
-    fca_http_write_filtered(c->pending, h, NULL, 0, h->upgrade, NULL);
+    fca_http_write_filtered(c->pending, h, NULL, 0, h->upgrade, NULL, drop);
   } else {
     char line[8192];
     const char *method = llhttp_method_name((llhttp_method_t)h->method);
@@ -512,11 +581,13 @@ static void handle_request_head(fca_conn_t *c, size_t head_len) {
       return;
     }
     /* An HTTP/1.0 client may omit Host; the origin gets one from the URL. */
-    fca_http_write_filtered(c->pending, h, line, (size_t)n, h->upgrade, hostport);
+    fca_http_write_filtered(c->pending, h, line, (size_t)n, h->upgrade, hostport, drop);
   }
   free(c->url);
   c->url = fca_xasprintf("%s://%s%.*s", t.scheme, hostport, t.path_len ? (int)t.path_len : 1,
                          t.path_len ? t.path : "/");
+  audit_end(c, false); /* a previous exchange that never ended */
+  audit_begin(c, h);
   evbuffer_drain(in, head_len);
   c->head_deadline = 0;
 
@@ -746,13 +817,19 @@ static void handle_response_head(fca_conn_t *c, size_t head_len) {
   struct evbuffer *out = fca_ep_output(c->client);
   c->response_started = true;
   if (fca_http_has_hop_by_hop(h))
-    fca_http_write_filtered(out, h, NULL, 0, switching, NULL);
+    fca_http_write_filtered(out, h, NULL, 0, switching, NULL, NULL);
   else
     evbuffer_add(out, data, head_len);
   evbuffer_drain(in, head_len);
   if (switching) {
+    audit_end(c, true);
     start_tunnel(c);
     return;
+  }
+  if (c->ax && (h->status < 100 || h->status >= 200)) {
+    fca_audit_header_t hdrs[FCA_HTTP_MAX_FIELDS];
+    fca_audit_response_head(c->ax, h->status, hdrs, audit_headers(h, hdrs));
+    c->ax_body = fca_audit_wants_body(c->ax);
   }
   if (h->status >= 100 && h->status < 200) {
     /* Interim response (100 Continue, 103 Early Hints): the final one follows. */
@@ -1063,7 +1140,7 @@ void fca_conn_accept(fca_worker_t *w, int fd, const struct sockaddr *sa, socklen
   c->free_ev = event_new(w->base, -1, 0, on_free, c);
   c->gc_ev = event_new(w->base, -1, 0, on_gc, c);
   fca_http1_init(&c->req, HTTP_REQUEST, NULL, c);
-  fca_http1_init(&c->resp, HTTP_RESPONSE, NULL, c);
+  fca_http1_init(&c->resp, HTTP_RESPONSE, on_resp_body, c);
   c->next = w->conns;
   if (w->conns) w->conns->prev = c;
   w->conns = c;

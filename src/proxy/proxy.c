@@ -4,12 +4,14 @@
  * (libevent with pthreads support). */
 #include "fcaudit/proxy.h"
 
+#include "fcaudit/audit.h"
 #include "fcaudit/ca.h"
 #include "fcaudit/ca_cmd.h"
 #include "fcaudit/intercept.h"
 #include "fcaudit/listener.h"
 #include "fcaudit/mint.h"
 #include "fcaudit/routes.h"
+#include "fcaudit/ruleset.h"
 #include "fcaudit/sink.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
@@ -27,6 +29,8 @@
 struct fca_proxy {
   fca_proxy_shared_t shared;
   fca_sink_t *sink;
+  fca_ruleset_t *rules;
+  fca_audit_t *audit;
   fca_proxy_stats_t stats;
   fca_worker_t *workers;
   int nworkers;
@@ -86,6 +90,9 @@ static void on_stop(evutil_socket_t fd, short what, void *arg) {
 static void *worker_main(void *arg) {
   fca_worker_t *w = arg;
   event_base_dispatch(w->base);
+  /* Whatever is left (drain timeout) is closed and freed before the thread ends. */
+  fca_conn_close_all(w);
+  for (int i = 0; i < 8 && w->nconns > 0; i++) event_base_loop(w->base, EVLOOP_NONBLOCK);
   return NULL;
 }
 
@@ -124,6 +131,34 @@ static int make_dns(fca_worker_t *w, const fca_config_t *cfg, char *err, size_t 
     return -1;
   }
   evdns_base_set_option(w->dns, "randomize-case:", "0");
+  return 0;
+}
+
+/* The rules (levels from --rules and --rule) and the audit engine feeding the sink. */
+static int make_audit(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
+  p->rules = fca_ruleset_new();
+  if (cfg->rules_file && fca_ruleset_load_file(p->rules, cfg->rules_file, err, errlen) < 0)
+    return -1;
+  for (size_t i = 0; i < cfg->rule.n; i++)
+    if (fca_ruleset_apply_cli(p->rules, cfg->rule.items[i], err, errlen) < 0) return -1;
+  fca_audit_opts_t o = {
+      .emit = fca_sink_event_fn,
+      .emit_ud = p->sink,
+      .rules = p->rules,
+      .max_audit_bytes = cfg->max_audit_bytes,
+      .correlation_window_ms = cfg->correlation_window_ms,
+      .min_confidence_high = cfg->min_confidence && strcmp(cfg->min_confidence, "high") == 0,
+      .env = cfg->env ? cfg->env : "staging",
+      .dedup = !cfg->no_dedup,
+      .registry_max_pages = 4096,
+      .registry_max_age_ms = 30 * 60 * 1000,
+  };
+  p->audit = fca_audit_new(&o);
+  if (!p->audit) {
+    snprintf(err, errlen, "cannot start the audit engine");
+    return -1;
+  }
+  p->shared.audit = p->audit;
   return 0;
 }
 
@@ -171,6 +206,8 @@ static void free_proxy(fca_proxy_t *p) {
   free(p->shared.auth_expected);
   fca_routes_free(p->shared.routes);
   fca_passthrough_free(p->shared.passthrough);
+  if (p->audit) fca_audit_free(p->audit);
+  if (p->rules) fca_ruleset_free(p->rules);
   if (p->sink) fca_sink_close(p->sink);
   if (p->shared.leaf_key) EVP_PKEY_free(p->shared.leaf_key);
   if (p->shared.ca) fca_ca_free(p->shared.ca);
@@ -198,6 +235,7 @@ fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) 
     goto fail;
   }
   p->shared.sink = p->sink;
+  if (make_audit(p, cfg, err, errlen) < 0) goto fail;
   if (load_ca(p, cfg, err, errlen) < 0) goto fail;
 
   const fca_strlist_t *ls = &cfg->listen;
@@ -273,7 +311,9 @@ fail:
   return NULL;
 }
 
-struct fca_sink *fca_proxy_sink(fca_proxy_t *p) { return p->sink; }
+struct fca_sink *fca_proxy_sink(fca_proxy_t *p) {
+  return p->sink;
+}
 
 int fca_proxy_port(const fca_proxy_t *p, size_t i) {
   return i < p->shared.nlisten ? fca_sockaddr_port(&p->shared.listen[i]) : 0;
@@ -284,8 +324,15 @@ void fca_proxy_stop(fca_proxy_t *p) {
   for (int i = 0; i < p->nworkers; i++) event_active(p->workers[i].stop_ev, EV_READ, 0);
 }
 
+/* Every exchange has ended: the summary goes out before the sink closes. */
+static void finish_run(fca_proxy_t *p) {
+  if (p->audit) fca_audit_finish(p->audit);
+  if (p->sink) fca_sink_flush(p->sink);
+}
+
 void fca_proxy_wait_free(fca_proxy_t *p) {
   for (int i = 0; i < p->nworkers; i++) pthread_join(p->workers[i].thread, NULL);
+  finish_run(p);
   free_proxy(p);
 }
 
@@ -349,6 +396,7 @@ int fca_proxy_main(const fca_config_t *cfg) {
     event_base_dispatch(m.base);
   }
   free(joined);
+  finish_run(p);
   for (int i = 0; i < 3; i++) event_free(sigs[i]);
   event_base_free(m.base);
   fca_info("stopped");
