@@ -57,6 +57,7 @@ typedef struct fca_worker {
   pthread_t thread;
   struct fca_tls_server *tls_srv; /* per worker: minted-certificate cache */
   struct fca_tls_client *tls_cli; /* per worker: upstream context and sessions */
+  struct fca_upool *upool;        /* per worker: idle upstream connections */
 } fca_worker_t;
 
 /* Takes ownership of an accepted socket. */

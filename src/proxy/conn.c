@@ -12,6 +12,7 @@
 #include "fcaudit/http1.h"
 #include "fcaudit/intercept.h"
 #include "fcaudit/tlsctx.h"
+#include "fcaudit/upool.h"
 #include "fcaudit/util.h"
 
 #include <arpa/inet.h>
@@ -69,6 +70,11 @@ struct fca_conn {
   int tunnel_host_port;
   char *url;                /* the current request's absolute URL */
   fca_audit_exchange_t *ax; /* the audit of the current exchange */
+  bool up_reusable;         /* the upstream is idle after a complete keep-alive response */
+  bool up_reused;           /* the current exchange runs on a reused upstream */
+  bool retried;             /* the current request was already re-sent once */
+  struct evbuffer *retry;   /* a bodiless request sent on a reused upstream, to re-send once if
+                               the origin had closed it */
   bool ax_body;             /* the audit inspects this response's body */
   int64_t head_deadline;    /* header timeout for a partial request head */
   /* the current exchange's target */
@@ -86,6 +92,7 @@ static void conn_close(fca_conn_t *c);
 static void update_reading(fca_conn_t *c);
 static void start_upstream(fca_conn_t *c);
 static void audit_end(fca_conn_t *c, bool complete);
+static void release_upstream(fca_conn_t *c);
 
 static const fca_config_t *cfg_of(fca_conn_t *c) { return c->w->shared->cfg; }
 
@@ -120,6 +127,7 @@ static void on_free(evutil_socket_t fd, short what, void *arg) {
   event_free(c->gc_ev);
   if (c->addrs) evutil_freeaddrinfo(c->addrs);
   evbuffer_free(c->pending);
+  evbuffer_free(c->retry);
   free(c->url);
   event_free(c->timer);
   event_free(c->free_ev);
@@ -133,7 +141,7 @@ static void conn_close(fca_conn_t *c) {
   audit_end(c, false);
   event_del(c->timer);
   if (c->client) fca_ep_shutdown(c->client);
-  if (c->up) fca_ep_shutdown(c->up);
+  release_upstream(c);
   if (c->dns_req) {
     evdns_getaddrinfo_cancel(c->dns_req);
     c->dns_req = NULL;
@@ -152,6 +160,7 @@ static void on_gc(evutil_socket_t fd, short what, void *arg) {
 /* The upstream may be closed from inside its own callback: it is shut down now (no more
  * events) and freed from a deferred event. */
 static void close_upstream(fca_conn_t *c) {
+  c->up_reusable = false;
   if (!c->up) return;
   fca_ep_shutdown(c->up);
   c->graveyard = fca_xrealloc(c->graveyard, (c->ngrave + 1) * sizeof *c->graveyard);
@@ -159,6 +168,22 @@ static void close_upstream(fca_conn_t *c) {
   event_active(c->gc_ev, EV_READ, 0);
   c->up = NULL;
   c->up_key[0] = '\0';
+}
+
+/* An idle upstream after a complete keep-alive response goes to the worker's pool for the
+ * next client; any other is closed. */
+static void release_upstream(fca_conn_t *c) {
+  if (!c->up) return;
+  if (c->up_reusable && c->ss == RESP_NONE && !fca_ep_eof(c->up) && c->w->upool &&
+      evbuffer_get_length(fca_ep_input(c->up)) == 0 &&
+      evbuffer_get_length(fca_ep_output(c->up)) == 0) {
+    fca_upool_put(c->w->upool, c->up_key, c->up);
+    c->up = NULL;
+    c->up_key[0] = '\0';
+    c->up_reusable = false;
+    return;
+  }
+  close_upstream(c);
 }
 
 /* Flushes what the client still has to receive, then closes. */
@@ -247,10 +272,12 @@ static void finish_exchange(fca_conn_t *c, bool upstream_reusable) {
   audit_end(c, true);
   c->ss = RESP_NONE;
   fca_http1_next(&c->resp);
-  if (!upstream_reusable)
+  if (!upstream_reusable) {
     close_upstream(c);
-  else
+  } else {
     event_del(c->timer);
+    c->up_reusable = true;
+  }
   if (!c->client_keep_alive || c->w->draining || c->rs == REQ_BODY) {
     close_after_flush(c);
     return;
@@ -663,6 +690,11 @@ static void upstream_ready(fca_conn_t *c) {
     return;
   }
   c->ss = RESP_HEAD;
+  c->up_reusable = false;
+  evbuffer_drain(c->retry, evbuffer_get_length(c->retry));
+  size_t plen = evbuffer_get_length(c->pending);
+  if (c->up_reused && !c->retried && c->rs == REQ_DONE && plen <= 65536)
+    evbuffer_add(c->retry, evbuffer_pullup(c->pending, (ev_ssize_t)plen), plen);
   evbuffer_add_buffer(fca_ep_output(c->up), c->pending);
   fca_ep_flush(c->up);
   if (c->closing) return;
@@ -750,14 +782,36 @@ static void on_dns(int result, struct evutil_addrinfo *res, void *arg) {
   try_connect(c);
 }
 
+static void open_upstream(fca_conn_t *c);
+
 static void start_upstream(fca_conn_t *c) {
   char key[300];
   snprintf(key, sizeof key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host, c->port);
+  c->retried = false;
   if (c->up && strcmp(key, c->up_key) == 0 && !fca_ep_eof(c->up) && !c->connect_tunnel) {
+    c->up_reused = true;
     upstream_ready(c); /* keep-alive reuse */
     return;
   }
-  close_upstream(c);
+  release_upstream(c);
+  if (!c->connect_tunnel && c->w->upool) {
+    fca_ep_t *ep = fca_upool_take(c->w->upool, key);
+    if (ep) {
+      c->up = ep;
+      fca_ep_set_cbs(ep, &up_cbs, c);
+      snprintf(c->up_key, sizeof c->up_key, "%s", key);
+      c->up_reused = true;
+      fca_debug("%s: reusing an idle connection to %s", c->client_addr, key);
+      upstream_ready(c);
+      return;
+    }
+  }
+  c->up_reused = false;
+  open_upstream(c);
+}
+
+/* A new upstream connection: route, resolve, connect. */
+static void open_upstream(fca_conn_t *c) {
   if (c->addrs) {
     evutil_freeaddrinfo(c->addrs);
     c->addrs = NULL;
@@ -894,6 +948,23 @@ static void process_upstream(fca_conn_t *c) {
   update_reading(c);
 }
 
+/* A kept-alive upstream may have been closed by the origin just as we sent on it: a bodiless
+ * request that got no byte of answer is sent once more on a new connection. */
+static bool retry_request(fca_conn_t *c) {
+  if (!c->up_reused || c->retried || c->response_started || evbuffer_get_length(c->retry) == 0 ||
+      evbuffer_get_length(fca_ep_input(c->up)) > 0)
+    return false;
+  fca_debug("%s: %s:%d closed a reused connection; sending the request again", c->client_addr,
+            c->host, c->port);
+  close_upstream(c);
+  c->retried = true;
+  c->up_reused = false;
+  evbuffer_add_buffer(c->pending, c->retry);
+  fca_http1_next(&c->resp);
+  open_upstream(c);
+  return true;
+}
+
 static void upstream_eof(fca_conn_t *c) {
   if (c->ss == RESP_TUNNEL) {
     /* Deliver what is left, then close the client too. */
@@ -923,6 +994,7 @@ static void upstream_eof(fca_conn_t *c) {
   if (c->ss == RESP_HEAD) {
     process_upstream(c);
     if (c->closing || c->ss != RESP_HEAD) return;
+    if (retry_request(c)) return;
   }
   send_error(c, 502, "%s:%d closed the connection without a complete response", c->host, c->port);
 }
@@ -991,6 +1063,7 @@ static void on_up_event(fca_ep_t *ep, int what, void *ud) {
       close_upstream(c);
       return;
     }
+    if (c->ss == RESP_HEAD && retry_request(c)) return;
     if (!c->response_started)
       send_error(c, 502, "connection to %s:%d failed: %s", c->host, c->port, fca_ep_error(ep));
     else {
@@ -1136,6 +1209,7 @@ void fca_conn_accept(fca_worker_t *w, int fd, const struct sockaddr *sa, socklen
   c->client = fca_ep_new(w->base, fd, false, &client_cbs, c);
   fca_ep_set_low_watermark(c->client, (size_t)w->shared->cfg->buffer_limit / 2);
   c->pending = evbuffer_new();
+  c->retry = evbuffer_new();
   c->timer = event_new(w->base, -1, 0, on_timer, c);
   c->free_ev = event_new(w->base, -1, 0, on_free, c);
   c->gc_ev = event_new(w->base, -1, 0, on_gc, c);

@@ -14,6 +14,7 @@
 #include "fcaudit/ruleset.h"
 #include "fcaudit/sink.h"
 #include "fcaudit/tlsctx.h"
+#include "fcaudit/upool.h"
 #include "fcaudit/util.h"
 #include "fcaudit/worker.h"
 
@@ -196,6 +197,7 @@ static void free_proxy(fca_proxy_t *p) {
     free(w->listeners);
     if (w->stop_ev) event_free(w->stop_ev);
     if (w->drain_timer) event_free(w->drain_timer);
+    if (w->upool) fca_upool_free(w->upool);
     if (w->dns) evdns_base_free(w->dns, 1);
     if (w->tls_srv) fca_tls_server_free(w->tls_srv);
     if (w->tls_cli) fca_tls_client_free(w->tls_cli);
@@ -277,6 +279,8 @@ fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) 
       if (!w->tls_srv) snprintf(err, errlen, "cannot set up TLS interception");
       goto fail;
     }
+    w->upool =
+        fca_upool_new(w->base, 64, cfg->idle_timeout_ms < 30000 ? cfg->idle_timeout_ms : 30000);
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
     w->listeners = fca_xcalloc(p->shared.nlisten, sizeof *w->listeners);
