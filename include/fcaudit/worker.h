@@ -34,6 +34,8 @@ typedef struct {
   struct evp_pkey_st *leaf_key;        /* one leaf key shared by every minted certificate */
   struct fca_sink *sink;               /* events: log, console, subscribers (thread-safe) */
   struct fca_audit *audit;             /* the audit engine (thread-safe registry) */
+  char parent_host[256];               /* --upstream-proxy, or parent_port 0 */
+  int parent_port;
 } fca_proxy_shared_t;
 
 typedef struct {

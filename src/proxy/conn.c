@@ -38,6 +38,7 @@ typedef enum {
   RESP_NONE,       /* no exchange in progress */
   RESP_RESOLVING,  /* DNS lookup */
   RESP_CONNECTING, /* TCP connect (and TLS handshake) */
+  RESP_PARENT,     /* waiting for --upstream-proxy's answer to our CONNECT */
   RESP_HEAD,       /* waiting for the response head */
   RESP_BODY,       /* forwarding the response body */
   RESP_TUNNEL,
@@ -66,6 +67,7 @@ struct fca_conn {
   bool inner;            /* requests arrive inside a CONNECT tunnel (origin-form) */
   bool inner_tls;        /* ... decrypted with a minted certificate */
   bool up_tls;           /* the upstream speaks TLS */
+  bool via_parent;       /* the upstream is reached through --upstream-proxy */
   char tunnel_host[256]; /* the CONNECT target */
   int tunnel_host_port;
   char *url;                /* the current request's absolute URL */
@@ -600,9 +602,13 @@ static void handle_request_head(fca_conn_t *c, size_t head_len) {
   } else {
     char line[8192];
     const char *method = llhttp_method_name((llhttp_method_t)h->method);
-    int n =
-        snprintf(line, sizeof line, "%s %.*s HTTP/%d.%d\r\n", method,
-                 t.path_len ? (int)t.path_len : 1, t.path_len ? t.path : "/", h->major, h->minor);
+    /* Through a parent proxy a plain-HTTP request stays in absolute-form. */
+    bool absolute = c->w->shared->parent_port != 0;
+    int n = absolute ? snprintf(line, sizeof line, "%s %.*s HTTP/%d.%d\r\n", method,
+                                (int)h->target_len, target, h->major, h->minor)
+                     : snprintf(line, sizeof line, "%s %.*s HTTP/%d.%d\r\n", method,
+                                t.path_len ? (int)t.path_len : 1, t.path_len ? t.path : "/",
+                                h->major, h->minor);
     if (n < 0 || (size_t)n >= sizeof line) {
       send_error(c, 414, "request target too long");
       return;
@@ -739,8 +745,12 @@ static void connect_addr(fca_conn_t *c, const struct sockaddr *sa, socklen_t len
   }
   c->up = fca_ep_new(c->w->base, fd, true, &up_cbs, c);
   fca_ep_set_low_watermark(c->up, (size_t)cfg_of(c)->buffer_limit / 2);
-  snprintf(c->up_key, sizeof c->up_key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host,
-           c->port);
+  const fca_proxy_shared_t *sh = c->w->shared;
+  if (sh->parent_port && !c->up_tls && !c->inner && !c->connect_tunnel)
+    snprintf(c->up_key, sizeof c->up_key, "parent://%s:%d", sh->parent_host, sh->parent_port);
+  else
+    snprintf(c->up_key, sizeof c->up_key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host,
+             c->port);
   c->ss = RESP_CONNECTING;
   arm_timer(c, cfg_of(c)->connect_timeout_ms);
 }
@@ -786,7 +796,11 @@ static void open_upstream(fca_conn_t *c);
 
 static void start_upstream(fca_conn_t *c) {
   char key[300];
-  snprintf(key, sizeof key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host, c->port);
+  const fca_proxy_shared_t *sh = c->w->shared;
+  if (sh->parent_port && !c->up_tls && !c->inner && !c->connect_tunnel)
+    snprintf(key, sizeof key, "parent://%s:%d", sh->parent_host, sh->parent_port);
+  else
+    snprintf(key, sizeof key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host, c->port);
   c->retried = false;
   if (c->up && strcmp(key, c->up_key) == 0 && !fca_ep_eof(c->up) && !c->connect_tunnel) {
     c->up_reused = true;
@@ -816,7 +830,15 @@ static void open_upstream(fca_conn_t *c) {
     evutil_freeaddrinfo(c->addrs);
     c->addrs = NULL;
   }
-  fca_routes_lookup(c->w->shared->routes, c->host, c->port, &c->route);
+  const fca_proxy_shared_t *sh = c->w->shared;
+  c->via_parent = sh->parent_port != 0;
+  if (c->via_parent) {
+    /* Every upstream goes through the parent proxy (named by the user: always allowed). */
+    fca_routes_lookup(sh->routes, sh->parent_host, sh->parent_port, &c->route);
+    c->route.named = true;
+  } else {
+    fca_routes_lookup(sh->routes, c->host, c->port, &c->route);
+  }
   if (cfg_of(c)->only_resolved && !fca_route_allowed_offline(&c->route, c->host)) {
     send_error(c, 403,
                "host '%s' is not allowed: --only-resolved forwards only hosts named by "
@@ -900,6 +922,32 @@ static void handle_response_head(fca_conn_t *c, size_t head_len) {
   c->ss = RESP_BODY;
 }
 
+static void upstream_connected(fca_conn_t *c, fca_ep_t *ep);
+
+/* The parent proxy's answer to CONNECT: 2xx opens the tunnel, anything else is passed on as
+ * the reason of a 502. */
+static void parent_answer(fca_conn_t *c) {
+  struct evbuffer *in = fca_ep_input(c->up);
+  ssize_t hl = fca_http1_head_length(in, (size_t)cfg_of(c)->max_header_size);
+  if (hl == 0) return;
+  if (hl < 0) {
+    send_error(c, 502, "the upstream proxy sent an oversized answer to CONNECT");
+    return;
+  }
+  char line[128] = "";
+  size_t n = (size_t)hl < sizeof line - 1 ? (size_t)hl : sizeof line - 1;
+  evbuffer_copyout(in, line, n);
+  line[n] = '\0';
+  line[strcspn(line, "\r\n")] = '\0';
+  evbuffer_drain(in, (size_t)hl);
+  if (strncmp(line, "HTTP/1.", 7) != 0 || strlen(line) < 12 || line[9] != '2') {
+    send_error(c, 502, "the upstream proxy refused CONNECT %s:%d: %s", c->host, c->port, line);
+    return;
+  }
+  c->ss = RESP_CONNECTING;
+  upstream_connected(c, c->up);
+}
+
 static void process_upstream(fca_conn_t *c) {
   if (c->closing || !c->up) return;
   struct evbuffer *in = fca_ep_input(c->up);
@@ -910,6 +958,10 @@ static void process_upstream(fca_conn_t *c) {
   }
   if (c->ss == RESP_NONE) {
     if (evbuffer_get_length(in) > 0) close_upstream(c); /* unsolicited bytes on an idle link */
+    return;
+  }
+  if (c->ss == RESP_PARENT) {
+    parent_answer(c);
     return;
   }
   arm_timer(c, cfg_of(c)->upstream_timeout_ms);
@@ -1015,22 +1067,37 @@ static void on_up_drain(fca_ep_t *ep, void *ud) {
     update_reading(c);
 }
 
+/* TCP is up (directly or through the parent's tunnel): TLS next, or ready. */
+static void upstream_connected(fca_conn_t *c, fca_ep_t *ep) {
+  if (c->up_tls && !c->connect_tunnel) {
+    SSL *ssl = fca_tls_client_ssl_new(c->w->tls_cli, c->host, c->port);
+    if (!ssl) {
+      char e[200];
+      fca_tls_errstr(e, sizeof e);
+      send_error(c, 502, "cannot start TLS to %s:%d: %s", c->host, c->port, e);
+      return;
+    }
+    fca_ep_start_tls(ep, ssl, false);
+    return;
+  }
+  upstream_ready(c);
+}
+
 static void on_up_event(fca_ep_t *ep, int what, void *ud) {
   fca_conn_t *c = ud;
   if (c->closing) return;
+  if ((what & FCA_EP_CONNECTED) && c->via_parent && (c->up_tls || c->inner || c->connect_tunnel)) {
+    /* Ask the parent proxy for a tunnel to the origin first. */
+    bool v6 = strchr(c->host, ':') != NULL;
+    evbuffer_add_printf(fca_ep_output(ep), "CONNECT %s%s%s:%d HTTP/1.1\r\nHost: %s%s%s:%d\r\n\r\n",
+                        v6 ? "[" : "", c->host, v6 ? "]" : "", c->port, v6 ? "[" : "", c->host,
+                        v6 ? "]" : "", c->port);
+    fca_ep_flush(ep);
+    c->ss = RESP_PARENT;
+    return;
+  }
   if (what & FCA_EP_CONNECTED) {
-    if (c->up_tls && !c->connect_tunnel) {
-      SSL *ssl = fca_tls_client_ssl_new(c->w->tls_cli, c->host, c->port);
-      if (!ssl) {
-        char e[200];
-        fca_tls_errstr(e, sizeof e);
-        send_error(c, 502, "cannot start TLS to %s:%d: %s", c->host, c->port, e);
-        return;
-      }
-      fca_ep_start_tls(ep, ssl, false);
-      return;
-    }
-    upstream_ready(c);
+    upstream_connected(c, ep);
     return;
   }
   if (what & FCA_EP_HANDSHAKE) {
@@ -1156,6 +1223,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
   switch (c->ss) {
   case RESP_RESOLVING:
   case RESP_CONNECTING:
+  case RESP_PARENT:
     send_error(c, 504, "connecting to %s:%d timed out (--connect-timeout)", c->host, c->port);
     return;
   case RESP_HEAD:

@@ -224,6 +224,10 @@ fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) 
   p->shared.routes = fca_routes_new(&cfg->resolve, &cfg->connect_to, err, errlen);
   if (!p->shared.routes) goto fail;
   if (cfg->proxy_auth) p->shared.auth_expected = basic_auth(cfg->proxy_auth);
+  if (cfg->upstream_proxy && fca_config_parse_proxy_url(cfg->upstream_proxy, p->shared.parent_host,
+                                                        sizeof p->shared.parent_host,
+                                                        &p->shared.parent_port, err, errlen) < 0)
+    goto fail;
   p->shared.passthrough = fca_passthrough_new();
   fca_sink_opts_t so = {
       .log_path = cfg->log,
