@@ -115,7 +115,9 @@ static int split(const char *s, size_t n, const parts_t *base, parts_t *r) {
       p = q + 1;
     }
   }
-  if (r->has_scheme && r->special) {
+  /* file: keeps "file:///path" (empty host); other special schemes skip any slashes. */
+  bool file = strcmp(r->scheme, "file") == 0;
+  if (r->has_scheme && r->special && !file) {
     bool same = base && strcmp(base->scheme, r->scheme) == 0;
     bool two = end - p >= 2 && is_slash(p[0], true) && is_slash(p[1], true);
     if (same && !two) {
@@ -134,7 +136,7 @@ static int split(const char *s, size_t n, const parts_t *base, parts_t *r) {
   }
   if (end - p >= 2 && is_slash(p[0], r->special) && is_slash(p[1], r->special)) {
     p += 2;
-    if (r->special)
+    if (r->special && strcmp(r->scheme, "file") != 0)
       while (p < end && is_slash(*p, true)) p++;
     p = split_authority(p, end, r);
   }
@@ -194,6 +196,27 @@ static void put(buf_t *b, const char *s, size_t n) {
   b->b[b->n] = '\0';
 }
 
+enum { ENC_USERINFO, ENC_PATH, ENC_QUERY, ENC_FRAGMENT };
+
+/* Percent-encodes controls, space, non-ASCII and the few characters WHATWG encodes per part, so
+ * the href never holds a byte a URL cannot (and parsing it again gives the same href). */
+static void put_enc(buf_t *b, const char *s, size_t n, int part) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    bool enc = c < 0x21 || c > 0x7e || c == '"' || c == '<' || c == '>';
+    if (part == ENC_PATH) enc = enc || c == '`' || c == '{' || c == '}';
+    if (part == ENC_FRAGMENT) enc = enc || c == '`';
+    if (part == ENC_USERINFO) enc = enc || c == '/' || c == '@' || c == '\\';
+    if (enc) {
+      char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+      put(b, e, 3);
+    } else {
+      put(b, (const char *)&s[i], 1);
+    }
+  }
+}
+
 static int hexval(char c) {
   if (is_digit(c)) return c - '0';
   c = lower(c);
@@ -223,7 +246,7 @@ static int put_host(buf_t *b, span_t h, bool special) {
 static int build(const parts_t *t, const char *path, size_t path_len, fca_url_t *out) {
   buf_t b = {0};
   size_t o_scheme, o_user = 0, o_host = 0, o_port = 0, o_path, o_query = 0, o_frag = 0;
-  size_t l_host = 0, l_port = 0;
+  size_t l_host = 0, l_port = 0, l_user = 0, l_path = 0, l_query = 0, l_frag = 0;
   int port_num = -1;
   o_scheme = b.n;
   put(&b, t->scheme, strlen(t->scheme));
@@ -232,7 +255,8 @@ static int build(const parts_t *t, const char *path, size_t path_len, fca_url_t 
     put(&b, "//", 2);
     if (t->has_userinfo) {
       o_user = b.n;
-      put(&b, t->userinfo.p, t->userinfo.n);
+      put_enc(&b, t->userinfo.p, t->userinfo.n, ENC_USERINFO);
+      l_user = b.n - o_user;
       put(&b, "@", 1);
     }
     o_host = b.n;
@@ -259,35 +283,40 @@ static int build(const parts_t *t, const char *path, size_t path_len, fca_url_t 
       }
     }
   }
+  /* Without an authority a path starting "//" would read back as one: WHATWG writes "/." */
+  if (!t->has_auth && path_len >= 2 && path[0] == '/' && path[1] == '/') put(&b, "/.", 2);
   o_path = b.n;
-  put(&b, path, path_len);
+  put_enc(&b, path, path_len, ENC_PATH);
+  l_path = b.n - o_path;
   if (t->has_query) {
     put(&b, "?", 1);
     o_query = b.n;
-    put(&b, t->query.p, t->query.n);
+    put_enc(&b, t->query.p, t->query.n, ENC_QUERY);
+    l_query = b.n - o_query;
   }
   if (t->has_frag) {
     put(&b, "#", 1);
     o_frag = b.n;
-    put(&b, t->frag.p, t->frag.n);
+    put_enc(&b, t->frag.p, t->frag.n, ENC_FRAGMENT);
+    l_frag = b.n - o_frag;
   }
   memset(out, 0, sizeof *out);
   out->href = b.b;
   out->scheme = b.b + o_scheme;
   out->scheme_len = strlen(t->scheme);
   out->userinfo = b.b + o_user;
-  out->userinfo_len = t->has_userinfo ? t->userinfo.n : 0;
+  out->userinfo_len = l_user;
   out->host = b.b + o_host;
   out->host_len = l_host;
   out->port = b.b + o_port;
   out->port_len = l_port;
   out->port_num = t->has_auth ? port_num : -1;
   out->path = b.b + o_path;
-  out->path_len = path_len;
+  out->path_len = l_path;
   out->query = b.b + o_query;
-  out->query_len = t->has_query ? t->query.n : 0;
+  out->query_len = l_query;
   out->fragment = b.b + o_frag;
-  out->fragment_len = t->has_frag ? t->frag.n : 0;
+  out->fragment_len = l_frag;
   out->has_authority = t->has_auth;
   out->has_query = t->has_query;
   out->has_fragment = t->has_frag;

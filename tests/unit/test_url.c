@@ -91,6 +91,9 @@ Test(url, stripe_script_forms) {
   expect_resolve(page, "https://js.stripe.com:8443/v3", "https://js.stripe.com:8443/v3");
   expect_resolve(page, "data:text/javascript,alert(1)", "data:text/javascript,alert(1)");
   expect_resolve(page, "JavaScript:void(0)", "javascript:void(0)");
+  /* Controls, spaces and non-ASCII are percent-encoded, so the href is one clean string. */
+  expect_resolve(page, "/a b\x01\xc3\xa9?q r\"#f`",
+                 "https://shop.example/a%20b%01%C3%A9?q%20r%22#f%60");
 }
 
 Test(url, failures) {
@@ -102,6 +105,12 @@ Test(url, failures) {
   expect_resolve("https://a/", "https:///", NULL);
   expect_resolve("data:text/html,x", "y", NULL);
   expect_resolve("data:text/html,x", "#f", "data:text/html,x#f");
+  /* file: keeps an empty host (fuzzer finding: re-parsing took the path as the host). */
+  expect_resolve("file://", "../../d;p", "file:///d;p");
+  expect_resolve(NULL, "file:///etc/hosts", "file:///etc/hosts");
+  /* A path starting "//" without authority is written "/.//" (fuzzer finding). */
+  expect_resolve("x:/p", "..//d", "x:/.//d");
+  expect_resolve(NULL, "x:/.//d", "x:/.//d");
 }
 
 Test(url, parts) {
