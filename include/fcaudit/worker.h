@@ -40,7 +40,7 @@ typedef struct {
 
 typedef struct {
   atomic_ullong conns_total, conns_open, requests, bytes_up, bytes_down;
-  atomic_ullong errors;
+  atomic_ullong errors, tls_handshakes, tls_failures, upstream_reused;
 } fca_proxy_stats_t;
 
 typedef struct fca_worker {

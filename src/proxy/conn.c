@@ -122,6 +122,8 @@ static void on_free(evutil_socket_t fd, short what, void *arg) {
   if (c->next) c->next->prev = c->prev;
   w->nconns--;
   atomic_fetch_sub(&w->stats->conns_open, 1);
+  atomic_fetch_add(&w->stats->bytes_up, fca_ep_bytes_in(c->client));
+  atomic_fetch_add(&w->stats->bytes_down, fca_ep_bytes_out(c->client));
   fca_ep_free(c->client);
   fca_ep_free(c->up);
   for (size_t i = 0; i < c->ngrave; i++) fca_ep_free(c->graveyard[i]);
@@ -804,6 +806,7 @@ static void start_upstream(fca_conn_t *c) {
   c->retried = false;
   if (c->up && strcmp(key, c->up_key) == 0 && !fca_ep_eof(c->up) && !c->connect_tunnel) {
     c->up_reused = true;
+    atomic_fetch_add(&c->w->stats->upstream_reused, 1);
     upstream_ready(c); /* keep-alive reuse */
     return;
   }
@@ -815,6 +818,7 @@ static void start_upstream(fca_conn_t *c) {
       fca_ep_set_cbs(ep, &up_cbs, c);
       snprintf(c->up_key, sizeof c->up_key, "%s", key);
       c->up_reused = true;
+      atomic_fetch_add(&c->w->stats->upstream_reused, 1);
       fca_debug("%s: reusing an idle connection to %s", c->client_addr, key);
       upstream_ready(c);
       return;
@@ -1166,6 +1170,7 @@ static void on_client_event(fca_ep_t *ep, int what, void *ud) {
   fca_conn_t *c = ud;
   if (c->closing) return;
   if (what & FCA_EP_HANDSHAKE) {
+    atomic_fetch_add(&c->w->stats->tls_handshakes, 1);
     c->rs = REQ_IDLE;
     c->response_started = false;
     c->head_deadline = 0;
@@ -1175,6 +1180,7 @@ static void on_client_event(fca_ep_t *ep, int what, void *ud) {
   }
   if (what & FCA_EP_ERROR) {
     if (c->rs == REQ_HANDSHAKE) {
+      atomic_fetch_add(&c->w->stats->tls_failures, 1);
       fca_intercept_rejected(c->w->shared, c->tunnel_host, c->client_addr, fca_ep_error(ep));
       conn_close(c);
       return;
@@ -1185,6 +1191,7 @@ static void on_client_event(fca_ep_t *ep, int what, void *ud) {
   }
   if (what & FCA_EP_EOF) {
     if (c->rs == REQ_HANDSHAKE) {
+      atomic_fetch_add(&c->w->stats->tls_failures, 1);
       fca_intercept_rejected(c->w->shared, c->tunnel_host, c->client_addr,
                              "the client closed the connection during the TLS handshake");
       conn_close(c);

@@ -36,6 +36,7 @@ struct fca_proxy {
   fca_worker_t *workers;
   int nworkers;
   int stops;
+  int64_t started_ms;
 };
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
@@ -220,6 +221,7 @@ fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) 
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, (void (*)(void))evthread_use_pthreads);
   fca_proxy_t *p = fca_xcalloc(1, sizeof *p);
+  p->started_ms = fca_now_ms();
   p->shared.cfg = cfg;
   p->shared.routes = fca_routes_new(&cfg->resolve, &cfg->connect_to, err, errlen);
   if (!p->shared.routes) goto fail;
