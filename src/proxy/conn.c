@@ -7,6 +7,7 @@
  * only when no DNS lookup still refers to it. */
 #include "fcaudit/conn.h"
 
+#include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
 #include "fcaudit/endpoint.h"
 #include "fcaudit/http1.h"
@@ -68,6 +69,7 @@ struct fca_conn {
   bool inner_tls;        /* ... decrypted with a minted certificate */
   bool up_tls;           /* the upstream speaks TLS */
   bool via_parent;       /* the upstream is reached through --upstream-proxy */
+  bool to_admin;         /* the request is for fcaudit.test: served by the admin listener */
   char tunnel_host[256]; /* the CONNECT target */
   int tunnel_host_port;
   char *url;                /* the current request's absolute URL */
@@ -215,6 +217,7 @@ static const char *reason_phrase(int status) {
   case 431: return "Request Header Fields Too Large";
   case 502: return "Bad Gateway";
   case 504: return "Gateway Timeout";
+  case 503: return "Service Unavailable";
   case 508: return "Loop Detected";
   default: return "Error";
   }
@@ -451,12 +454,16 @@ static bool anticache_applies(const fca_http_head_t *h) {
   return accept && memmem(accept, n, "text/html", 9) != NULL;
 }
 
+/* fcaudit's own pages, reachable through the proxy (".test" is reserved: never a real host). */
+static bool is_admin_host(const char *host) { return strcasecmp(host, FCA_ADMIN_HOST) == 0; }
+
 /* Where a CONNECT tunnel goes once the client's first bytes are known. */
 static void handle_connect(fca_conn_t *c) {
   const fca_config_t *cfg = cfg_of(c);
   fca_route_t rt;
   fca_routes_lookup(c->w->shared->routes, c->host, c->port, &rt);
-  if (cfg->only_resolved && !fca_route_allowed_offline(&rt, c->host)) {
+  bool admin = is_admin_host(c->host);
+  if (!admin && cfg->only_resolved && !fca_route_allowed_offline(&rt, c->host)) {
     send_error(c, 403,
                "host '%s' is not allowed: --only-resolved forwards only hosts named by "
                "--resolve or --connect-to, and loopback addresses",
@@ -466,7 +473,7 @@ static void handle_connect(fca_conn_t *c) {
   fca_http1_next(&c->req); /* requests inside the tunnel start afresh */
   c->tunnel_host_port = c->port;
   snprintf(c->tunnel_host, sizeof c->tunnel_host, "%s", c->host);
-  if (!fca_intercept_wanted(c->w->shared, c->host)) {
+  if (!admin && !fca_intercept_wanted(c->w->shared, c->host)) {
     /* Blind tunnel: answer 200 once the origin is reachable. */
     c->connect_tunnel = true;
     c->rs = REQ_DONE;
@@ -586,7 +593,14 @@ static void handle_request_head(fca_conn_t *c, size_t head_len) {
   }
   snprintf(c->host, sizeof c->host, "%s", t.host);
   c->port = t.port;
-  c->up_tls = (strcmp(t.scheme, "https") == 0);
+  c->to_admin = is_admin_host(t.host);
+  c->up_tls = (strcmp(t.scheme, "https") == 0) && !c->to_admin;
+  if (c->to_admin && c->w->shared->admin_port == 0) {
+    send_error(c, 503,
+               "fcaudit's admin pages are off (--admin off); start fcaudit with "
+               "--admin 127.0.0.1:8081 to use http://" FCA_ADMIN_HOST "/");
+    return;
+  }
 
   /* Build what goes upstream: the request line in origin-form, then the head without its
    * hop-by-hop fields. A request inside a tunnel is already origin-form. */
@@ -605,7 +619,7 @@ static void handle_request_head(fca_conn_t *c, size_t head_len) {
     char line[8192];
     const char *method = llhttp_method_name((llhttp_method_t)h->method);
     /* Through a parent proxy a plain-HTTP request stays in absolute-form. */
-    bool absolute = c->w->shared->parent_port != 0;
+    bool absolute = c->w->shared->parent_port != 0 && !c->to_admin;
     int n = absolute ? snprintf(line, sizeof line, "%s %.*s HTTP/%d.%d\r\n", method,
                                 (int)h->target_len, target, h->major, h->minor)
                      : snprintf(line, sizeof line, "%s %.*s HTTP/%d.%d\r\n", method,
@@ -748,7 +762,7 @@ static void connect_addr(fca_conn_t *c, const struct sockaddr *sa, socklen_t len
   c->up = fca_ep_new(c->w->base, fd, true, &up_cbs, c);
   fca_ep_set_low_watermark(c->up, (size_t)cfg_of(c)->buffer_limit / 2);
   const fca_proxy_shared_t *sh = c->w->shared;
-  if (sh->parent_port && !c->up_tls && !c->inner && !c->connect_tunnel)
+  if (sh->parent_port && !c->up_tls && !c->inner && !c->connect_tunnel && !c->to_admin)
     snprintf(c->up_key, sizeof c->up_key, "parent://%s:%d", sh->parent_host, sh->parent_port);
   else
     snprintf(c->up_key, sizeof c->up_key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host,
@@ -799,7 +813,7 @@ static void open_upstream(fca_conn_t *c);
 static void start_upstream(fca_conn_t *c) {
   char key[300];
   const fca_proxy_shared_t *sh = c->w->shared;
-  if (sh->parent_port && !c->up_tls && !c->inner && !c->connect_tunnel)
+  if (sh->parent_port && !c->up_tls && !c->inner && !c->connect_tunnel && !c->to_admin)
     snprintf(key, sizeof key, "parent://%s:%d", sh->parent_host, sh->parent_port);
   else
     snprintf(key, sizeof key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host, c->port);
@@ -835,15 +849,23 @@ static void open_upstream(fca_conn_t *c) {
     c->addrs = NULL;
   }
   const fca_proxy_shared_t *sh = c->w->shared;
-  c->via_parent = sh->parent_port != 0;
-  if (c->via_parent) {
+  c->via_parent = sh->parent_port != 0 && !c->to_admin;
+  if (c->to_admin) {
+    /* The admin listener, on loopback: no route, no parent, no DNS. */
+    memset(&c->route, 0, sizeof c->route);
+    snprintf(c->route.host, sizeof c->route.host, "%s", sh->admin_host);
+    snprintf(c->route.addrs[0], sizeof c->route.addrs[0], "%s", sh->admin_host);
+    c->route.port = sh->admin_port;
+    c->route.n_addrs = 1;
+    c->route.named = true;
+  } else if (c->via_parent) {
     /* Every upstream goes through the parent proxy (named by the user: always allowed). */
     fca_routes_lookup(sh->routes, sh->parent_host, sh->parent_port, &c->route);
     c->route.named = true;
   } else {
     fca_routes_lookup(sh->routes, c->host, c->port, &c->route);
   }
-  if (cfg_of(c)->only_resolved && !fca_route_allowed_offline(&c->route, c->host)) {
+  if (!c->to_admin && cfg_of(c)->only_resolved && !fca_route_allowed_offline(&c->route, c->host)) {
     send_error(c, 403,
                "host '%s' is not allowed: --only-resolved forwards only hosts named by "
                "--resolve or --connect-to, and loopback addresses",
