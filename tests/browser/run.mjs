@@ -368,8 +368,19 @@ async function main() {
 
   if (fs.existsSync(logFile)) fs.copyFileSync(logFile, path.join(ARTIFACTS, 'events.ndjson'));
   await consoleShot(consoleFile);
+  if (process.env.FCA_DOC_IMAGES) copyDocImages();
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
+}
+
+// FCA_DOC_IMAGES=1: refresh the QA guide's pictures (docs/img/) from this run's screenshots.
+function copyDocImages() {
+  const img = path.resolve(HERE, '../../docs/img');
+  fs.mkdirSync(img, { recursive: true });
+  for (const [from, to] of [['shop.test_checkout.png', 'qa-checkout.png'],
+    ['embed.test_embed-sandbox-missing.png', 'qa-embed-sandbox.png'], ['console.png', 'qa-console.png']]) {
+    if (fs.existsSync(path.join(ARTIFACTS, from))) fs.copyFileSync(path.join(ARTIFACTS, from), path.join(img, to));
+  }
 }
 
 // A picture of fcaudit's console output for the QA guide (rendered locally, no network).
