@@ -2,7 +2,8 @@
 // (tests/site/**/<page>.expected.json): nothing missing, nothing extra. An expected event names
 // only what it pins: type, rule, level, the page's url/top_level/tagged_by/confidence, and
 // evidence keys (a key ending in "~" matches a substring). Evidence with a byte offset must
-// point at its value in the decoded body of the document it came from.
+// point, in the decoded body of the document it came from, at its value or at the tag that
+// holds it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { SITE_DIR } from './site.mjs';
@@ -111,8 +112,13 @@ export function checkOffset(ev) {
   if (!body) return null;
   const at = body.subarray(e.offset, e.offset + Buffer.byteLength(e.value)).toString('utf8');
   if (at === e.value) return null;
-  return `evidence offset ${e.offset} in ${doc} holds ${JSON.stringify(at)}, not the evidence value ` +
-    `(${ev.rule || ev.type})`;
+  // or the offset starts the tag the value was taken from (value = an attribute's value)
+  if (body[e.offset] === 0x3c) {
+    const end = body.indexOf('>', e.offset);
+    if (end > 0 && body.subarray(e.offset, end + 1).toString('utf8').includes(e.value)) return null;
+  }
+  return `evidence offset ${e.offset} in ${doc} holds ${JSON.stringify(at)}, neither the evidence ` +
+    `value nor a tag holding it (${ev.rule || ev.type})`;
 }
 
 // Multiset comparison: returns { missing: [want...], extra: [got...] }.

@@ -62,6 +62,11 @@ test('evidence offsets must point at the value in the decoded body', () => {
   assert.equal(checkOffset(violation), null);
   const off = { ...violation, evidence: { ...violation.evidence, offset: metaOffset + 1 } };
   assert.match(checkOffset(off), /holds/);
+  // an attribute's value, with the offset of its tag
+  const attr = { ...violation, evidence: { ...violation.evidence, value: 'no-referrer' } };
+  assert.equal(checkOffset(attr), null);
+  assert.match(checkOffset({ ...attr, evidence: { ...attr.evidence, value: 'same-origin' } }), /holds/);
+  assert.match(checkOffset({ ...attr, evidence: { ...attr.evidence, offset: metaOffset - 40 } }), /holds/);
   // evidence from another document is looked up in that document
   const other = { ...violation, evidence: { ...violation.evidence, url: 'https://shop.test/checkout.html' } };
   assert.match(checkOffset(other), /checkout\.html/);
