@@ -383,16 +383,26 @@ function copyDocImages() {
   }
 }
 
-// A picture of fcaudit's console output for the QA guide (rendered locally, no network).
+// A picture of fcaudit's event lines on its console for the QA guide, coloured as on a terminal
+// (rendered locally, no network). fcaudit's own diagnostics ("fcaudit: ...") are left out.
 async function consoleShot(consoleFile) {
-  const text = fs.readFileSync(consoleFile, 'utf8').split('\n').filter((l) => l.trim()).slice(0, 60).join('\n');
-  const esc = text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const esc = (t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const colour = { ERROR: '#f14c4c', WARNING: '#e5c07b', INFO: '#56b6c2', PASS: '#23d18b', PAGE: '#ffffff', NOTE: '#aaaaaa' };
+  const lines = fs.readFileSync(consoleFile, 'utf8').split('\n')
+    .filter((l) => l.trim() && !l.startsWith('fcaudit: ')).slice(0, 40)
+    .map((l) => {
+      const m = /^(\S+)(\s.*)$/.exec(l);
+      const c = m && colour[m[1]];
+      return c ? `<span style="color:${c};font-weight:bold">${esc(m[1])}</span>${esc(m[2])}` : esc(l);
+    });
+  if (lines.length === 0) return;
   const b = await chromium.launch({ executablePath: CHROMIUM, headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--host-resolver-rules=MAP * ~NOTFOUND'] });
   try {
-    const page = await b.newPage({ viewport: { width: 1200, height: 600 } });
-    await page.setContent(`<body style="margin:0;background:#1e1e1e"><pre style="color:#ddd;` +
-      `font:13px/1.35 'DejaVu Sans Mono',monospace;padding:12px;white-space:pre-wrap">$ fcaudit --env staging ...\n${esc}</pre>`);
+    const page = await b.newPage({ viewport: { width: 1100, height: 300 } });
+    await page.setContent('<body style="margin:0;background:#1e1e1e"><pre style="color:#ccc;margin:0;' +
+      "font:12px/1.4 'DejaVu Sans Mono',monospace;padding:10px;white-space:pre-wrap\">" +
+      lines.join('\n') + '</pre></body>');
     await page.screenshot({ path: path.join(ARTIFACTS, 'console.png'), fullPage: true });
   } finally {
     await b.close();
