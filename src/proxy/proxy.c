@@ -279,8 +279,11 @@ fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) 
     }
     if (make_dns(w, cfg, err, errlen) < 0) goto fail;
     w->tls_srv = fca_tls_server_new(p->shared.ca, p->shared.leaf_key, (size_t)cfg->cert_cache_size);
-    w->tls_cli = fca_tls_client_new((const char *const *)cfg->upstream_ca.items, cfg->upstream_ca.n,
-                                    cfg->insecure_upstream, err, errlen);
+    w->tls_cli = i == 0
+                     ? fca_tls_client_new((const char *const *)cfg->upstream_ca.items,
+                                          cfg->upstream_ca.n, cfg->insecure_upstream, err, errlen)
+                     : fca_tls_client_new_sharing(p->workers[0].tls_cli, cfg->insecure_upstream,
+                                                  err, errlen);
     if (!w->tls_srv || !w->tls_cli) {
       if (!w->tls_srv) snprintf(err, errlen, "cannot set up TLS interception");
       goto fail;
