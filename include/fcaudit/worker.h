@@ -32,6 +32,8 @@ typedef struct {
   struct fca_passthrough *passthrough; /* hosts whose clients rejected interception */
   struct fca_ca *ca;                   /* the interception CA */
   struct evp_pkey_st *leaf_key;        /* one leaf key shared by every minted certificate */
+  struct fca_sink *sink;               /* events: log, console, subscribers (thread-safe) */
+  struct fca_audit *audit;             /* the audit engine (thread-safe registry) */
 } fca_proxy_shared_t;
 
 typedef struct {

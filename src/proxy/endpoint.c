@@ -12,10 +12,14 @@
 #include <openssl/err.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #ifndef FCA_EP_RECORD
 #define FCA_EP_RECORD 16384
+#endif
+#ifndef FCA_EP_PLAIN_READ
+#define FCA_EP_PLAIN_READ 65536
 #endif
 #ifndef FCA_EP_READ_BUDGET
 #define FCA_EP_READ_BUDGET (256 * 1024)
@@ -250,14 +254,27 @@ static void do_read(fca_ep_t *ep) {
       break;
     }
     if (!ep->ssl) {
-      int n = evbuffer_read(ep->in, ep->fd, 65536);
+      /* Read into reserved space ourselves: evbuffer_read would first ask FIONREAD (one more
+       * syscall per read). */
+      struct evbuffer_iovec v[2];
+      int nv = evbuffer_reserve_space(ep->in, FCA_EP_PLAIN_READ, v, 2);
+      if (nv < 1) abort();
+      ssize_t n = readv(ep->fd, (struct iovec *)v, nv);
       if (n > 0) {
+        size_t left = (size_t)n;
+        for (int i = 0; i < nv; i++) {
+          size_t take = left < v[i].iov_len ? left : v[i].iov_len;
+          v[i].iov_len = take;
+          left -= take;
+        }
+        evbuffer_commit_space(ep->in, v, nv);
         ep->nin += (uint64_t)n;
         total += (size_t)n;
         got = true;
-        if (n < 65536) break; /* socket most likely drained; don't pay for an EAGAIN read */
+        if ((size_t)n < FCA_EP_PLAIN_READ) break; /* drained; don't pay for an EAGAIN read */
         continue;
       }
+      evbuffer_commit_space(ep->in, v, 0);
       if (n == 0) {
         if (got && ep->cbs.on_read) ep->cbs.on_read(ep, ep->ud);
         if (!ep->dead) set_eof(ep);

@@ -10,6 +10,7 @@
 #include "fcaudit/listener.h"
 #include "fcaudit/mint.h"
 #include "fcaudit/routes.h"
+#include "fcaudit/sink.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 #include "fcaudit/worker.h"
@@ -25,6 +26,7 @@
 
 struct fca_proxy {
   fca_proxy_shared_t shared;
+  fca_sink_t *sink;
   fca_proxy_stats_t stats;
   fca_worker_t *workers;
   int nworkers;
@@ -169,6 +171,7 @@ static void free_proxy(fca_proxy_t *p) {
   free(p->shared.auth_expected);
   fca_routes_free(p->shared.routes);
   fca_passthrough_free(p->shared.passthrough);
+  if (p->sink) fca_sink_close(p->sink);
   if (p->shared.leaf_key) EVP_PKEY_free(p->shared.leaf_key);
   if (p->shared.ca) fca_ca_free(p->shared.ca);
   free(p);
@@ -183,6 +186,18 @@ fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) 
   if (!p->shared.routes) goto fail;
   if (cfg->proxy_auth) p->shared.auth_expected = basic_auth(cfg->proxy_auth);
   p->shared.passthrough = fca_passthrough_new();
+  fca_sink_opts_t so = {
+      .log_path = cfg->log,
+      .console = cfg->quiet ? NULL : stderr,
+      .color = FCA_COLOR_AUTO,
+      .redact_query = cfg->redact_query,
+  };
+  p->sink = fca_sink_new(&so);
+  if (!p->sink) {
+    snprintf(err, errlen, "cannot open the event log '%s'", cfg->log ? cfg->log : "-");
+    goto fail;
+  }
+  p->shared.sink = p->sink;
   if (load_ca(p, cfg, err, errlen) < 0) goto fail;
 
   const fca_strlist_t *ls = &cfg->listen;
@@ -258,6 +273,8 @@ fail:
   return NULL;
 }
 
+struct fca_sink *fca_proxy_sink(fca_proxy_t *p) { return p->sink; }
+
 int fca_proxy_port(const fca_proxy_t *p, size_t i) {
   return i < p->shared.nlisten ? fca_sockaddr_port(&p->shared.listen[i]) : 0;
 }
@@ -283,7 +300,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
   (void)what;
   main_ctx_t *m = arg;
   if (sig == SIGHUP) {
-    fca_info("SIGHUP: reopening logs");
+    fca_info("SIGHUP: reopening the event log");
+    fca_sink_reopen(m->proxy->sink);
     return;
   }
   if (m->proxy->stops == 0)

@@ -110,6 +110,12 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg) {
     }
   }
   const char *host = found ? sni : d->connect_host;
+  if (found && !fca_mint_host_valid(sni) && d->connect_host && fca_mint_host_valid(d->connect_host)) {
+    /* Some clients put "host:port" in SNI (Go's hey does); the CONNECT host names the
+     * certificate then, and the client's own verification decides. */
+    fca_debug("tls: SNI is not a host name; using the CONNECT host %s", d->connect_host);
+    host = d->connect_host;
+  }
   SSL_CTX *ctx = host ? fca_certcache_get(srv->cache, host) : NULL;
   if (!ctx) {
     if (!host) {

@@ -464,13 +464,30 @@ Test(tlsctx, errstr) {
   cr_assert_eq(ERR_peek_error(), 0);
 }
 
+Test(tlsctx, server_invalid_sni_uses_connect_host) {
+  /* Go's hey sends "host:port" as SNI: the CONNECT host names the certificate instead. */
+  fca_tls_server_t *srv = fca_tls_server_new(ca, leaf_key, 4);
+  SSL_CTX *cctx = trusting_client_ctx(NULL, 0);
+  SSL *c = SSL_new(cctx);
+  SSL_set_connect_state(c);
+  SSL_set_tlsext_host_name(c, "127.0.0.1:8443");
+  SSL *s = fca_tls_server_ssl_new(srv, "connect.test");
+  wire(c, s);
+  cr_assert_eq(handshake(c, s), 0);
+  cr_assert_str_eq(fca_tls_server_host(s), "connect.test");
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+  fca_tls_server_free(srv);
+}
+
 Test(tlsctx, server_invalid_sni_refused) {
   fca_tls_server_t *srv = fca_tls_server_new(ca, leaf_key, 4);
   SSL_CTX *cctx = trusting_client_ctx(NULL, 0);
   SSL *c = SSL_new(cctx);
   SSL_set_connect_state(c);
   SSL_set_tlsext_host_name(c, "bad host\x01.test");
-  SSL *s = fca_tls_server_ssl_new(srv, "connect.test");
+  SSL *s = fca_tls_server_ssl_new(srv, NULL);
   wire(c, s);
   cr_assert_eq(handshake(c, s), -2, "the server refuses");
   ERR_clear_error();
