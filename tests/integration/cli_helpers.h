@@ -63,6 +63,12 @@ static inline char *cli_read(const char *path) {
   return buf;
 }
 
+static inline size_t cli_lines(const char *s) {
+  size_t n = 0;
+  for (; s && *s; s++) n += *s == '\n';
+  return n;
+}
+
 static inline bool cli_exists(const char *path) { return access(path, F_OK) == 0; }
 
 static inline void cli_sleep_ms(long ms) {
