@@ -328,3 +328,63 @@ Test(cli_run, curl_through_the_proxy) {
   free(resolve), free(url);
   fx_free(&f);
 }
+
+/* ---- HTTPS: curl trusts the intercepted certificate through the bundle fcaudit run made ---- */
+
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  bind(fd, (struct sockaddr *)&sa, sizeof sa);
+  socklen_t sl = sizeof sa;
+  getsockname(fd, (struct sockaddr *)&sa, &sl);
+  close(fd);
+  return ntohs(sa.sin_port);
+}
+
+static bool port_open(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  bool ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+  close(fd);
+  return ok;
+}
+
+Test(cli_run, https_curl_trusts_the_bundle) {
+  fx_t f = fx_new();
+  /* A TLS origin: openssl s_server serving files (-WWW) with a self-signed certificate. */
+  char *gen = fca_xasprintf(
+      "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
+      "o.key -out o.pem -days 2 -subj /CN=shop.test -addext subjectAltName=DNS:shop.test "
+      ">/dev/null 2>&1 && echo tls-origin-page > page.txt",
+      f.dir);
+  cr_assert_eq(system(gen), 0);
+  int port = free_port();
+  char *accept_at = fca_xasprintf("127.0.0.1:%d", port);
+  char *cert = fca_xasprintf("%s/o.pem", f.dir), *key = fca_xasprintf("%s/o.key", f.dir);
+  pid_t srv = fork();
+  if (srv == 0) {
+    if (chdir(f.dir) != 0) _exit(1);
+    int dn = open("/dev/null", O_RDWR);
+    dup2(dn, 0), dup2(dn, 1), dup2(dn, 2);
+    execlp("openssl", "openssl", "s_server", "-quiet", "-accept", accept_at, "-cert", cert, "-key",
+           key, "-WWW", (char *)NULL);
+    _exit(127);
+  }
+  int64_t end = fca_mono_ms() + 10000;
+  while (!port_open(port) && fca_mono_ms() < end) cli_sleep_ms(50);
+  cr_assert(port_open(port));
+  char *resolve = fca_xasprintf("shop.test:%d:127.0.0.1", port);
+  char *url = fca_xasprintf("https://shop.test:%d/page.txt", port);
+  cli_proc_t p;
+  int rc = run_fcaudit(&p, &f, (const char *[]){"--resolve", resolve, "--upstream-ca", cert, NULL},
+                       (const char *[]){"curl", "-sS", "--max-time", "20", url, NULL}, NULL);
+  kill(srv, SIGTERM);
+  waitpid(srv, NULL, 0);
+  cr_assert_eq(rc, 0, "%s", p.err);
+  cr_assert(strstr(p.out, "tls-origin-page"), "out: %s err: %s", p.out, p.err);
+  cli_proc_free(&p);
+  free(gen), free(accept_at), free(cert), free(key), free(resolve), free(url);
+  fx_free(&f);
+}
