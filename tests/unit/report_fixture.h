@@ -144,7 +144,8 @@ static inline size_t fx_count(const char *hay, const char *needle) {
 }
 
 /* Writes a report through a memory stream; caller frees. */
-static inline char *fx_capture(int (*fn)(fca_model_t *, FILE *), fca_model_t *m) {
+__attribute__((noinline, unused)) static char *fx_capture(int (*fn)(fca_model_t *, FILE *),
+                                                          fca_model_t *m) {
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
