@@ -10,6 +10,8 @@
 #include "fcaudit/intercept.h"
 #include "fcaudit/listener.h"
 #include "fcaudit/mint.h"
+#include "fcaudit/model.h"
+#include "fcaudit/reports.h"
 #include "fcaudit/routes.h"
 #include "fcaudit/ruleset.h"
 #include "fcaudit/sink.h"
@@ -376,11 +378,20 @@ int fca_proxy_main(const fca_config_t *cfg) {
   fca_log_level_t lvl;
   if (cfg->log_level && fca_log_level_parse(cfg->log_level, &lvl) == 0) fca_log_set_level(lvl);
   char err[512];
+  /* The run model collects the events for the reports and the summary at exit. */
+  fca_model_t *model = fca_model_new(NULL);
+  if (fca_reports_prepare(model, cfg, err, sizeof err) < 0) {
+    fca_err("%s", err);
+    fca_model_free(model);
+    return 3;
+  }
   fca_proxy_t *p = fca_proxy_start(cfg, err, sizeof err);
   if (!p) {
     fca_err("%s", err);
+    fca_model_free(model);
     return 3;
   }
+  fca_model_subscribe(model, fca_proxy_sink(p));
   for (size_t i = 0; i < p->shared.nlisten; i++) {
     char name[80];
     fca_sockaddr_format(&p->shared.listen[i], name, sizeof name);
@@ -410,9 +421,13 @@ int fca_proxy_main(const fca_config_t *cfg) {
   }
   free(joined);
   finish_run(p);
+  int status = 0;
+  if (fca_reports_write_all(model, cfg) < 0) status = 3;
+  fca_model_print_summary(stderr, model, fca_console_use_color(stderr, FCA_COLOR_AUTO));
   for (int i = 0; i < 3; i++) event_free(sigs[i]);
   event_base_free(m.base);
   fca_info("stopped");
   free_proxy(p);
-  return 0;
+  fca_model_free(model);
+  return status;
 }
