@@ -43,20 +43,20 @@ fca_audit_t *fca_audit_new(const fca_audit_opts_t *opts);
 void fca_audit_free(fca_audit_t *a);
 
 typedef struct {
-  const char *method;      /* "GET" */
-  const char *url;         /* absolute URL: scheme://host[:port]/path?query */
+  const char *method; /* "GET" */
+  const char *url;    /* absolute URL: scheme://host[:port]/path?query */
   const fca_audit_header_t *headers;
   size_t nheaders;
-  const char *client;      /* "127.0.0.1:50312" (events) */
-  const char *client_id;   /* the client's identity for correlation: its IP address */
-  int64_t now_ms;          /* wall clock */
+  const char *client;    /* "127.0.0.1:50312" (events) */
+  const char *client_id; /* the client's identity for correlation: its IP address */
+  int64_t now_ms;        /* wall clock */
 } fca_audit_request_t;
 
 /* Starts an exchange; never NULL. Strings are copied as needed. */
 fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t *req);
 /* The final response head (interim 1xx responses are not passed). */
-void fca_audit_response_head(fca_audit_exchange_t *x, int status,
-                             const fca_audit_header_t *headers, size_t nheaders);
+void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audit_header_t *headers,
+                             size_t nheaders);
 /* A slice of the response body as sent (still content-encoded; chunked framing removed). */
 void fca_audit_response_body(fca_audit_exchange_t *x, const void *data, size_t len);
 /* The response ended (complete = whole body seen). Document-end rules fire here. */

@@ -148,18 +148,6 @@ int fca_config_parse_dns_server(const char *spec, char *host, size_t hostlen, in
 int fca_config_parse_proxy_url(const char *spec, char *host, size_t hostlen, int *port, char *err,
                                size_t errlen);
 
-/* True when s is an IPv4 (dotted quad) or IPv6 address literal, without brackets. */
-bool fca_config_is_ip(const char *s);
-
-/* --dns-server "IP", "IP:PORT", "IPv6", "[IPv6]" or "[IPv6]:PORT"; the port defaults to 53.
- * Returns 0 with host (no brackets) and *port filled, or -1 on bad syntax. */
-int fca_config_parse_dns_server(const char *spec, char *host, size_t hostlen, int *port);
-
-/* --upstream-proxy "http://HOST:PORT" (optional trailing '/'; no credentials, PORT required).
- * Returns 0 with host (no brackets) and *port filled, or -1 with err set (if non-NULL). */
-int fca_config_parse_proxy_url(const char *spec, char *host, size_t hostlen, int *port, char *err,
-                               size_t errlen);
-
 /* True for "localhost", 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 (host without brackets). */
 bool fca_config_host_is_loopback(const char *host);
 

@@ -6,6 +6,7 @@
 #define FCAUDIT_PROXY_H
 
 #include "fcaudit/config.h"
+#include "fcaudit/metrics.h"
 
 #include <stddef.h>
 
@@ -15,6 +16,11 @@ typedef struct fca_proxy fca_proxy_t;
 fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen);
 /* The actual port of the i-th listen address (useful with port 0). */
 int fca_proxy_port(const fca_proxy_t *p, size_t i);
+/* The event sink (log, console, subscribers); valid until fca_proxy_wait_free. */
+struct fca_sink *fca_proxy_sink(fca_proxy_t *p);
+/* A snapshot of every counter (thread-safe; per-worker caches are read without their owner's
+ * lock, so cache figures may be a moment old). */
+void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *out);
 /* Starts a graceful shutdown: stop accepting, let exchanges finish for --drain-timeout.
  * Safe to call from any thread; a second call closes everything at once. */
 void fca_proxy_stop(fca_proxy_t *p);

@@ -32,11 +32,17 @@ typedef struct {
   struct fca_passthrough *passthrough; /* hosts whose clients rejected interception */
   struct fca_ca *ca;                   /* the interception CA */
   struct evp_pkey_st *leaf_key;        /* one leaf key shared by every minted certificate */
+  struct fca_sink *sink;               /* events: log, console, subscribers (thread-safe) */
+  struct fca_audit *audit;             /* the audit engine (thread-safe registry) */
+  char admin_host[64];                 /* the admin listener (for fcaudit.test), or admin_port 0 */
+  int admin_port;
+  char parent_host[256]; /* --upstream-proxy, or parent_port 0 */
+  int parent_port;
 } fca_proxy_shared_t;
 
 typedef struct {
   atomic_ullong conns_total, conns_open, requests, bytes_up, bytes_down;
-  atomic_ullong errors;
+  atomic_ullong errors, tls_handshakes, tls_failures, upstream_reused;
 } fca_proxy_stats_t;
 
 typedef struct fca_worker {
@@ -55,6 +61,7 @@ typedef struct fca_worker {
   pthread_t thread;
   struct fca_tls_server *tls_srv; /* per worker: minted-certificate cache */
   struct fca_tls_client *tls_cli; /* per worker: upstream context and sessions */
+  struct fca_upool *upool;        /* per worker: idle upstream connections */
 } fca_worker_t;
 
 /* Takes ownership of an accepted socket. */

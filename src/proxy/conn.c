@@ -7,10 +7,13 @@
  * only when no DNS lookup still refers to it. */
 #include "fcaudit/conn.h"
 
+#include "fcaudit/admin.h"
+#include "fcaudit/audit.h"
 #include "fcaudit/endpoint.h"
 #include "fcaudit/http1.h"
 #include "fcaudit/intercept.h"
 #include "fcaudit/tlsctx.h"
+#include "fcaudit/upool.h"
 #include "fcaudit/util.h"
 
 #include <arpa/inet.h>
@@ -36,6 +39,7 @@ typedef enum {
   RESP_NONE,       /* no exchange in progress */
   RESP_RESOLVING,  /* DNS lookup */
   RESP_CONNECTING, /* TCP connect (and TLS handshake) */
+  RESP_PARENT,     /* waiting for --upstream-proxy's answer to our CONNECT */
   RESP_HEAD,       /* waiting for the response head */
   RESP_BODY,       /* forwarding the response body */
   RESP_TUNNEL,
@@ -64,10 +68,19 @@ struct fca_conn {
   bool inner;            /* requests arrive inside a CONNECT tunnel (origin-form) */
   bool inner_tls;        /* ... decrypted with a minted certificate */
   bool up_tls;           /* the upstream speaks TLS */
+  bool via_parent;       /* the upstream is reached through --upstream-proxy */
+  bool to_admin;         /* the request is for fcaudit.test: served by the admin listener */
   char tunnel_host[256]; /* the CONNECT target */
   int tunnel_host_port;
-  char *url;             /* the current request's absolute URL */
-  int64_t head_deadline; /* header timeout for a partial request head */
+  char *url;                /* the current request's absolute URL */
+  fca_audit_exchange_t *ax; /* the audit of the current exchange */
+  bool up_reusable;         /* the upstream is idle after a complete keep-alive response */
+  bool up_reused;           /* the current exchange runs on a reused upstream */
+  bool retried;             /* the current request was already re-sent once */
+  struct evbuffer *retry;   /* a bodiless request sent on a reused upstream, to re-send once if
+                               the origin had closed it */
+  bool ax_body;             /* the audit inspects this response's body */
+  int64_t head_deadline;    /* header timeout for a partial request head */
   /* the current exchange's target */
   char host[256];
   int port;
@@ -82,6 +95,8 @@ static void process_upstream(fca_conn_t *c);
 static void conn_close(fca_conn_t *c);
 static void update_reading(fca_conn_t *c);
 static void start_upstream(fca_conn_t *c);
+static void audit_end(fca_conn_t *c, bool complete);
+static void release_upstream(fca_conn_t *c);
 
 static const fca_config_t *cfg_of(fca_conn_t *c) { return c->w->shared->cfg; }
 
@@ -109,6 +124,8 @@ static void on_free(evutil_socket_t fd, short what, void *arg) {
   if (c->next) c->next->prev = c->prev;
   w->nconns--;
   atomic_fetch_sub(&w->stats->conns_open, 1);
+  atomic_fetch_add(&w->stats->bytes_up, fca_ep_bytes_in(c->client));
+  atomic_fetch_add(&w->stats->bytes_down, fca_ep_bytes_out(c->client));
   fca_ep_free(c->client);
   fca_ep_free(c->up);
   for (size_t i = 0; i < c->ngrave; i++) fca_ep_free(c->graveyard[i]);
@@ -116,6 +133,7 @@ static void on_free(evutil_socket_t fd, short what, void *arg) {
   event_free(c->gc_ev);
   if (c->addrs) evutil_freeaddrinfo(c->addrs);
   evbuffer_free(c->pending);
+  evbuffer_free(c->retry);
   free(c->url);
   event_free(c->timer);
   event_free(c->free_ev);
@@ -126,9 +144,10 @@ static void on_free(evutil_socket_t fd, short what, void *arg) {
 static void conn_close(fca_conn_t *c) {
   if (c->closing) return;
   c->closing = true;
+  audit_end(c, false);
   event_del(c->timer);
   if (c->client) fca_ep_shutdown(c->client);
-  if (c->up) fca_ep_shutdown(c->up);
+  release_upstream(c);
   if (c->dns_req) {
     evdns_getaddrinfo_cancel(c->dns_req);
     c->dns_req = NULL;
@@ -147,6 +166,7 @@ static void on_gc(evutil_socket_t fd, short what, void *arg) {
 /* The upstream may be closed from inside its own callback: it is shut down now (no more
  * events) and freed from a deferred event. */
 static void close_upstream(fca_conn_t *c) {
+  c->up_reusable = false;
   if (!c->up) return;
   fca_ep_shutdown(c->up);
   c->graveyard = fca_xrealloc(c->graveyard, (c->ngrave + 1) * sizeof *c->graveyard);
@@ -154,6 +174,22 @@ static void close_upstream(fca_conn_t *c) {
   event_active(c->gc_ev, EV_READ, 0);
   c->up = NULL;
   c->up_key[0] = '\0';
+}
+
+/* An idle upstream after a complete keep-alive response goes to the worker's pool for the
+ * next client; any other is closed. */
+static void release_upstream(fca_conn_t *c) {
+  if (!c->up) return;
+  if (c->up_reusable && c->ss == RESP_NONE && !fca_ep_eof(c->up) && c->w->upool &&
+      evbuffer_get_length(fca_ep_input(c->up)) == 0 &&
+      evbuffer_get_length(fca_ep_output(c->up)) == 0) {
+    fca_upool_put(c->w->upool, c->up_key, c->up);
+    c->up = NULL;
+    c->up_key[0] = '\0';
+    c->up_reusable = false;
+    return;
+  }
+  close_upstream(c);
 }
 
 /* Flushes what the client still has to receive, then closes. */
@@ -181,6 +217,7 @@ static const char *reason_phrase(int status) {
   case 431: return "Request Header Fields Too Large";
   case 502: return "Bad Gateway";
   case 504: return "Gateway Timeout";
+  case 503: return "Service Unavailable";
   case 508: return "Loop Detected";
   default: return "Error";
   }
@@ -239,12 +276,15 @@ static void update_reading(fca_conn_t *c) {
 /* ---- the exchange ---- */
 
 static void finish_exchange(fca_conn_t *c, bool upstream_reusable) {
+  audit_end(c, true);
   c->ss = RESP_NONE;
   fca_http1_next(&c->resp);
-  if (!upstream_reusable)
+  if (!upstream_reusable) {
     close_upstream(c);
-  else
+  } else {
     event_del(c->timer);
+    c->up_reusable = true;
+  }
   if (!c->client_keep_alive || c->w->draining || c->rs == REQ_BODY) {
     close_after_flush(c);
     return;
@@ -353,12 +393,77 @@ static bool is_self(fca_conn_t *c, const struct sockaddr *sa) {
   return false;
 }
 
+/* ---- audit ---- */
+
+static size_t audit_headers(const fca_http_head_t *h, fca_audit_header_t *out) {
+  for (size_t i = 0; i < h->nfields; i++) {
+    const fca_http_field_t *f = &h->fields[i];
+    out[i].name = h->base + f->name_off;
+    out[i].name_len = f->name_len;
+    out[i].value = h->base + f->value_off;
+    out[i].value_len = f->value_len;
+  }
+  return h->nfields;
+}
+
+static void audit_begin(fca_conn_t *c, const fca_http_head_t *h) {
+  fca_audit_t *a = c->w->shared->audit;
+  if (!a) return;
+  fca_audit_header_t hdrs[FCA_HTTP_MAX_FIELDS];
+  char client_id[64];
+  snprintf(client_id, sizeof client_id, "%s", c->client_addr);
+  char *colon = strrchr(client_id, ':'); /* "1.2.3.4:5" or "[::1]:5": drop the port */
+  if (colon) *colon = '\0';
+  fca_audit_request_t req = {
+      .method = llhttp_method_name((llhttp_method_t)h->method),
+      .url = c->url,
+      .headers = hdrs,
+      .nheaders = audit_headers(h, hdrs),
+      .client = c->client_addr,
+      .client_id = client_id,
+      .now_ms = fca_now_ms(),
+  };
+  c->ax = fca_audit_begin(a, &req);
+  c->ax_body = false;
+}
+
+static void audit_end(fca_conn_t *c, bool complete) {
+  if (!c->ax) return;
+  fca_audit_response_end(c->ax, complete);
+  fca_audit_exchange_free(c->ax);
+  c->ax = NULL;
+  c->ax_body = false;
+}
+
+static void on_resp_body(void *ud, const char *data, size_t len) {
+  fca_conn_t *c = ud;
+  if (c->ax_body) fca_audit_response_body(c->ax, data, len);
+}
+
+/* --anticache: documents and scripts are fetched afresh so the audit sees them. */
+static bool anticache_applies(const fca_http_head_t *h) {
+  size_t n;
+  const char *dest = fca_http_get(h, "Sec-Fetch-Dest", &n);
+  if (dest) {
+    return (n == 8 && strncasecmp(dest, "document", 8) == 0) ||
+           (n == 6 && strncasecmp(dest, "iframe", 6) == 0) ||
+           (n == 5 && strncasecmp(dest, "frame", 5) == 0) ||
+           (n == 6 && strncasecmp(dest, "script", 6) == 0);
+  }
+  const char *accept = fca_http_get(h, "Accept", &n);
+  return accept && memmem(accept, n, "text/html", 9) != NULL;
+}
+
+/* fcaudit's own pages, reachable through the proxy (".test" is reserved: never a real host). */
+static bool is_admin_host(const char *host) { return strcasecmp(host, FCA_ADMIN_HOST) == 0; }
+
 /* Where a CONNECT tunnel goes once the client's first bytes are known. */
 static void handle_connect(fca_conn_t *c) {
   const fca_config_t *cfg = cfg_of(c);
   fca_route_t rt;
   fca_routes_lookup(c->w->shared->routes, c->host, c->port, &rt);
-  if (cfg->only_resolved && !fca_route_allowed_offline(&rt, c->host)) {
+  bool admin = is_admin_host(c->host);
+  if (!admin && cfg->only_resolved && !fca_route_allowed_offline(&rt, c->host)) {
     send_error(c, 403,
                "host '%s' is not allowed: --only-resolved forwards only hosts named by "
                "--resolve or --connect-to, and loopback addresses",
@@ -368,7 +473,7 @@ static void handle_connect(fca_conn_t *c) {
   fca_http1_next(&c->req); /* requests inside the tunnel start afresh */
   c->tunnel_host_port = c->port;
   snprintf(c->tunnel_host, sizeof c->tunnel_host, "%s", c->host);
-  if (!fca_intercept_wanted(c->w->shared, c->host)) {
+  if (!admin && !fca_intercept_wanted(c->w->shared, c->host)) {
     /* Blind tunnel: answer 200 once the origin is reachable. */
     c->connect_tunnel = true;
     c->rs = REQ_DONE;
@@ -488,7 +593,14 @@ static void handle_request_head(fca_conn_t *c, size_t head_len) {
   }
   snprintf(c->host, sizeof c->host, "%s", t.host);
   c->port = t.port;
-  c->up_tls = (strcmp(t.scheme, "https") == 0);
+  c->to_admin = is_admin_host(t.host);
+  c->up_tls = (strcmp(t.scheme, "https") == 0) && !c->to_admin;
+  if (c->to_admin && c->w->shared->admin_port == 0) {
+    send_error(c, 503,
+               "fcaudit's admin pages are off (--admin off); start fcaudit with "
+               "--admin 127.0.0.1:8081 to use http://" FCA_ADMIN_HOST "/");
+    return;
+  }
 
   /* Build what goes upstream: the request line in origin-form, then the head without its
    * hop-by-hop fields. A request inside a tunnel is already origin-form. */
@@ -497,26 +609,34 @@ static void handle_request_head(fca_conn_t *c, size_t head_len) {
   bool v6 = strchr(t.host, ':') != NULL;
   char hostport[300];
   snprintf(hostport, sizeof hostport, "%s%s%s%s", v6 ? "[" : "", t.host, v6 ? "]" : "", portpart);
-  if (c->inner && !fca_http_has_hop_by_hop(h)) {
+  static const char *const anticache_drop[] = {"If-None-Match", "If-Modified-Since", NULL};
+  const char *const *drop = (cfg_of(c)->anticache && anticache_applies(h)) ? anticache_drop : NULL;
+  if (c->inner && !drop && !fca_http_has_hop_by_hop(h)) {
     evbuffer_add(c->pending, h->base, h->len);
   } else if (c->inner) {
-    fca_http_write_filtered(c->pending, h, NULL, 0, h->upgrade, NULL);
+    fca_http_write_filtered(c->pending, h, NULL, 0, h->upgrade, NULL, drop);
   } else {
     char line[8192];
     const char *method = llhttp_method_name((llhttp_method_t)h->method);
-    int n =
-        snprintf(line, sizeof line, "%s %.*s HTTP/%d.%d\r\n", method,
-                 t.path_len ? (int)t.path_len : 1, t.path_len ? t.path : "/", h->major, h->minor);
+    /* Through a parent proxy a plain-HTTP request stays in absolute-form. */
+    bool absolute = c->w->shared->parent_port != 0 && !c->to_admin;
+    int n = absolute ? snprintf(line, sizeof line, "%s %.*s HTTP/%d.%d\r\n", method,
+                                (int)h->target_len, target, h->major, h->minor)
+                     : snprintf(line, sizeof line, "%s %.*s HTTP/%d.%d\r\n", method,
+                                t.path_len ? (int)t.path_len : 1, t.path_len ? t.path : "/",
+                                h->major, h->minor);
     if (n < 0 || (size_t)n >= sizeof line) {
       send_error(c, 414, "request target too long");
       return;
     }
     /* An HTTP/1.0 client may omit Host; the origin gets one from the URL. */
-    fca_http_write_filtered(c->pending, h, line, (size_t)n, h->upgrade, hostport);
+    fca_http_write_filtered(c->pending, h, line, (size_t)n, h->upgrade, hostport, drop);
   }
   free(c->url);
   c->url = fca_xasprintf("%s://%s%.*s", t.scheme, hostport, t.path_len ? (int)t.path_len : 1,
                          t.path_len ? t.path : "/");
+  audit_end(c, false); /* a previous exchange that never ended */
+  audit_begin(c, h);
   evbuffer_drain(in, head_len);
   c->head_deadline = 0;
 
@@ -592,6 +712,11 @@ static void upstream_ready(fca_conn_t *c) {
     return;
   }
   c->ss = RESP_HEAD;
+  c->up_reusable = false;
+  evbuffer_drain(c->retry, evbuffer_get_length(c->retry));
+  size_t plen = evbuffer_get_length(c->pending);
+  if (c->up_reused && !c->retried && c->rs == REQ_DONE && plen <= 65536)
+    evbuffer_add(c->retry, evbuffer_pullup(c->pending, (ev_ssize_t)plen), plen);
   evbuffer_add_buffer(fca_ep_output(c->up), c->pending);
   fca_ep_flush(c->up);
   if (c->closing) return;
@@ -636,8 +761,12 @@ static void connect_addr(fca_conn_t *c, const struct sockaddr *sa, socklen_t len
   }
   c->up = fca_ep_new(c->w->base, fd, true, &up_cbs, c);
   fca_ep_set_low_watermark(c->up, (size_t)cfg_of(c)->buffer_limit / 2);
-  snprintf(c->up_key, sizeof c->up_key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host,
-           c->port);
+  const fca_proxy_shared_t *sh = c->w->shared;
+  if (sh->parent_port && !c->up_tls && !c->inner && !c->connect_tunnel && !c->to_admin)
+    snprintf(c->up_key, sizeof c->up_key, "parent://%s:%d", sh->parent_host, sh->parent_port);
+  else
+    snprintf(c->up_key, sizeof c->up_key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host,
+             c->port);
   c->ss = RESP_CONNECTING;
   arm_timer(c, cfg_of(c)->connect_timeout_ms);
 }
@@ -679,20 +808,64 @@ static void on_dns(int result, struct evutil_addrinfo *res, void *arg) {
   try_connect(c);
 }
 
+static void open_upstream(fca_conn_t *c);
+
 static void start_upstream(fca_conn_t *c) {
   char key[300];
-  snprintf(key, sizeof key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host, c->port);
+  const fca_proxy_shared_t *sh = c->w->shared;
+  if (sh->parent_port && !c->up_tls && !c->inner && !c->connect_tunnel && !c->to_admin)
+    snprintf(key, sizeof key, "parent://%s:%d", sh->parent_host, sh->parent_port);
+  else
+    snprintf(key, sizeof key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host, c->port);
+  c->retried = false;
   if (c->up && strcmp(key, c->up_key) == 0 && !fca_ep_eof(c->up) && !c->connect_tunnel) {
+    c->up_reused = true;
+    atomic_fetch_add(&c->w->stats->upstream_reused, 1);
     upstream_ready(c); /* keep-alive reuse */
     return;
   }
-  close_upstream(c);
+  release_upstream(c);
+  if (!c->connect_tunnel && c->w->upool) {
+    fca_ep_t *ep = fca_upool_take(c->w->upool, key);
+    if (ep) {
+      c->up = ep;
+      fca_ep_set_cbs(ep, &up_cbs, c);
+      snprintf(c->up_key, sizeof c->up_key, "%s", key);
+      c->up_reused = true;
+      atomic_fetch_add(&c->w->stats->upstream_reused, 1);
+      fca_debug("%s: reusing an idle connection to %s", c->client_addr, key);
+      upstream_ready(c);
+      return;
+    }
+  }
+  c->up_reused = false;
+  open_upstream(c);
+}
+
+/* A new upstream connection: route, resolve, connect. */
+static void open_upstream(fca_conn_t *c) {
   if (c->addrs) {
     evutil_freeaddrinfo(c->addrs);
     c->addrs = NULL;
   }
-  fca_routes_lookup(c->w->shared->routes, c->host, c->port, &c->route);
-  if (cfg_of(c)->only_resolved && !fca_route_allowed_offline(&c->route, c->host)) {
+  const fca_proxy_shared_t *sh = c->w->shared;
+  c->via_parent = sh->parent_port != 0 && !c->to_admin;
+  if (c->to_admin) {
+    /* The admin listener, on loopback: no route, no parent, no DNS. */
+    memset(&c->route, 0, sizeof c->route);
+    snprintf(c->route.host, sizeof c->route.host, "%s", sh->admin_host);
+    snprintf(c->route.addrs[0], sizeof c->route.addrs[0], "%s", sh->admin_host);
+    c->route.port = sh->admin_port;
+    c->route.n_addrs = 1;
+    c->route.named = true;
+  } else if (c->via_parent) {
+    /* Every upstream goes through the parent proxy (named by the user: always allowed). */
+    fca_routes_lookup(sh->routes, sh->parent_host, sh->parent_port, &c->route);
+    c->route.named = true;
+  } else {
+    fca_routes_lookup(sh->routes, c->host, c->port, &c->route);
+  }
+  if (!c->to_admin && cfg_of(c)->only_resolved && !fca_route_allowed_offline(&c->route, c->host)) {
     send_error(c, 403,
                "host '%s' is not allowed: --only-resolved forwards only hosts named by "
                "--resolve or --connect-to, and loopback addresses",
@@ -746,13 +919,19 @@ static void handle_response_head(fca_conn_t *c, size_t head_len) {
   struct evbuffer *out = fca_ep_output(c->client);
   c->response_started = true;
   if (fca_http_has_hop_by_hop(h))
-    fca_http_write_filtered(out, h, NULL, 0, switching, NULL);
+    fca_http_write_filtered(out, h, NULL, 0, switching, NULL, NULL);
   else
     evbuffer_add(out, data, head_len);
   evbuffer_drain(in, head_len);
   if (switching) {
+    audit_end(c, true);
     start_tunnel(c);
     return;
+  }
+  if (c->ax && (h->status < 100 || h->status >= 200)) {
+    fca_audit_header_t hdrs[FCA_HTTP_MAX_FIELDS];
+    fca_audit_response_head(c->ax, h->status, hdrs, audit_headers(h, hdrs));
+    c->ax_body = fca_audit_wants_body(c->ax);
   }
   if (h->status >= 100 && h->status < 200) {
     /* Interim response (100 Continue, 103 Early Hints): the final one follows. */
@@ -769,6 +948,32 @@ static void handle_response_head(fca_conn_t *c, size_t head_len) {
   c->ss = RESP_BODY;
 }
 
+static void upstream_connected(fca_conn_t *c, fca_ep_t *ep);
+
+/* The parent proxy's answer to CONNECT: 2xx opens the tunnel, anything else is passed on as
+ * the reason of a 502. */
+static void parent_answer(fca_conn_t *c) {
+  struct evbuffer *in = fca_ep_input(c->up);
+  ssize_t hl = fca_http1_head_length(in, (size_t)cfg_of(c)->max_header_size);
+  if (hl == 0) return;
+  if (hl < 0) {
+    send_error(c, 502, "the upstream proxy sent an oversized answer to CONNECT");
+    return;
+  }
+  char line[128] = "";
+  size_t n = (size_t)hl < sizeof line - 1 ? (size_t)hl : sizeof line - 1;
+  evbuffer_copyout(in, line, n);
+  line[n] = '\0';
+  line[strcspn(line, "\r\n")] = '\0';
+  evbuffer_drain(in, (size_t)hl);
+  if (strncmp(line, "HTTP/1.", 7) != 0 || strlen(line) < 12 || line[9] != '2') {
+    send_error(c, 502, "the upstream proxy refused CONNECT %s:%d: %s", c->host, c->port, line);
+    return;
+  }
+  c->ss = RESP_CONNECTING;
+  upstream_connected(c, c->up);
+}
+
 static void process_upstream(fca_conn_t *c) {
   if (c->closing || !c->up) return;
   struct evbuffer *in = fca_ep_input(c->up);
@@ -779,6 +984,10 @@ static void process_upstream(fca_conn_t *c) {
   }
   if (c->ss == RESP_NONE) {
     if (evbuffer_get_length(in) > 0) close_upstream(c); /* unsolicited bytes on an idle link */
+    return;
+  }
+  if (c->ss == RESP_PARENT) {
+    parent_answer(c);
     return;
   }
   arm_timer(c, cfg_of(c)->upstream_timeout_ms);
@@ -817,6 +1026,23 @@ static void process_upstream(fca_conn_t *c) {
   update_reading(c);
 }
 
+/* A kept-alive upstream may have been closed by the origin just as we sent on it: a bodiless
+ * request that got no byte of answer is sent once more on a new connection. */
+static bool retry_request(fca_conn_t *c) {
+  if (!c->up_reused || c->retried || c->response_started || evbuffer_get_length(c->retry) == 0 ||
+      evbuffer_get_length(fca_ep_input(c->up)) > 0)
+    return false;
+  fca_debug("%s: %s:%d closed a reused connection; sending the request again", c->client_addr,
+            c->host, c->port);
+  close_upstream(c);
+  c->retried = true;
+  c->up_reused = false;
+  evbuffer_add_buffer(c->pending, c->retry);
+  fca_http1_next(&c->resp);
+  open_upstream(c);
+  return true;
+}
+
 static void upstream_eof(fca_conn_t *c) {
   if (c->ss == RESP_TUNNEL) {
     /* Deliver what is left, then close the client too. */
@@ -846,6 +1072,7 @@ static void upstream_eof(fca_conn_t *c) {
   if (c->ss == RESP_HEAD) {
     process_upstream(c);
     if (c->closing || c->ss != RESP_HEAD) return;
+    if (retry_request(c)) return;
   }
   send_error(c, 502, "%s:%d closed the connection without a complete response", c->host, c->port);
 }
@@ -866,22 +1093,37 @@ static void on_up_drain(fca_ep_t *ep, void *ud) {
     update_reading(c);
 }
 
+/* TCP is up (directly or through the parent's tunnel): TLS next, or ready. */
+static void upstream_connected(fca_conn_t *c, fca_ep_t *ep) {
+  if (c->up_tls && !c->connect_tunnel) {
+    SSL *ssl = fca_tls_client_ssl_new(c->w->tls_cli, c->host, c->port);
+    if (!ssl) {
+      char e[200];
+      fca_tls_errstr(e, sizeof e);
+      send_error(c, 502, "cannot start TLS to %s:%d: %s", c->host, c->port, e);
+      return;
+    }
+    fca_ep_start_tls(ep, ssl, false);
+    return;
+  }
+  upstream_ready(c);
+}
+
 static void on_up_event(fca_ep_t *ep, int what, void *ud) {
   fca_conn_t *c = ud;
   if (c->closing) return;
+  if ((what & FCA_EP_CONNECTED) && c->via_parent && (c->up_tls || c->inner || c->connect_tunnel)) {
+    /* Ask the parent proxy for a tunnel to the origin first. */
+    bool v6 = strchr(c->host, ':') != NULL;
+    evbuffer_add_printf(fca_ep_output(ep), "CONNECT %s%s%s:%d HTTP/1.1\r\nHost: %s%s%s:%d\r\n\r\n",
+                        v6 ? "[" : "", c->host, v6 ? "]" : "", c->port, v6 ? "[" : "", c->host,
+                        v6 ? "]" : "", c->port);
+    fca_ep_flush(ep);
+    c->ss = RESP_PARENT;
+    return;
+  }
   if (what & FCA_EP_CONNECTED) {
-    if (c->up_tls && !c->connect_tunnel) {
-      SSL *ssl = fca_tls_client_ssl_new(c->w->tls_cli, c->host, c->port);
-      if (!ssl) {
-        char e[200];
-        fca_tls_errstr(e, sizeof e);
-        send_error(c, 502, "cannot start TLS to %s:%d: %s", c->host, c->port, e);
-        return;
-      }
-      fca_ep_start_tls(ep, ssl, false);
-      return;
-    }
-    upstream_ready(c);
+    upstream_connected(c, ep);
     return;
   }
   if (what & FCA_EP_HANDSHAKE) {
@@ -914,6 +1156,7 @@ static void on_up_event(fca_ep_t *ep, int what, void *ud) {
       close_upstream(c);
       return;
     }
+    if (c->ss == RESP_HEAD && retry_request(c)) return;
     if (!c->response_started)
       send_error(c, 502, "connection to %s:%d failed: %s", c->host, c->port, fca_ep_error(ep));
     else {
@@ -949,6 +1192,7 @@ static void on_client_event(fca_ep_t *ep, int what, void *ud) {
   fca_conn_t *c = ud;
   if (c->closing) return;
   if (what & FCA_EP_HANDSHAKE) {
+    atomic_fetch_add(&c->w->stats->tls_handshakes, 1);
     c->rs = REQ_IDLE;
     c->response_started = false;
     c->head_deadline = 0;
@@ -958,6 +1202,7 @@ static void on_client_event(fca_ep_t *ep, int what, void *ud) {
   }
   if (what & FCA_EP_ERROR) {
     if (c->rs == REQ_HANDSHAKE) {
+      atomic_fetch_add(&c->w->stats->tls_failures, 1);
       fca_intercept_rejected(c->w->shared, c->tunnel_host, c->client_addr, fca_ep_error(ep));
       conn_close(c);
       return;
@@ -968,6 +1213,7 @@ static void on_client_event(fca_ep_t *ep, int what, void *ud) {
   }
   if (what & FCA_EP_EOF) {
     if (c->rs == REQ_HANDSHAKE) {
+      atomic_fetch_add(&c->w->stats->tls_failures, 1);
       fca_intercept_rejected(c->w->shared, c->tunnel_host, c->client_addr,
                              "the client closed the connection during the TLS handshake");
       conn_close(c);
@@ -1006,6 +1252,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
   switch (c->ss) {
   case RESP_RESOLVING:
   case RESP_CONNECTING:
+  case RESP_PARENT:
     send_error(c, 504, "connecting to %s:%d timed out (--connect-timeout)", c->host, c->port);
     return;
   case RESP_HEAD:
@@ -1059,11 +1306,12 @@ void fca_conn_accept(fca_worker_t *w, int fd, const struct sockaddr *sa, socklen
   c->client = fca_ep_new(w->base, fd, false, &client_cbs, c);
   fca_ep_set_low_watermark(c->client, (size_t)w->shared->cfg->buffer_limit / 2);
   c->pending = evbuffer_new();
+  c->retry = evbuffer_new();
   c->timer = event_new(w->base, -1, 0, on_timer, c);
   c->free_ev = event_new(w->base, -1, 0, on_free, c);
   c->gc_ev = event_new(w->base, -1, 0, on_gc, c);
   fca_http1_init(&c->req, HTTP_REQUEST, NULL, c);
-  fca_http1_init(&c->resp, HTTP_RESPONSE, NULL, c);
+  fca_http1_init(&c->resp, HTTP_RESPONSE, on_resp_body, c);
   c->next = w->conns;
   if (w->conns) w->conns->prev = c;
   w->conns = c;

@@ -18,6 +18,9 @@
 #ifndef FCA_EP_RECORD
 #define FCA_EP_RECORD 16384
 #endif
+#ifndef FCA_EP_TLS_READ_BUF
+#define FCA_EP_TLS_READ_BUF (64 * 1024)
+#endif
 #ifndef FCA_EP_PLAIN_READ
 #define FCA_EP_PLAIN_READ 65536
 #endif
@@ -93,6 +96,10 @@ void fca_ep_start_tls(fca_ep_t *ep, SSL *ssl, bool server) {
   } else {
     SSL_set_bio(ssl, sock, sock);
   }
+  /* Read ahead: OpenSSL takes whatever the socket has (several records) in one read instead of
+   * a header read and a body read per record. */
+  SSL_set_read_ahead(ssl, 1);
+  SSL_set_default_read_buffer_len(ssl, FCA_EP_TLS_READ_BUF);
   if (server)
     SSL_set_accept_state(ssl);
   else

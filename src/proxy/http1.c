@@ -298,7 +298,8 @@ bool fca_http_has_hop_by_hop(const fca_http_head_t *h) {
 }
 
 void fca_http_write_filtered(struct evbuffer *out, const fca_http_head_t *h, const char *first_line,
-                             size_t first_len, bool upgrade, const char *add_host) {
+                             size_t first_len, bool upgrade, const char *add_host,
+                             const char *const *drop) {
   if (first_line)
     evbuffer_add(out, first_line, first_len);
   else
@@ -314,6 +315,9 @@ void fca_http_write_filtered(struct evbuffer *out, const fca_http_head_t *h, con
       continue;
     }
     if (fca_http_is_hop_by_hop(h, f)) continue;
+    bool dropped = false;
+    for (const char *const *d = drop; d && *d && !dropped; d++) dropped = name_is(h, f, *d);
+    if (dropped) continue;
     evbuffer_add(out, h->base + f->line_off, f->line_len);
   }
   if (!has_host && add_host) evbuffer_add_printf(out, "Host: %s\r\n", add_host);

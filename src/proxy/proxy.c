@@ -4,13 +4,17 @@
  * (libevent with pthreads support). */
 #include "fcaudit/proxy.h"
 
+#include "fcaudit/audit.h"
 #include "fcaudit/ca.h"
 #include "fcaudit/ca_cmd.h"
 #include "fcaudit/intercept.h"
 #include "fcaudit/listener.h"
 #include "fcaudit/mint.h"
 #include "fcaudit/routes.h"
+#include "fcaudit/ruleset.h"
+#include "fcaudit/sink.h"
 #include "fcaudit/tlsctx.h"
+#include "fcaudit/upool.h"
 #include "fcaudit/util.h"
 #include "fcaudit/worker.h"
 
@@ -25,10 +29,14 @@
 
 struct fca_proxy {
   fca_proxy_shared_t shared;
+  fca_sink_t *sink;
+  fca_ruleset_t *rules;
+  fca_audit_t *audit;
   fca_proxy_stats_t stats;
   fca_worker_t *workers;
   int nworkers;
   int stops;
+  int64_t started_ms;
 };
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
@@ -84,6 +92,9 @@ static void on_stop(evutil_socket_t fd, short what, void *arg) {
 static void *worker_main(void *arg) {
   fca_worker_t *w = arg;
   event_base_dispatch(w->base);
+  /* Whatever is left (drain timeout) is closed and freed before the thread ends. */
+  fca_conn_close_all(w);
+  for (int i = 0; i < 8 && w->nconns > 0; i++) event_base_loop(w->base, EVLOOP_NONBLOCK);
   return NULL;
 }
 
@@ -125,6 +136,34 @@ static int make_dns(fca_worker_t *w, const fca_config_t *cfg, char *err, size_t 
   return 0;
 }
 
+/* The rules (levels from --rules and --rule) and the audit engine feeding the sink. */
+static int make_audit(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
+  p->rules = fca_ruleset_new();
+  if (cfg->rules_file && fca_ruleset_load_file(p->rules, cfg->rules_file, err, errlen) < 0)
+    return -1;
+  for (size_t i = 0; i < cfg->rule.n; i++)
+    if (fca_ruleset_apply_cli(p->rules, cfg->rule.items[i], err, errlen) < 0) return -1;
+  fca_audit_opts_t o = {
+      .emit = fca_sink_event_fn,
+      .emit_ud = p->sink,
+      .rules = p->rules,
+      .max_audit_bytes = cfg->max_audit_bytes,
+      .correlation_window_ms = cfg->correlation_window_ms,
+      .min_confidence_high = cfg->min_confidence && strcmp(cfg->min_confidence, "high") == 0,
+      .env = cfg->env ? cfg->env : "staging",
+      .dedup = !cfg->no_dedup,
+      .registry_max_pages = 4096,
+      .registry_max_age_ms = 30 * 60 * 1000,
+  };
+  p->audit = fca_audit_new(&o);
+  if (!p->audit) {
+    snprintf(err, errlen, "cannot start the audit engine");
+    return -1;
+  }
+  p->shared.audit = p->audit;
+  return 0;
+}
+
 /* The interception CA: created on first start (and said so once, with how to trust it). */
 static int load_ca(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
   char *dir = fca_ca_resolve_dir(cfg->ca_dir);
@@ -159,6 +198,7 @@ static void free_proxy(fca_proxy_t *p) {
     free(w->listeners);
     if (w->stop_ev) event_free(w->stop_ev);
     if (w->drain_timer) event_free(w->drain_timer);
+    if (w->upool) fca_upool_free(w->upool);
     if (w->dns) evdns_base_free(w->dns, 1);
     if (w->tls_srv) fca_tls_server_free(w->tls_srv);
     if (w->tls_cli) fca_tls_client_free(w->tls_cli);
@@ -169,6 +209,9 @@ static void free_proxy(fca_proxy_t *p) {
   free(p->shared.auth_expected);
   fca_routes_free(p->shared.routes);
   fca_passthrough_free(p->shared.passthrough);
+  if (p->audit) fca_audit_free(p->audit);
+  if (p->rules) fca_ruleset_free(p->rules);
+  if (p->sink) fca_sink_close(p->sink);
   if (p->shared.leaf_key) EVP_PKEY_free(p->shared.leaf_key);
   if (p->shared.ca) fca_ca_free(p->shared.ca);
   free(p);
@@ -178,11 +221,29 @@ fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) 
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, (void (*)(void))evthread_use_pthreads);
   fca_proxy_t *p = fca_xcalloc(1, sizeof *p);
+  p->started_ms = fca_now_ms();
   p->shared.cfg = cfg;
   p->shared.routes = fca_routes_new(&cfg->resolve, &cfg->connect_to, err, errlen);
   if (!p->shared.routes) goto fail;
   if (cfg->proxy_auth) p->shared.auth_expected = basic_auth(cfg->proxy_auth);
+  if (cfg->upstream_proxy && fca_config_parse_proxy_url(cfg->upstream_proxy, p->shared.parent_host,
+                                                        sizeof p->shared.parent_host,
+                                                        &p->shared.parent_port, err, errlen) < 0)
+    goto fail;
   p->shared.passthrough = fca_passthrough_new();
+  fca_sink_opts_t so = {
+      .log_path = cfg->log,
+      .console = cfg->quiet ? NULL : stderr,
+      .color = FCA_COLOR_AUTO,
+      .redact_query = cfg->redact_query,
+  };
+  p->sink = fca_sink_new(&so);
+  if (!p->sink) {
+    snprintf(err, errlen, "cannot open the event log '%s'", cfg->log ? cfg->log : "-");
+    goto fail;
+  }
+  p->shared.sink = p->sink;
+  if (make_audit(p, cfg, err, errlen) < 0) goto fail;
   if (load_ca(p, cfg, err, errlen) < 0) goto fail;
 
   const fca_strlist_t *ls = &cfg->listen;
@@ -218,12 +279,17 @@ fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) 
     }
     if (make_dns(w, cfg, err, errlen) < 0) goto fail;
     w->tls_srv = fca_tls_server_new(p->shared.ca, p->shared.leaf_key, (size_t)cfg->cert_cache_size);
-    w->tls_cli = fca_tls_client_new((const char *const *)cfg->upstream_ca.items, cfg->upstream_ca.n,
-                                    cfg->insecure_upstream, err, errlen);
+    w->tls_cli = i == 0
+                     ? fca_tls_client_new((const char *const *)cfg->upstream_ca.items,
+                                          cfg->upstream_ca.n, cfg->insecure_upstream, err, errlen)
+                     : fca_tls_client_new_sharing(p->workers[0].tls_cli, cfg->insecure_upstream,
+                                                  err, errlen);
     if (!w->tls_srv || !w->tls_cli) {
       if (!w->tls_srv) snprintf(err, errlen, "cannot set up TLS interception");
       goto fail;
     }
+    w->upool =
+        fca_upool_new(w->base, 64, cfg->idle_timeout_ms < 30000 ? cfg->idle_timeout_ms : 30000);
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
     w->listeners = fca_xcalloc(p->shared.nlisten, sizeof *w->listeners);
@@ -258,6 +324,10 @@ fail:
   return NULL;
 }
 
+struct fca_sink *fca_proxy_sink(fca_proxy_t *p) {
+  return p->sink;
+}
+
 int fca_proxy_port(const fca_proxy_t *p, size_t i) {
   return i < p->shared.nlisten ? fca_sockaddr_port(&p->shared.listen[i]) : 0;
 }
@@ -267,8 +337,15 @@ void fca_proxy_stop(fca_proxy_t *p) {
   for (int i = 0; i < p->nworkers; i++) event_active(p->workers[i].stop_ev, EV_READ, 0);
 }
 
+/* Every exchange has ended: the summary goes out before the sink closes. */
+static void finish_run(fca_proxy_t *p) {
+  if (p->audit) fca_audit_finish(p->audit);
+  if (p->sink) fca_sink_flush(p->sink);
+}
+
 void fca_proxy_wait_free(fca_proxy_t *p) {
   for (int i = 0; i < p->nworkers; i++) pthread_join(p->workers[i].thread, NULL);
+  finish_run(p);
   free_proxy(p);
 }
 
@@ -283,7 +360,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
   (void)what;
   main_ctx_t *m = arg;
   if (sig == SIGHUP) {
-    fca_info("SIGHUP: reopening logs");
+    fca_info("SIGHUP: reopening the event log");
+    fca_sink_reopen(m->proxy->sink);
     return;
   }
   if (m->proxy->stops == 0)
@@ -331,6 +409,7 @@ int fca_proxy_main(const fca_config_t *cfg) {
     event_base_dispatch(m.base);
   }
   free(joined);
+  finish_run(p);
   for (int i = 0; i < 3; i++) event_free(sigs[i]);
   event_base_free(m.base);
   fca_info("stopped");

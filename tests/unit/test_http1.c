@@ -117,7 +117,7 @@ Test(http1, hop_by_hop_removed) {
   cr_assert(fca_http_has_hop_by_hop(&parser.head));
   struct evbuffer *out = evbuffer_new();
   const char *line = "GET /x HTTP/1.1\r\n";
-  fca_http_write_filtered(out, &parser.head, line, strlen(line), false, "a.test");
+  fca_http_write_filtered(out, &parser.head, line, strlen(line), false, "a.test", NULL);
   char *s = drain_str(out);
   cr_assert_str_eq(s, "GET /x HTTP/1.1\r\nHost: a.test\r\nAccept:  text/html \r\n\r\n",
                    "other lines go through byte for byte");
@@ -129,7 +129,7 @@ Test(http1, te_trailers_kept_and_host_added) {
   parse_req("GET http://a.test/ HTTP/1.0\r\nTE: trailers, deflate\r\nConnection: TE\r\n\r\n");
   struct evbuffer *out = evbuffer_new();
   const char *line = "GET / HTTP/1.0\r\n";
-  fca_http_write_filtered(out, &parser.head, line, strlen(line), false, "a.test");
+  fca_http_write_filtered(out, &parser.head, line, strlen(line), false, "a.test", NULL);
   char *s = drain_str(out);
   cr_assert_str_eq(s, "GET / HTTP/1.0\r\nHost: a.test\r\nTE: trailers\r\n\r\n");
   free(s);
@@ -142,7 +142,7 @@ Test(http1, upgrade_keeps_connection_upgrade) {
   cr_assert(parser.head.upgrade);
   struct evbuffer *out = evbuffer_new();
   const char *line = "GET /ws HTTP/1.1\r\n";
-  fca_http_write_filtered(out, &parser.head, line, strlen(line), true, NULL);
+  fca_http_write_filtered(out, &parser.head, line, strlen(line), true, NULL, NULL);
   char *s = drain_str(out);
   cr_assert_str_eq(s, "GET /ws HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\n"
                       "Sec-WebSocket-Key: abc\r\nConnection: upgrade\r\n\r\n");
@@ -251,4 +251,17 @@ Test(http1, list_has_token) {
   cr_assert(fca_http_list_has("keep-alive, Upgrade", 19, "upgrade"));
   cr_assert_not(fca_http_list_has("keep-alive, Upgraded", 20, "upgrade"));
   cr_assert(fca_http_list_has(" close ", 7, "close"));
+}
+
+Test(http1, extra_fields_dropped) {
+  parse_req("GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\nIf-None-Match: \"x\"\r\n"
+            "if-modified-since: Mon, 01 Jan 2024 00:00:00 GMT\r\nAccept: */*\r\n\r\n");
+  struct evbuffer *out = evbuffer_new();
+  const char *drop[] = {"If-None-Match", "If-Modified-Since", NULL};
+  const char *line = "GET / HTTP/1.1\r\n";
+  fca_http_write_filtered(out, &parser.head, line, strlen(line), false, NULL, drop);
+  char *s = drain_str(out);
+  cr_assert_str_eq(s, "GET / HTTP/1.1\r\nHost: a.test\r\nAccept: */*\r\n\r\n");
+  free(s);
+  evbuffer_free(out);
 }
