@@ -503,9 +503,12 @@ Test(proxy_http, proxy_exits_cleanly_on_sigterm) {
   /* an idle keep-alive client does not hold the shutdown up past the drain timeout */
   int fd = fca_tcp_connect(px.port, 2000);
   cr_assert_geq(fd, 0);
+  char *log = strdup(px.log_path);
   long t0 = now_ms();
   int st = fca_testproxy_stop(&px);
   close(fd);
   cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "fcaudit exit status %d", st);
   cr_assert_lt(now_ms() - t0, 8000);
+  cr_assert_eq(access(log, F_OK), 0, "no event log at %s", log);
+  free(log);
 }
