@@ -354,6 +354,46 @@ Test(proxy_http, proxy_malformed_request_is_400) {
   free(u);
 }
 
+Test(proxy_http, proxy_rejects_ambiguous_framing_400) {
+  start_both(NULL);
+  static const char *const bad[] = {
+      /* both lengths: the classic request-smuggling shape */
+      "POST http://127.0.0.1:%d/echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "POST http://127.0.0.1:%d/echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+      "Content-Length: 4\r\n\r\nabcd",
+      /* origin-form sent to a forward proxy */
+      "GET /echo HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char req[512];
+    snprintf(req, sizeof req, bad[i], org.port);
+    char *resp;
+    size_t n = praw(req, &resp, NULL, 5000);
+    cr_assert(strncmp(resp, "HTTP/1.1 400 ", 13) == 0, "case %zu got [%s]", i, resp);
+    assert_lacks(resp, n, "X-Origin");
+    free(resp);
+  }
+}
+
+Test(proxy_http, proxy_http10_client) {
+  start_both(NULL);
+  char req[256];
+  snprintf(req, sizeof req, "GET http://127.0.0.1:%d/echo HTTP/1.0\r\n\r\n", org.port);
+  char *resp;
+  int fd = fca_tcp_connect(px.port, 2000);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(fca_send_all(fd, req, strlen(req), 2000), 0);
+  resp = NULL;
+  size_t n = 0;
+  int closed = fca_recv_until(fd, &resp, &n, 0, NULL, 5000);
+  close(fd);
+  cr_assert_eq(closed, 1, "the proxy kept an HTTP/1.0 connection open: %s", resp);
+  assert_has(resp, n, " 200 OK\r\n");
+  assert_has(resp, n, "\nversion: HTTP/1.0\n");
+  free(resp);
+}
+
 Test(proxy_http, proxy_oversized_head_is_431) {
   start_both((const char *[]){"--max-header-size", "4k", NULL});
   char *big = malloc(6001);
