@@ -139,14 +139,33 @@ static void settle(fca_audit_t *a, fca_page_t *p, fca_page_t *guess) {
   }
 }
 
+/* The document that most likely framed p: the Referer's page when it is a full URL, else the
+ * client's most recent earlier document of the Referer's origin (any origin without one). */
+static fca_page_t *parent_guess(fca_audit_t *a, fca_page_t *p) {
+  if (p->referer && referer_is_full(p->referer)) {
+    fca_page_t *q = fca_registry_by_url(a->reg, p->client_id, p->referer);
+    if (q && q != p && q->id < p->id) return q;
+  }
+  char *origin = p->referer ? fca_page_url_origin(p->referer) : NULL;
+  int64_t since = p->ts_ms - (int64_t)a->o.correlation_window_ms;
+  fca_page_t *found = NULL;
+  for (fca_page_t *q = p->in_registry ? p->reg_older : NULL; q && q->ts_ms >= since;
+       q = q->reg_older)
+    if (strcmp(q->client_id, p->client_id) == 0 && (!origin || strcmp(q->origin, origin) == 0)) {
+      found = q;
+      break;
+    }
+  free(origin);
+  return found;
+}
+
 void fca_correlate_pending(fca_audit_t *a, bool final) {
   size_t k = 0;
   for (size_t i = 0; i < a->npending; i++) {
     fca_page_t *p = a->pending[i];
     bool keep = false;
     if (!p->parent) {
-      fca_match_t m = fca_correlate_page(a, p->client_id, p->referer, p->ts_ms);
-      fca_page_t *guess = m.page && m.page != p && m.page->id < p->id ? m.page : NULL;
+      fca_page_t *guess = parent_guess(a, p);
       /* wait while the child or its likely parent still streams (the iframe may follow) */
       if (!final && (!p->doc_ended || (guess && !guess->doc_ended)))
         keep = true;

@@ -37,6 +37,10 @@ fca_card_t *fca_card_new(fca_audit_t *a, const fca_page_t *p) {
   c->top_level = p->top_level;
   c->tagged_by = p->tagged_by;
   c->confidence = p->confidence;
+  for (size_t i = 0; i < p->nfc; i++) /* evidence recorded before the page was tagged */
+    c->fc_kinds |= !strcmp(p->fc[i].kind, "fc-method")               ? 1u
+                   : !strcmp(p->fc[i].kind, "linked-accounts-inner") ? 2u
+                                                                     : 4u;
   *a->cards_tail = c;
   a->cards_tail = &c->next;
   a->ncards++;
