@@ -58,7 +58,9 @@ char *fca_page_url_site(const char *url) {
   if (fca_url_parse(url, strlen(url), &u) != 0) return NULL;
   char *host = fca_xstrndup(u.host, u.host_len);
   fca_url_free(&u);
-  const char *rd = psl_registrable_domain(psl_builtin(), host);
+  /* an IP address is its own site (the PSL would cut "127.0.0.1" at its last labels) */
+  bool ip = host[0] == '[' || strspn(host, "0123456789.") == strlen(host);
+  const char *rd = ip ? NULL : psl_registrable_domain(psl_builtin(), host);
   char *site = fca_xstrdup(rd ? rd : host);
   free(host);
   return site;
