@@ -4,6 +4,11 @@
  * callbacks (with offsets) does not depend on how the input was chunked, except that inline
  * script text may be sliced differently. Memory is fixed at creation: a tag is collected in a
  * buffer of FCA_HTML_SCAN_TAG_MAX bytes and never grows past it. */
+/* Simplifications, as known gaps: no foreign content (inside <svg>/<math>, <script>, <title>,
+ * <style> are taken as HTML ones and CDATA is a bogus comment); scripting is assumed on, so
+ * <noscript> is raw text as in browsers (its content is still scanned, all inert, by a
+ * sub-scanner); the named character reference table is a subset (unknown names stay as
+ * written); NUL is not replaced in script text; comment contents are never reported. */
 #ifndef FCAUDIT_HTML_SCAN_H
 #define FCAUDIT_HTML_SCAN_H
 

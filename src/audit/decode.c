@@ -18,6 +18,8 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#define ZLIB_FEED_MAX ((size_t)1 << 30)
+
 typedef enum { CODING_GZIP, CODING_DEFLATE, CODING_BR, CODING_ZSTD } coding_t;
 
 static const char *const coding_names[] = {"gzip", "deflate", "br", "zstd"};
@@ -190,8 +192,18 @@ static void push(fca_decode_t *d, size_t i, const unsigned char *in, size_t n) {
   if (n == 0 || d->state != FCA_DECODE_OK || s->done) return;
   s->started = true;
   switch (s->kind) {
-  case CODING_GZIP: run_zlib(d, i, in, n); break;
-  case CODING_DEFLATE: run_deflate(d, i, in, n); break;
+  case CODING_GZIP:
+  case CODING_DEFLATE:
+    while (n > 0 && d->state == FCA_DECODE_OK && !s->done) {
+      size_t k = n > ZLIB_FEED_MAX ? ZLIB_FEED_MAX : n; /* avail_in is 32-bit */
+      if (s->kind == CODING_GZIP)
+        run_zlib(d, i, in, k);
+      else
+        run_deflate(d, i, in, k);
+      in += k;
+      n -= k;
+    }
+    break;
   case CODING_BR: run_brotli(d, i, in, n); break;
   case CODING_ZSTD: run_zstd(d, i, in, n); break;
   }

@@ -8,534 +8,10 @@
  * the named reference table is a subset, NUL is not replaced in script text. */
 #include "fcaudit/html_scan.h"
 
-#include "fcaudit/util.h"
-#include "html_charref.h"
+#include "html_scan_int.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-enum {
-  S_DATA,
-  S_TAG_OPEN,
-  S_END_TAG_OPEN,
-  S_TAG_NAME,
-  S_BEFORE_ATTR_NAME,
-  S_ATTR_NAME,
-  S_AFTER_ATTR_NAME,
-  S_BEFORE_ATTR_VALUE,
-  S_ATTR_VALUE_DQ,
-  S_ATTR_VALUE_SQ,
-  S_ATTR_VALUE_UQ,
-  S_AFTER_ATTR_VALUE_Q,
-  S_SELF_CLOSING,
-  S_BOGUS_COMMENT,
-  S_MARKUP_DECL,
-  S_COMMENT_START,
-  S_COMMENT_START_DASH,
-  S_COMMENT,
-  S_COMMENT_END_DASH,
-  S_COMMENT_END,
-  S_COMMENT_END_BANG,
-  S_DOCTYPE,
-  S_CHARREF,
-  S_CHARREF_NAMED,
-  S_CHARREF_NUMERIC,
-  S_CHARREF_HEX_START,
-  S_CHARREF_DEC_START,
-  S_CHARREF_HEX,
-  S_CHARREF_DEC,
-  /* raw text: content states first, then the pending ones (bytes held in `pend`) */
-  S_RAW,
-  S_SCRIPT,
-  S_SCRIPT_ESC_START,
-  S_SCRIPT_ESC_START_DASH,
-  S_SCRIPT_ESC,
-  S_SCRIPT_ESC_DASH,
-  S_SCRIPT_ESC_DASH_DASH,
-  S_SCRIPT_DBL_START,
-  S_SCRIPT_DBL,
-  S_SCRIPT_DBL_DASH,
-  S_SCRIPT_DBL_DASH_DASH,
-  S_SCRIPT_DBL_LT,
-  S_SCRIPT_DBL_END,
-  S_RAW_LT,
-  S_SCRIPT_LT,
-  S_SCRIPT_ESC_LT,
-  S_RT_END_OPEN,
-  S_RT_END_NAME,
-  S_PLAINTEXT,
-  S_DONE,
-};
-
-#define IS_CONTENT(st) ((st) >= S_RAW && (st) <= S_SCRIPT_DBL_END)
-#define IS_PENDING(st) ((st) >= S_RAW_LT && (st) <= S_RT_END_NAME)
-
-enum { RK_NONE, RK_SCRIPT, RK_NOSCRIPT, RK_OTHER };
-
-enum {
-  EL_OTHER,
-  EL_SCRIPT,
-  EL_META,
-  EL_IFRAME,
-  EL_FRAME,
-  EL_BASE,
-  EL_RAWTEXT, /* style xmp noembed noframes title textarea (iframe handled apart) */
-  EL_NOSCRIPT,
-  EL_PLAINTEXT,
-  EL_TEMPLATE,
-};
-
-typedef struct {
-  uint32_t name_off, name_len, value_off, value_len;
-  bool has_value, oversize;
-} slot_t;
-
-#define NAME_MAX_STORED 64 /* longer tag names are kept truncated */
-_Static_assert(FCA_HTML_SCAN_TAG_MAX >= 256, "FCA_HTML_SCAN_TAG_MAX too small");
-_Static_assert(FCA_HTML_SCAN_ATTR_MAX >= 8, "FCA_HTML_SCAN_ATTR_MAX too small");
-#define PEND_MAX 16
-
-struct fca_html_scan {
-  fca_html_scan_cb_t cb;
-  void *ud;
-  int state;
-  uint64_t origin; /* added to local offsets (a noscript sub-scanner's content start) */
-  uint64_t fed;    /* bytes consumed before the current chunk */
-  bool inert_mode; /* sub-scanner for <noscript> content */
-  bool utf16;
-  unsigned char bom[2];
-  size_t bom_len;
-  unsigned template_depth;
-
-  /* the tag being built */
-  uint64_t tag_off;
-  bool tag_end, tag_self, tag_store, tag_full;
-  int tag_el;
-  size_t name_len; /* bytes of the name stored (<= NAME_MAX_STORED) */
-  size_t taglen;
-  size_t nattrs;
-  int cur; /* slot receiving name/value chars, -1 = discard */
-
-  char look[8]; /* markup declaration lookahead */
-  size_t look_len;
-
-  int cr_ret; /* character reference: attribute value state to return to */
-  char crbuf[FCA_HTML_CHARREF_NAME_MAX + 2];
-  size_t cr_len;
-  uint32_t cr_cp;
-
-  int raw_kind;
-  char raw_name[12];
-  size_t raw_name_len;
-  int rt_back;      /* content state a failed end tag match returns to */
-  size_t end_match; /* chars of raw_name matched in S_RT_END_NAME */
-  char pend[PEND_MAX];
-  size_t pend_len;
-  uint64_t pend_off;
-  char tmp[8]; /* double-escape "script" detection */
-  size_t tmp_len;
-  uint64_t script_off;
-  bool script_inert;
-  fca_html_scan_t *sub;
-
-  char *base;
-  size_t base_len;
-  bool base_seen;
-  fca_html_scan_stats_t stats;
-  slot_t slots[FCA_HTML_SCAN_MAX_ATTRS];
-  fca_html_attr_t out[FCA_HTML_SCAN_MAX_ATTRS];
-  char tagbuf[FCA_HTML_SCAN_TAG_MAX];
-};
-
-static inline bool is_ws(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
-static inline bool is_alpha(unsigned char c) { return (unsigned char)((c | 0x20) - 'a') < 26; }
-static inline bool is_digit(unsigned char c) { return (unsigned char)(c - '0') < 10; }
-static inline bool is_alnum(unsigned char c) { return is_alpha(c) || is_digit(c); }
-static inline bool is_hex(unsigned char c) {
-  return is_digit(c) || (unsigned char)((c | 0x20) - 'a') < 6;
-}
-static inline unsigned char lower(unsigned char c) {
-  return (unsigned char)(c - 'A') < 26 ? (unsigned char)(c | 0x20) : c;
-}
-
-static void reset_state(fca_html_scan_t *s) {
-  s->state = S_DATA;
-  s->fed = 0;
-  s->template_depth = 0;
-  s->raw_kind = RK_NONE;
-  s->pend_len = 0;
-  s->cur = -1;
-}
-
-fca_html_scan_t *fca_html_scan_new(const fca_html_scan_cb_t *cbs, void *ud) {
-  fca_html_scan_t *s = fca_xcalloc(1, sizeof *s);
-  if (cbs) s->cb = *cbs;
-  s->ud = ud;
-  reset_state(s);
-  return s;
-}
-
-void fca_html_scan_free(fca_html_scan_t *s) {
-  if (!s) return;
-  fca_html_scan_free(s->sub);
-  free(s->base);
-  free(s);
-}
-
-const fca_html_scan_stats_t *fca_html_scan_stats(const fca_html_scan_t *s) { return &s->stats; }
-bool fca_html_scan_is_utf16(const fca_html_scan_t *s) { return s->utf16; }
-
-const char *fca_html_scan_base_href(const fca_html_scan_t *s, size_t *len) {
-  if (len) *len = s->base_len;
-  return s->base_seen ? s->base : NULL;
-}
-
-fca_html_str_t fca_html_tag_attr(const fca_html_tag_t *tag, const char *name) {
-  fca_html_str_t r = {NULL, 0, false};
-  size_t n = strlen(name);
-  for (size_t i = 0; i < tag->nattrs; i++) {
-    const fca_html_attr_t *a = &tag->attrs[i];
-    if (a->name_len == n && memcmp(a->name, name, n) == 0) {
-      r.ptr = a->value;
-      r.len = a->value_len;
-      r.present = true;
-      break;
-    }
-  }
-  return r;
-}
-
-/* ---- tag construction ---- */
-
-static int classify(const char *n, size_t len) {
-#define IS(lit) (len == sizeof lit - 1 && memcmp(n, lit, len) == 0)
-  switch (len) {
-  case 4:
-    if (IS("meta")) return EL_META;
-    if (IS("base")) return EL_BASE;
-    break;
-  case 5:
-    if (IS("frame")) return EL_FRAME;
-    if (IS("style")) return EL_RAWTEXT;
-    if (IS("title")) return EL_RAWTEXT;
-    break;
-  case 6:
-    if (IS("script")) return EL_SCRIPT;
-    if (IS("iframe")) return EL_IFRAME;
-    break;
-  case 3:
-    if (IS("xmp")) return EL_RAWTEXT;
-    break;
-  case 7:
-    if (IS("noembed")) return EL_RAWTEXT;
-    break;
-  case 8:
-    if (IS("noframes")) return EL_RAWTEXT;
-    if (IS("textarea")) return EL_RAWTEXT;
-    if (IS("noscript")) return EL_NOSCRIPT;
-    if (IS("template")) return EL_TEMPLATE;
-    break;
-  case 9:
-    if (IS("plaintext")) return EL_PLAINTEXT;
-    break;
-  }
-  return EL_OTHER;
-#undef IS
-}
-
-static void begin_tag(fca_html_scan_t *s, uint64_t off, bool end) {
-  s->tag_off = off;
-  s->tag_end = end;
-  s->tag_self = false;
-  s->tag_store = false;
-  s->tag_full = false;
-  s->tag_el = EL_OTHER;
-  s->name_len = 0;
-  s->taglen = 0;
-  s->nattrs = 0;
-  s->cur = -1;
-}
-
-static void name_append(fca_html_scan_t *s, const unsigned char *p, size_t n) {
-  for (size_t i = 0; i < n && s->name_len < NAME_MAX_STORED; i++)
-    s->tagbuf[s->name_len++] = p[i] == 0 ? '?' : (char)lower(p[i]);
-}
-
-/* The name is complete: decide whether attributes are worth storing. */
-static void name_done(fca_html_scan_t *s) {
-  s->taglen = s->name_len;
-  s->tag_el = classify(s->tagbuf, s->name_len);
-  if (s->tag_end) return;
-  s->tag_store = s->cb.tag || s->tag_el == EL_SCRIPT || s->tag_el == EL_META ||
-                 s->tag_el == EL_IFRAME || s->tag_el == EL_FRAME || s->tag_el == EL_BASE;
-}
-
-static void drop_attr(fca_html_scan_t *s) {
-  s->stats.attrs_dropped++;
-  if (!s->tag_full) s->stats.tags_truncated++;
-  s->tag_full = true;
-  s->cur = -1;
-}
-
-static void attr_start(fca_html_scan_t *s) {
-  s->cur = -1;
-  if (!s->tag_store) return;
-  if (s->tag_full || s->nattrs == FCA_HTML_SCAN_MAX_ATTRS) {
-    drop_attr(s);
-    return;
-  }
-  slot_t *a = &s->slots[s->nattrs];
-  memset(a, 0, sizeof *a);
-  a->name_off = (uint32_t)s->taglen;
-  s->cur = (int)s->nattrs;
-}
-
-static void attr_name_append(fca_html_scan_t *s, const unsigned char *p, size_t n) {
-  if (s->cur < 0) return;
-  if (n > sizeof s->tagbuf - s->taglen) {
-    s->taglen = s->slots[s->cur].name_off;
-    drop_attr(s);
-    return;
-  }
-  char *d = s->tagbuf + s->taglen;
-  for (size_t i = 0; i < n; i++) d[i] = p[i] == 0 ? '?' : (char)lower(p[i]);
-  s->taglen += n;
-  s->slots[s->cur].name_len += (uint32_t)n;
-}
-
-/* Leaving the attribute name state: a duplicate is discarded (the first one wins). */
-static void attr_name_done(fca_html_scan_t *s) {
-  if (s->cur < 0 || s->cur != (int)s->nattrs) return;
-  slot_t *a = &s->slots[s->cur];
-  const char *nm = s->tagbuf + a->name_off;
-  for (size_t i = 0; i < s->nattrs; i++) {
-    const slot_t *b = &s->slots[i];
-    if (b->name_len == a->name_len && memcmp(s->tagbuf + b->name_off, nm, a->name_len) == 0) {
-      s->taglen = a->name_off;
-      s->stats.attrs_duplicate++;
-      s->cur = -1;
-      return;
-    }
-  }
-  a->value_off = (uint32_t)s->taglen;
-  s->nattrs++;
-}
-
-static void value_append(fca_html_scan_t *s, const void *p, size_t n) {
-  if (s->cur < 0 || n == 0) return;
-  slot_t *a = &s->slots[s->cur];
-  if (a->oversize) return;
-  if (a->value_len + n > FCA_HTML_SCAN_ATTR_MAX) {
-    s->taglen = a->value_off;
-    a->value_len = 0;
-    a->oversize = true;
-    s->stats.attrs_oversize++;
-    return;
-  }
-  if (n > sizeof s->tagbuf - s->taglen) {
-    s->taglen = a->name_off;
-    s->nattrs--; /* the current attribute is always the last slot */
-    drop_attr(s);
-    return;
-  }
-  memcpy(s->tagbuf + s->taglen, p, n);
-  s->taglen += n;
-  a->value_len += (uint32_t)n;
-}
-
-/* Storing the value of the current attribute (character references matter only then). */
-static inline bool storing_value(const fca_html_scan_t *s) {
-  return s->cur >= 0 && !s->slots[s->cur].oversize;
-}
-
-static fca_html_str_t attr_of(const fca_html_tag_t *t, const char *name) {
-  return fca_html_tag_attr(t, name);
-}
-
-static void raw_begin(fca_html_scan_t *s, int kind, const char *name, size_t len) {
-  s->raw_kind = kind;
-  memcpy(s->raw_name, name, len);
-  s->raw_name_len = len;
-  s->state = kind == RK_SCRIPT ? S_SCRIPT : S_RAW;
-}
-
-static void noscript_begin(fca_html_scan_t *s, uint64_t content_off) {
-  raw_begin(s, RK_NOSCRIPT, "noscript", 8);
-  if (s->inert_mode) return; /* nested: plain raw text */
-  if (!s->sub) {
-    s->sub = fca_html_scan_new(&s->cb, s->ud);
-    s->sub->inert_mode = true;
-  }
-  reset_state(s->sub);
-  s->sub->origin = content_off;
-  s->sub->template_depth = s->template_depth;
-}
-
-/* A complete tag ('>' consumed; `next_off` is the offset just after it). */
-static void emit_tag(fca_html_scan_t *s, uint64_t next_off) {
-  s->state = S_DATA;
-  s->stats.tags++;
-  fca_html_tag_t t;
-  memset(&t, 0, sizeof t);
-  t.name = s->tagbuf;
-  t.name_len = s->name_len;
-  t.offset = s->tag_off;
-  t.end_tag = s->tag_end;
-  t.self_closing = s->tag_self;
-  t.truncated = s->tag_full;
-  if (s->tag_end) {
-    if (s->tag_el == EL_TEMPLATE && s->template_depth > 0) s->template_depth--;
-    t.inert = s->inert_mode || s->template_depth > 0;
-    t.template_depth = s->template_depth;
-    if (s->cb.tag) s->cb.tag(s->ud, &t);
-    return;
-  }
-  t.inert = s->inert_mode || s->template_depth > 0;
-  t.template_depth = s->template_depth;
-  for (size_t i = 0; i < s->nattrs; i++) {
-    const slot_t *a = &s->slots[i];
-    fca_html_attr_t *o = &s->out[i];
-    o->name = s->tagbuf + a->name_off;
-    o->name_len = a->name_len;
-    o->value = s->tagbuf + a->value_off;
-    o->value_len = a->value_len;
-    o->has_value = a->has_value;
-    o->oversize = a->oversize;
-  }
-  t.attrs = s->out;
-  t.nattrs = s->nattrs;
-  if (s->cb.tag) s->cb.tag(s->ud, &t);
-  switch (s->tag_el) {
-  case EL_SCRIPT: {
-    if (s->cb.script) {
-      fca_html_script_t sc = {
-          .src = attr_of(&t, "src"),
-          .type = attr_of(&t, "type"),
-          .language = attr_of(&t, "language"),
-          .referrerpolicy = attr_of(&t, "referrerpolicy"),
-          .integrity = attr_of(&t, "integrity"),
-          .crossorigin = attr_of(&t, "crossorigin"),
-          .nonce = attr_of(&t, "nonce"),
-          .async = attr_of(&t, "async").present,
-          .defer = attr_of(&t, "defer").present,
-          .nomodule = attr_of(&t, "nomodule").present,
-      };
-      s->cb.script(s->ud, &t, &sc);
-    }
-    s->script_off = s->tag_off;
-    s->script_inert = t.inert;
-    raw_begin(s, RK_SCRIPT, "script", 6);
-    break;
-  }
-  case EL_META:
-    if (s->cb.meta) {
-      fca_html_meta_t m = {attr_of(&t, "name"), attr_of(&t, "http-equiv"), attr_of(&t, "content"),
-                           attr_of(&t, "charset")};
-      s->cb.meta(s->ud, &t, &m);
-    }
-    break;
-  case EL_IFRAME:
-  case EL_FRAME:
-    if (s->cb.iframe) {
-      fca_html_iframe_t f = {attr_of(&t, "src"),  attr_of(&t, "sandbox"), attr_of(&t, "srcdoc"),
-                             attr_of(&t, "name"), attr_of(&t, "allow"),   s->tag_el == EL_FRAME};
-      s->cb.iframe(s->ud, &t, &f);
-    }
-    if (s->tag_el == EL_IFRAME) raw_begin(s, RK_OTHER, "iframe", 6);
-    break;
-  case EL_BASE: {
-    fca_html_str_t href = attr_of(&t, "href");
-    if (!t.inert && !s->base_seen && href.present) {
-      s->base_seen = true;
-      s->base = fca_xstrndup(href.ptr ? href.ptr : "", href.len);
-      s->base_len = href.len;
-      if (s->cb.base) s->cb.base(s->ud, &t, s->base, s->base_len);
-    }
-    break;
-  }
-  case EL_RAWTEXT: raw_begin(s, RK_OTHER, t.name, t.name_len); break;
-  case EL_NOSCRIPT: noscript_begin(s, next_off); break;
-  case EL_PLAINTEXT: s->state = S_PLAINTEXT; break;
-  case EL_TEMPLATE: s->template_depth++; break;
-  }
-}
-
-/* ---- raw text delivery ---- */
-
-static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n);
-
-static void raw_text(fca_html_scan_t *s, uint64_t off, const void *data, size_t len) {
-  if (len == 0) return;
-  if (s->raw_kind == RK_SCRIPT) {
-    if (s->cb.inline_script) {
-      fca_html_text_t t = {s->script_off, off, data, len, false, s->script_inert};
-      s->cb.inline_script(s->ud, &t);
-    }
-  } else if (s->raw_kind == RK_NOSCRIPT && s->sub && !s->inert_mode) {
-    scan(s->sub, data, len);
-  }
-}
-
-static void sub_finish(fca_html_scan_t *parent, fca_html_scan_t *s);
-
-/* The raw text element ended (end tag matched, or end of input at `off`). */
-static void raw_end(fca_html_scan_t *s, uint64_t off) {
-  if (s->raw_kind == RK_SCRIPT && s->cb.inline_script) {
-    fca_html_text_t t = {s->script_off, off, NULL, 0, true, s->script_inert};
-    s->cb.inline_script(s->ud, &t);
-  } else if (s->raw_kind == RK_NOSCRIPT && s->sub && !s->inert_mode) {
-    sub_finish(s, s->sub);
-  }
-  s->raw_kind = RK_NONE;
-}
-
-/* ---- character references (attribute values only) ---- */
-
-static void cr_flush_literal(fca_html_scan_t *s) {
-  value_append(s, "&", 1);
-  value_append(s, s->crbuf, s->cr_len);
-}
-
-/* Named reference: `next` is the character after the buffered name (-1 when it was ';'). */
-static void cr_resolve_named(fca_html_scan_t *s, int next) {
-  const char *rep;
-  size_t rep_len;
-  size_t m = fca_html_charref_named(s->crbuf, s->cr_len, &rep, &rep_len);
-  if (m == 0) {
-    cr_flush_literal(s);
-    return;
-  }
-  if (s->crbuf[m - 1] != ';') {
-    int after = m < s->cr_len ? (unsigned char)s->crbuf[m] : next;
-    if (after == '=' || (after >= 0 && is_alnum((unsigned char)after))) {
-      cr_flush_literal(s); /* legacy attribute-value rule: "&copy=2" stays as written */
-      return;
-    }
-  }
-  value_append(s, rep, rep_len);
-  value_append(s, s->crbuf + m, s->cr_len - m);
-}
-
-static void cr_numeric_done(fca_html_scan_t *s) {
-  char u[4];
-  value_append(s, u, fca_html_utf8_encode(fca_html_charref_numeric(s->cr_cp), u));
-}
-
-/* ---- the tokenizer ---- */
-
-/* End of a <noscript>: its tags count in the parent's statistics. */
-static void sub_finish(fca_html_scan_t *parent, fca_html_scan_t *s) {
-  fca_html_scan_finish(s);
-  parent->stats.tags += s->stats.tags;
-  parent->stats.attrs_oversize += s->stats.attrs_oversize;
-  parent->stats.tags_truncated += s->stats.tags_truncated;
-  parent->stats.attrs_dropped += s->stats.attrs_dropped;
-  parent->stats.attrs_duplicate += s->stats.attrs_duplicate;
-  parent->stats.comments += s->stats.comments;
-  memset(&s->stats, 0, sizeof s->stats);
-}
 
 static const unsigned char *find2(const unsigned char *p, const unsigned char *end, unsigned char a,
                                   unsigned char b) {
@@ -551,7 +27,7 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
   const unsigned char *run = IS_CONTENT(s->state) ? p : NULL;
 #define TO_PENDING(st)                                                                             \
   do {                                                                                             \
-    if (run) raw_text(s, OFF(run), run, (size_t)(p - run));                                        \
+    if (run) fca_html_raw_text(s, OFF(run), run, (size_t)(p - run));                               \
     run = NULL;                                                                                    \
     s->pend_off = OFF(p);                                                                          \
     s->pend[0] = '<';                                                                              \
@@ -563,7 +39,7 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
   /* Not an end tag after all: the held bytes were text; reprocess *p in `back`. */
 #define UNPEND(back)                                                                               \
   do {                                                                                             \
-    raw_text(s, s->pend_off, s->pend, s->pend_len);                                                \
+    fca_html_raw_text(s, s->pend_off, s->pend, s->pend_len);                                       \
     s->pend_len = 0;                                                                               \
     run = p;                                                                                       \
     s->state = (back);                                                                             \
@@ -571,7 +47,7 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
 #define EMIT_TAG()                                                                                 \
   do {                                                                                             \
     p++;                                                                                           \
-    emit_tag(s, OFF(p));                                                                           \
+    fca_html_tag_emit(s, OFF(p));                                                                  \
     if (IS_CONTENT(s->state)) run = p;                                                             \
   } while (0)
 
@@ -598,7 +74,7 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
         s->state = S_END_TAG_OPEN;
         p++;
       } else if (is_alpha(c)) {
-        begin_tag(s, s->tag_off, false);
+        fca_html_tag_begin(s, s->tag_off, false);
         s->state = S_TAG_NAME;
       } else if (c == '?') {
         s->state = S_BOGUS_COMMENT;
@@ -608,7 +84,7 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
       break;
     case S_END_TAG_OPEN:
       if (is_alpha(c)) {
-        begin_tag(s, s->tag_off, true);
+        fca_html_tag_begin(s, s->tag_off, true);
         s->state = S_TAG_NAME;
       } else if (c == '>') {
         s->state = S_DATA;
@@ -620,10 +96,10 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
     case S_TAG_NAME: {
       const unsigned char *q = p;
       while (q < end && !is_ws(*q) && *q != '/' && *q != '>') q++;
-      name_append(s, p, (size_t)(q - p));
+      fca_html_tag_name_append(s, p, (size_t)(q - p));
       p = q;
       if (p == end) break;
-      name_done(s);
+      fca_html_tag_name_done(s);
       c = *p;
       if (c == '>')
         EMIT_TAG();
@@ -639,10 +115,10 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
       } else if (c == '/' || c == '>') {
         s->state = S_AFTER_ATTR_NAME;
       } else {
-        attr_start(s);
+        fca_html_attr_start(s);
         s->state = S_ATTR_NAME;
         if (c == '=') { /* an attribute named "=" */
-          attr_name_append(s, p, 1);
+          fca_html_attr_name_append(s, p, 1);
           p++;
         }
       }
@@ -650,10 +126,10 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
     case S_ATTR_NAME: {
       const unsigned char *q = p;
       while (q < end && !is_ws(*q) && *q != '/' && *q != '>' && *q != '=') q++;
-      attr_name_append(s, p, (size_t)(q - p));
+      fca_html_attr_name_append(s, p, (size_t)(q - p));
       p = q;
       if (p == end) break;
-      attr_name_done(s);
+      fca_html_attr_name_done(s);
       if (*p == '=') {
         if (s->cur >= 0) s->slots[s->cur].has_value = true;
         s->state = S_BEFORE_ATTR_VALUE;
@@ -676,7 +152,7 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
       } else if (c == '>') {
         EMIT_TAG();
       } else {
-        attr_start(s);
+        fca_html_attr_start(s);
         s->state = S_ATTR_NAME;
       }
       break;
@@ -709,7 +185,7 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
         break;
       }
       const unsigned char *q = find2(p, end, quote, '&');
-      value_append(s, p, (size_t)(q - p));
+      fca_html_attr_value_append(s, p, (size_t)(q - p));
       p = q;
       if (p == end) break;
       if (*p == '&') {
@@ -724,7 +200,7 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
     case S_ATTR_VALUE_UQ: {
       const unsigned char *q = p;
       while (q < end && !is_ws(*q) && *q != '>' && *q != '&') q++;
-      value_append(s, p, (size_t)(q - p));
+      fca_html_attr_value_append(s, p, (size_t)(q - p));
       p = q;
       if (p == end) break;
       c = *p;
@@ -775,7 +251,7 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
         s->state = S_CHARREF_NUMERIC;
         p++;
       } else {
-        value_append(s, "&", 1);
+        fca_html_attr_value_append(s, "&", 1);
         s->state = s->cr_ret;
       }
       break;
@@ -785,11 +261,11 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
         p++;
       } else if (c == ';' && s->cr_len < FCA_HTML_CHARREF_NAME_MAX) {
         s->crbuf[s->cr_len++] = ';';
-        cr_resolve_named(s, -1);
+        fca_html_cr_resolve_named(s, -1);
         s->state = s->cr_ret;
         p++;
       } else {
-        cr_resolve_named(s, c);
+        fca_html_cr_resolve_named(s, c);
         s->state = s->cr_ret;
       }
       break;
@@ -807,7 +283,7 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
       if (s->state == S_CHARREF_HEX_START ? is_hex(c) : is_digit(c)) {
         s->state = s->state == S_CHARREF_HEX_START ? S_CHARREF_HEX : S_CHARREF_DEC;
       } else {
-        cr_flush_literal(s);
+        fca_html_cr_flush_literal(s);
         s->state = s->cr_ret;
       }
       break;
@@ -821,7 +297,7 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
         break;
       }
       if (c == ';') p++;
-      cr_numeric_done(s);
+      fca_html_cr_numeric_done(s);
       s->state = s->cr_ret;
       break;
     }
@@ -977,10 +453,10 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
         /* The appropriate end tag: the element's text ends at pend_off. */
         uint64_t off = s->pend_off;
         s->pend_len = 0;
-        raw_end(s, off);
-        begin_tag(s, off, true);
-        name_append(s, (const unsigned char *)s->raw_name, s->raw_name_len);
-        name_done(s);
+        fca_html_raw_end(s, off);
+        fca_html_tag_begin(s, off, true);
+        fca_html_tag_name_append(s, (const unsigned char *)s->raw_name, s->raw_name_len);
+        fca_html_tag_name_done(s);
         if (c == '>') {
           EMIT_TAG();
         } else {
@@ -1071,7 +547,7 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
     case S_DONE: p = end; break;
     }
   }
-  if (run && IS_CONTENT(s->state)) raw_text(s, OFF(run), run, (size_t)(end - run));
+  if (run && IS_CONTENT(s->state)) fca_html_raw_text(s, OFF(run), run, (size_t)(end - run));
   s->fed += n;
 #undef OFF
 #undef TO_PENDING
@@ -1100,9 +576,9 @@ void fca_html_scan_feed(fca_html_scan_t *s, const void *buf, size_t n) {
 void fca_html_scan_finish(fca_html_scan_t *s) {
   if (s->state == S_DONE) return;
   if (IS_PENDING(s->state)) {
-    raw_text(s, s->pend_off, s->pend, s->pend_len);
+    fca_html_raw_text(s, s->pend_off, s->pend, s->pend_len);
     s->pend_len = 0;
   }
-  if (s->raw_kind != RK_NONE) raw_end(s, s->origin + s->fed);
+  if (s->raw_kind != RK_NONE) fca_html_raw_end(s, s->origin + s->fed);
   s->state = S_DONE;
 }

@@ -232,10 +232,10 @@ static int put_host(buf_t *b, span_t h, bool special) {
       i += 2;
     }
     unsigned char u = (unsigned char)c;
-    bool bracket = (c == '[' || c == ']') && h.n > 0 && h.p[0] == '[';
+    bool bracket = h.n > 0 && h.p[0] == '['; /* IPv6 literal */
     if (u <= 0x20 || u == 0x7f || c == '#' || c == '/' || c == '?' || c == '@' || c == '\\' ||
-        c == '<' || c == '>' || c == '^' || c == '|' || (!bracket && (c == '[' || c == ']')) ||
-        (special && c == '%'))
+        c == '<' || c == '>' || c == '^' || c == '|' ||
+        (!bracket && (c == '[' || c == ']' || c == ':')) || (special && c == '%'))
       return -1;
     char l = lower(c);
     put(b, &l, 1);

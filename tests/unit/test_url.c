@@ -103,6 +103,7 @@ Test(url, failures) {
   expect_resolve("https://a/", "https://js.stripe.com:44x/", NULL);
   expect_resolve("https://a/", "https://js stripe.com/", NULL);
   expect_resolve("https://a/", "https:///", NULL);
+  expect_resolve(NULL, "https:/%3aip", NULL); /* a decoded ':' cannot be in a host (fuzzer) */
   expect_resolve("data:text/html,x", "y", NULL);
   expect_resolve("data:text/html,x", "#f", "data:text/html,x#f");
   /* file: keeps an empty host (fuzzer finding: re-parsing took the path as the host). */
