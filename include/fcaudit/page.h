@@ -77,8 +77,8 @@ typedef struct {
 } fca_page_fc_t;
 
 typedef struct {
-  char *v[FCA_PAGE_HEADER_LINES_MAX];
-  size_t n, dropped;
+  char **v; /* grown on demand up to FCA_PAGE_HEADER_LINES_MAX */
+  size_t n, cap, dropped;
 } fca_page_lines_t;
 
 typedef struct fca_page fca_page_t;
@@ -113,17 +113,18 @@ struct fca_page {
   fca_referrer_header_t refpol_p;
   fca_csp_sandbox_t csp_p;
 
-  char *base;                                   /* resolved <base href>, or NULL */
-  fca_page_script_t scripts[FCA_PAGE_LIST_MAX]; /* Stripe.js tags that load */
-  size_t nscripts;
-  fca_page_meta_t metas[FCA_PAGE_LIST_MAX]; /* name=referrer and name=referer, in order */
-  size_t nmetas;
-  fca_page_iframe_t iframes[FCA_PAGE_LIST_MAX];
-  size_t niframes;
-  fca_page_key_t keys[FCA_PAGE_LIST_MAX];
-  size_t nkeys;
-  fca_page_fc_t fc[FCA_PAGE_LIST_MAX];
-  size_t nfc;
+  char *base; /* resolved <base href>, or NULL */
+  /* lists grown on demand (most pages have none) up to FCA_PAGE_LIST_MAX entries */
+  fca_page_script_t *scripts; /* Stripe.js tags that load */
+  size_t nscripts, cap_scripts;
+  fca_page_meta_t *metas; /* name=referrer and name=referer, in order */
+  size_t nmetas, cap_metas;
+  fca_page_iframe_t *iframes;
+  size_t niframes, cap_iframes;
+  fca_page_key_t *keys;
+  size_t nkeys, cap_keys;
+  fca_page_fc_t *fc;
+  size_t nfc, cap_fc;
   uint64_t dropped; /* list entries over the caps */
 
   /* tagging */
@@ -142,9 +143,9 @@ struct fca_page {
   /* document and rule state */
   bool doc_ended, complete;
   bool pass_emitted;
-  fca_level_t worst; /* highest warning/error level found (dedup included) */
-  fca_page_fired_t fired[FCA_PAGE_FIRED_MAX];
-  size_t nfired;
+  fca_level_t worst;       /* highest warning/error level found (dedup included) */
+  fca_page_fired_t *fired; /* grown on demand up to FCA_PAGE_FIRED_MAX */
+  size_t nfired, cap_fired;
   struct fca_card *card; /* scorecard record (engine.h), once announced */
 };
 
@@ -161,6 +162,13 @@ void fca_page_add_header(fca_page_t *p, const char *name, size_t name_len, const
 void fca_page_parse_headers(fca_page_t *p);
 /* Copies headers and body findings (not tag state) of src, for a 304 reusing them. */
 void fca_page_copy_findings(fca_page_t *dst, const fca_page_t *src);
+
+/* Appends a zeroed element to a list grown on demand: returns it, or NULL (and counts nothing)
+ * when the list already holds max entries. Use FCA_PAGE_PUSH(p, list). */
+void *fca_page_push(void **arr, size_t *n, size_t *cap, size_t elem, size_t max);
+#define FCA_PAGE_PUSH(p, list)                                                                     \
+  fca_page_push((void **)&(p)->list, &(p)->n##list, &(p)->cap_##list, sizeof *(p)->list,           \
+                FCA_PAGE_LIST_MAX)
 
 void fca_page_ev_set(fca_page_ev_t *ev, const char *value, size_t len, int64_t offset,
                      const char *url);

@@ -127,9 +127,14 @@ static void stripe_request(fca_audit_t *a, const fca_audit_request_t *req, const
   if (m.page && is_js) {
     fca_correlate_tag(a, m.page, FCA_TAG_SCRIPT_REQUEST, m.confidence, "request",
                       "Stripe.js request", req->url, strlen(req->url), -1, req->url);
-  } else if (m.page && m.page->nfc < FCA_PAGE_LIST_MAX) {
-    fca_page_fc_t *f = &m.page->fc[m.page->nfc++];
-    memset(f, 0, sizeof *f);
+  } else if (m.page) {
+    fca_page_fc_t *f = FCA_PAGE_PUSH(m.page, fc);
+    if (!f) {
+      m.page->dropped++;
+      pthread_mutex_unlock(&a->mu);
+      free(ref);
+      return;
+    }
     f->kind = "linked-accounts-inner";
     f->source = "request";
     fca_page_ev_set(&f->ev, req->url, strlen(req->url), -1, req->url);

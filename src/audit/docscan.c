@@ -22,12 +22,11 @@ static void add_key(fca_audit_exchange_t *x, bool live, const char *v, size_t n,
   fca_page_t *p = x->page;
   for (size_t i = 0; i < p->nkeys; i++)
     if (p->keys[i].key.len == n && memcmp(p->keys[i].key.value, v, n) == 0) return;
-  if (p->nkeys == FCA_PAGE_LIST_MAX) {
+  fca_page_key_t *k = FCA_PAGE_PUSH(p, keys);
+  if (!k) {
     p->dropped++;
     return;
   }
-  fca_page_key_t *k = &p->keys[p->nkeys++];
-  memset(k, 0, sizeof *k);
   k->live = live;
   k->source = source;
   fca_page_ev_set(&k->key, v, n, off, url);
@@ -38,12 +37,11 @@ static void add_fc(fca_audit_exchange_t *x, const char *v, size_t n, int64_t off
   fca_page_t *p = x->page;
   for (size_t i = 0; i < p->nfc; i++)
     if (p->fc[i].ev.len == n && memcmp(p->fc[i].ev.value, v, n) == 0) return;
-  if (p->nfc == FCA_PAGE_LIST_MAX) {
+  fca_page_fc_t *f = FCA_PAGE_PUSH(p, fc);
+  if (!f) {
     p->dropped++;
     return;
   }
-  fca_page_fc_t *f = &p->fc[p->nfc++];
-  memset(f, 0, sizeof *f);
   f->kind = "fc-method";
   f->source = "script";
   fca_page_ev_set(&f->ev, v, n, off, url);
@@ -110,9 +108,8 @@ static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t
   if (!fca_detect_stripejs_src(base_of(x), s->src.ptr, s->src.len)) return;
   lock(x);
   fca_page_t *p = x->page;
-  if (p->nscripts < FCA_PAGE_LIST_MAX) {
-    fca_page_script_t *e = &p->scripts[p->nscripts++];
-    memset(e, 0, sizeof *e);
+  fca_page_script_t *e = FCA_PAGE_PUSH(p, scripts);
+  if (e) {
     fca_page_ev_set(&e->src, s->src.ptr, s->src.len, (int64_t)t->offset, NULL);
     if (s->referrerpolicy.present) {
       e->has_refpol = true;
@@ -155,9 +152,8 @@ static void on_meta(void *ud, const fca_html_tag_t *t, const fca_html_meta_t *m)
   if (referrer && !m->content.present) return; /* no content: the tag is ignored */
   lock(x);
   fca_page_t *p = x->page;
-  if (p->nmetas < FCA_PAGE_LIST_MAX) {
-    fca_page_meta_t *e = &p->metas[p->nmetas++];
-    memset(e, 0, sizeof *e);
+  fca_page_meta_t *e = FCA_PAGE_PUSH(p, metas);
+  if (e) {
     e->referer_spelling = referer;
     e->policy = referrer ? fca_referrer_parse_meta(c, cl) : FCA_REFPOL_NONE;
     fca_page_ev_set(&e->content, c, cl, (int64_t)t->offset, NULL);
@@ -189,10 +185,9 @@ static void on_iframe(void *ud, const fca_html_tag_t *t, const fca_html_iframe_t
   if (!src && !f->sandbox.present) return; /* nothing to join, nothing to judge */
   lock(x);
   fca_page_t *p = x->page;
-  if (p->niframes < FCA_PAGE_LIST_MAX) {
-    size_t idx = p->niframes++;
-    fca_page_iframe_t *e = &p->iframes[idx];
-    memset(e, 0, sizeof *e);
+  fca_page_iframe_t *e = FCA_PAGE_PUSH(p, iframes);
+  if (e) {
+    size_t idx = p->niframes - 1;
     e->src = src;
     src = NULL;
     e->offset = (int64_t)t->offset;

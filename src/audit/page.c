@@ -106,15 +106,31 @@ static void ev_copy(fca_page_ev_t *d, const fca_page_ev_t *s) {
   if (s->value) fca_page_ev_set(d, s->value, s->len, s->offset, s->url);
 }
 
+void *fca_page_push(void **arr, size_t *n, size_t *cap, size_t elem, size_t max) {
+  if (*n >= max) return NULL;
+  if (*n == *cap) {
+    size_t c = *cap ? *cap * 2 : 2;
+    if (c > max) c = max;
+    *arr = fca_xrealloc(*arr, c * elem);
+    *cap = c;
+  }
+  void *e = (char *)*arr + *n * elem;
+  memset(e, 0, elem);
+  (*n)++;
+  return e;
+}
+
 static void lines_free(fca_page_lines_t *l) {
   for (size_t i = 0; i < l->n; i++) free(l->v[i]);
-  l->n = 0;
+  free(l->v);
+  memset(l, 0, sizeof *l);
 }
 
 static void lines_copy(fca_page_lines_t *d, const fca_page_lines_t *s) {
   lines_free(d);
+  if (s->n) d->v = fca_xcalloc(s->n, sizeof *d->v);
   for (size_t i = 0; i < s->n; i++) d->v[i] = fca_xstrdup(s->v[i]);
-  d->n = s->n;
+  d->n = d->cap = s->n;
   d->dropped = s->dropped;
 }
 
@@ -138,7 +154,18 @@ static void free_findings(fca_page_t *p) {
   }
   for (size_t i = 0; i < p->nkeys; i++) fca_page_ev_clear(&p->keys[i].key);
   for (size_t i = 0; i < p->nfc; i++) fca_page_ev_clear(&p->fc[i].ev);
+  free(p->scripts);
+  free(p->metas);
+  free(p->iframes);
+  free(p->keys);
+  free(p->fc);
+  p->scripts = NULL;
+  p->metas = NULL;
+  p->iframes = NULL;
+  p->keys = NULL;
+  p->fc = NULL;
   p->nscripts = p->nmetas = p->niframes = p->nkeys = p->nfc = 0;
+  p->cap_scripts = p->cap_metas = p->cap_iframes = p->cap_keys = p->cap_fc = 0;
 }
 
 void fca_page_ref(fca_page_t *p) { p->refs++; }
@@ -148,6 +175,7 @@ void fca_page_unref(fca_page_t *p) {
     fca_page_t *parent = p->parent;
     free_findings(p);
     fca_page_ev_clear(&p->tag_ev);
+    free(p->fired);
     free(p->url);
     free(p->dedup_url);
     free(p->origin);
@@ -182,11 +210,13 @@ void fca_page_add_header(fca_page_t *p, const char *name, size_t name_len, const
                          size_t value_len) {
   fca_page_lines_t *l = lines_for(p, name, name_len);
   if (!l) return;
-  if (l->n == FCA_PAGE_HEADER_LINES_MAX) {
+  char **slot =
+      fca_page_push((void **)&l->v, &l->n, &l->cap, sizeof *l->v, FCA_PAGE_HEADER_LINES_MAX);
+  if (!slot) {
     l->dropped++;
     return;
   }
-  l->v[l->n++] = fca_xstrndup(value, value_len);
+  *slot = fca_xstrndup(value, value_len);
 }
 
 static size_t spans(const fca_page_lines_t *l, fca_policy_str_t *out) {
@@ -220,31 +250,31 @@ void fca_page_copy_findings(fca_page_t *d, const fca_page_t *s) {
   fca_page_parse_headers(d);
   d->base = dup_or_null(s->base);
   for (size_t i = 0; i < s->nscripts; i++) {
-    d->scripts[i].has_refpol = s->scripts[i].has_refpol;
-    ev_copy(&d->scripts[i].src, &s->scripts[i].src);
-    ev_copy(&d->scripts[i].refpol, &s->scripts[i].refpol);
+    fca_page_script_t *e = FCA_PAGE_PUSH(d, scripts);
+    e->has_refpol = s->scripts[i].has_refpol;
+    ev_copy(&e->src, &s->scripts[i].src);
+    ev_copy(&e->refpol, &s->scripts[i].refpol);
   }
-  d->nscripts = s->nscripts;
   for (size_t i = 0; i < s->nmetas; i++) {
-    d->metas[i] = s->metas[i];
-    ev_copy(&d->metas[i].content, &s->metas[i].content);
+    fca_page_meta_t *e = FCA_PAGE_PUSH(d, metas);
+    *e = s->metas[i];
+    ev_copy(&e->content, &s->metas[i].content);
   }
-  d->nmetas = s->nmetas;
   for (size_t i = 0; i < s->niframes; i++) {
-    d->iframes[i] = s->iframes[i];
-    d->iframes[i].src = dup_or_null(s->iframes[i].src);
-    ev_copy(&d->iframes[i].sandbox, &s->iframes[i].sandbox);
+    fca_page_iframe_t *e = FCA_PAGE_PUSH(d, iframes);
+    *e = s->iframes[i];
+    e->src = dup_or_null(s->iframes[i].src);
+    ev_copy(&e->sandbox, &s->iframes[i].sandbox);
   }
-  d->niframes = s->niframes;
   for (size_t i = 0; i < s->nkeys; i++) {
-    d->keys[i] = s->keys[i];
-    ev_copy(&d->keys[i].key, &s->keys[i].key);
+    fca_page_key_t *e = FCA_PAGE_PUSH(d, keys);
+    *e = s->keys[i];
+    ev_copy(&e->key, &s->keys[i].key);
   }
-  d->nkeys = s->nkeys;
   for (size_t i = 0; i < s->nfc; i++) {
-    d->fc[i] = s->fc[i];
-    ev_copy(&d->fc[i].ev, &s->fc[i].ev);
+    fca_page_fc_t *e = FCA_PAGE_PUSH(d, fc);
+    *e = s->fc[i];
+    ev_copy(&e->ev, &s->fc[i].ev);
   }
-  d->nfc = s->nfc;
   d->dropped = s->dropped;
 }

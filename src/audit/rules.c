@@ -77,8 +77,10 @@ void fca_rules_fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const cha
   uint64_t h = hash_ev(evd, name);
   for (size_t i = 0; i < p->nfired; i++)
     if (p->fired[i].rule == (uint32_t)rule && p->fired[i].hash == h) return;
-  if (p->nfired == FCA_PAGE_FIRED_MAX) return; /* a pathological page: enough said */
-  p->fired[p->nfired++] = (fca_page_fired_t){(uint32_t)rule, h};
+  fca_page_fired_t *f = fca_page_push((void **)&p->fired, &p->nfired, &p->cap_fired,
+                                      sizeof *p->fired, FCA_PAGE_FIRED_MAX);
+  if (!f) return; /* a pathological page: enough said */
+  *f = (fca_page_fired_t){(uint32_t)rule, h};
 
   uint64_t count = fca_dedup_hit(a->dedup, info->id, p->dedup_url, evd->value, evd->len);
   a->occurrences[rule][level]++;

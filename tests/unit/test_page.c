@@ -50,15 +50,15 @@ Test(page, copy_for_not_modified) {
   add(a, "Cross-Origin-Opener-Policy", "same-origin");
   fca_page_parse_headers(a);
   a->base = strdup("https://s.test/base/");
-  fca_page_ev_set(&a->scripts[0].src, "https://js.stripe.com/v3", 24, 5, NULL);
-  a->nscripts = 1;
-  a->iframes[0].src = strdup("https://s.test/f");
-  fca_page_ev_set(&a->iframes[0].sandbox, "", 0, 9, NULL);
-  a->iframes[0].sb = fca_sandbox_parse("", 0);
-  a->niframes = 1;
-  fca_page_ev_set(&a->keys[0].key, "pk_live_x", 9, 3, "https://s.test/app.js");
-  a->keys[0].live = true;
-  a->nkeys = 1;
+  fca_page_script_t *sc = FCA_PAGE_PUSH(a, scripts);
+  fca_page_ev_set(&sc->src, "https://js.stripe.com/v3", 24, 5, NULL);
+  fca_page_iframe_t *f = FCA_PAGE_PUSH(a, iframes);
+  f->src = strdup("https://s.test/f");
+  fca_page_ev_set(&f->sandbox, "", 0, 9, NULL);
+  f->sb = fca_sandbox_parse("", 0);
+  fca_page_key_t *k = FCA_PAGE_PUSH(a, keys);
+  fca_page_ev_set(&k->key, "pk_live_x", 9, 3, "https://s.test/app.js");
+  k->live = true;
   fca_page_t *b = fca_page_new(2, "https://s.test/", "c", "c", NULL, true, 5);
   fca_page_copy_findings(b, a);
   fca_page_unref(a); /* the copy owns its strings */
@@ -71,6 +71,20 @@ Test(page, copy_for_not_modified) {
   cr_assert_str_eq(b->keys[0].key.url, "https://s.test/app.js");
   cr_assert_eq(b->tagged_by, FCA_TAG_NONE);
   fca_page_unref(b);
+}
+
+Test(page, lists_grow_to_their_cap) {
+  fca_page_t *p = fca_page_new(1, "https://s.test/", "c", "c", NULL, true, 0);
+  for (int i = 0; i < FCA_PAGE_LIST_MAX; i++) {
+    fca_page_meta_t *m = FCA_PAGE_PUSH(p, metas);
+    cr_assert_not_null(m);
+    cr_assert_eq(m->policy, FCA_REFPOL_NONE);
+    fca_page_ev_set(&m->content, "origin", 6, i, NULL);
+  }
+  cr_assert_null(FCA_PAGE_PUSH(p, metas));
+  cr_assert_eq(p->nmetas, FCA_PAGE_LIST_MAX);
+  cr_assert_eq(p->metas[FCA_PAGE_LIST_MAX - 1].content.offset, FCA_PAGE_LIST_MAX - 1);
+  fca_page_unref(p);
 }
 
 Test(page, names) {

@@ -86,9 +86,9 @@ Test(registry, bounded_by_count_and_age) {
 Test(registry, iframe_index) {
   fca_registry_t *r = fca_registry_new(2, 0);
   fca_page_t *parent = mk(1, "https://s.test/outer", "1", 0);
-  parent->iframes[0].src = strdup("https://s.test/embed");
-  parent->iframes[1].src = NULL;
-  parent->niframes = 2;
+  fca_page_iframe_t *f = FCA_PAGE_PUSH(parent, iframes);
+  f->src = strdup("https://s.test/embed");
+  FCA_PAGE_PUSH(parent, iframes);
   fca_registry_add(r, parent, 0);
   fca_registry_add_iframe(r, parent, 0);
   fca_registry_add_iframe(r, parent, 1);
