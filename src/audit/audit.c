@@ -144,6 +144,31 @@ static void stripe_request(fca_audit_t *a, const fca_audit_request_t *req, const
   free(ref);
 }
 
+/* An api.stripe.com FC call is made from Stripe's own iframe (its Referer is js.stripe.com), so
+ * it is attributed to the client's most recent tagged page within the window, if any. */
+static void api_evidence(fca_audit_t *a, const fca_audit_request_t *req) {
+  const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
+  int64_t since = req->now_ms - (int64_t)a->o.correlation_window_ms;
+  pthread_mutex_lock(&a->mu);
+  for (fca_page_t *p = fca_registry_next(a->reg, NULL); p && p->ts_ms >= since;
+       p = fca_registry_next(a->reg, p)) {
+    if (!p->announced || strcmp(p->client_id, cid) != 0) continue;
+    size_t ul = strcspn(req->url, "?#"); /* the endpoint, not its parameters */
+    bool seen = false;
+    for (size_t i = 0; i < p->nfc && !seen; i++)
+      seen = p->fc[i].ev.len == ul && memcmp(p->fc[i].ev.value, req->url, ul) == 0;
+    fca_page_fc_t *f = seen ? NULL : FCA_PAGE_PUSH(p, fc);
+    if (f) {
+      f->kind = "api";
+      f->source = "request";
+      fca_page_ev_set(&f->ev, req->url, ul, -1, NULL);
+      if (p->card) p->card->fc_kinds |= 4u;
+    }
+    break;
+  }
+  pthread_mutex_unlock(&a->mu);
+}
+
 fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t *req) {
   atomic_fetch_add_explicit(&a->exchanges, 1, memory_order_relaxed);
   const fca_audit_header_t *dest = NULL, *referer = NULL, *accept = NULL;
@@ -179,6 +204,7 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
         fca_url_free(&u);
       }
       if (!fc) return a->ignored;
+      api_evidence(a, req);
       fca_audit_exchange_t *x = new_exchange(a, req, rv, rl);
       x->api_candidate = true;
       return x;
