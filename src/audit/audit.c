@@ -1,0 +1,400 @@
+/* audit: the facade. Classifies each exchange from its heads (document, script, Stripe.js or
+ * FC request, api.stripe.com FC response) and hands inspected bodies to docscan.c. An exchange
+ * that is not inspected costs a few header comparisons and shares one static-like exchange
+ * object (no allocation). Requests that are evidence by themselves (Stripe.js, the FC iframe)
+ * are handled at begin. Lifecycle, counters and the summary event live here too. */
+#include "fcaudit/audit.h"
+
+#include "engine.h"
+#include "fcaudit/rules.h"
+#include "fcaudit/util.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_MAX_AUDIT_BYTES (16u * 1024 * 1024)
+#define DEFAULT_WINDOW_MS 30000
+
+fca_audit_t *fca_audit_new(const fca_audit_opts_t *opts) {
+  fca_audit_t *a = fca_xcalloc(1, sizeof *a);
+  if (opts) a->o = *opts;
+  if (!a->o.max_audit_bytes) a->o.max_audit_bytes = DEFAULT_MAX_AUDIT_BYTES;
+  if (!a->o.correlation_window_ms) a->o.correlation_window_ms = DEFAULT_WINDOW_MS;
+  a->env = fca_xstrdup(a->o.env ? a->o.env : "staging");
+  a->o.env = a->env;
+  a->production = strcmp(a->env, "production") == 0;
+  pthread_mutex_init(&a->mu, NULL);
+  a->reg = fca_registry_new(a->o.registry_max_pages, a->o.registry_max_age_ms);
+  a->dedup = fca_dedup_new();
+  a->cards_tail = &a->cards;
+  a->ignored = fca_xcalloc(1, sizeof *a->ignored);
+  a->ignored->a = a;
+  a->ignored->ignored = true;
+  a->ignored->ended = true;
+  atomic_init(&a->exchanges, 0);
+  atomic_init(&a->bytes_inspected, 0);
+  return a;
+}
+
+void fca_audit_free(fca_audit_t *a) {
+  if (!a) return;
+  for (size_t i = 0; i < a->npending; i++) fca_page_unref(a->pending[i]);
+  fca_registry_free(a->reg);
+  fca_dedup_free(a->dedup);
+  for (fca_card_t *c = a->cards, *n; c; c = n) {
+    n = c->next;
+    fca_card_free(c);
+  }
+  free(a->ignored);
+  free(a->env);
+  pthread_mutex_destroy(&a->mu);
+  free(a);
+}
+
+void fca_audit_emit(fca_audit_t *a, fca_event_t *ev) {
+  ev->ts_ms = fca_now_ms();
+  if (a->o.emit) a->o.emit(a->o.emit_ud, ev);
+}
+
+/* ---- classification helpers ------------------------------------------------------------ */
+
+static bool name_is(const fca_audit_header_t *h, const char *name) {
+  size_t n = strlen(name);
+  return h->name_len == n && strncasecmp(h->name, name, n) == 0;
+}
+
+static bool value_is(const fca_audit_header_t *h, const char *v) {
+  size_t n = strlen(v), l = h->value_len;
+  const char *s = h->value;
+  while (l && (*s == ' ' || *s == '\t')) s++, l--;
+  while (l && (s[l - 1] == ' ' || s[l - 1] == '\t')) l--;
+  return l == n && strncasecmp(s, v, n) == 0;
+}
+
+/* The host of an absolute URL (no userinfo, no port), without parsing the rest. */
+static void url_host(const char *url, const char **h, size_t *n) {
+  const char *p = strstr(url, "://");
+  p = p ? p + 3 : url;
+  size_t a = strcspn(p, "/?#\\");
+  const char *at = memchr(p, '@', a);
+  if (at) {
+    a -= (size_t)(at + 1 - p);
+    p = at + 1;
+  }
+  size_t hl = a;
+  if (p[0] == '[') {
+    const char *rb = memchr(p, ']', a);
+    if (rb) hl = (size_t)(rb + 1 - p);
+  } else {
+    const char *colon = memchr(p, ':', a);
+    if (colon) hl = (size_t)(colon - p);
+  }
+  *h = p;
+  *n = hl;
+}
+
+static bool host_eq(const char *h, size_t n, const char *lit) {
+  return strlen(lit) == n && strncasecmp(h, lit, n) == 0;
+}
+
+static fca_audit_exchange_t *new_exchange(fca_audit_t *a, const fca_audit_request_t *req,
+                                          const char *referer, size_t referer_len) {
+  fca_audit_exchange_t *x = fca_xcalloc(1, sizeof *x);
+  x->a = a;
+  x->url = fca_xstrdup(req->url);
+  x->client = fca_xstrdup(req->client ? req->client : "");
+  x->client_id = fca_xstrdup(req->client_id ? req->client_id : x->client);
+  x->referer = referer ? fca_xstrndup(referer, referer_len) : NULL;
+  x->now_ms = req->now_ms;
+  return x;
+}
+
+/* A request that is evidence by itself: Stripe.js (tags its page) or the FC iframe. */
+static void stripe_request(fca_audit_t *a, const fca_audit_request_t *req, const char *referer,
+                           size_t referer_len, bool sfd_script_or_absent) {
+  fca_url_t u;
+  if (fca_url_parse(req->url, strlen(req->url), &u) != 0) return;
+  bool is_js = sfd_script_or_absent && fca_detect_stripejs_url(&u, false);
+  bool inner = !is_js && fca_detect_linked_accounts_inner(&u);
+  fca_url_free(&u);
+  if (!is_js && !inner) return;
+  char *ref = referer ? fca_xstrndup(referer, referer_len) : NULL;
+  const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
+  pthread_mutex_lock(&a->mu);
+  fca_match_t m = fca_correlate_page(a, cid, ref, req->now_ms);
+  if (m.page && is_js) {
+    fca_correlate_tag(a, m.page, FCA_TAG_SCRIPT_REQUEST, m.confidence, "request",
+                      "Stripe.js request", req->url, strlen(req->url), -1, req->url);
+  } else if (m.page) {
+    fca_page_fc_t *f = FCA_PAGE_PUSH(m.page, fc);
+    if (!f) {
+      m.page->dropped++;
+      pthread_mutex_unlock(&a->mu);
+      free(ref);
+      return;
+    }
+    f->kind = "linked-accounts-inner";
+    f->source = "request";
+    fca_page_ev_set(&f->ev, req->url, strlen(req->url), -1, req->url);
+    if (m.page->card) m.page->card->fc_kinds |= 2u;
+  }
+  pthread_mutex_unlock(&a->mu);
+  free(ref);
+}
+
+/* An api.stripe.com FC call is made from Stripe's own iframe (its Referer is js.stripe.com), so
+ * it is attributed to the client's most recent tagged page within the window, if any. */
+static void api_evidence(fca_audit_t *a, const fca_audit_request_t *req) {
+  const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
+  int64_t since = req->now_ms - (int64_t)a->o.correlation_window_ms;
+  pthread_mutex_lock(&a->mu);
+  for (fca_page_t *p = fca_registry_next(a->reg, NULL); p && p->ts_ms >= since;
+       p = fca_registry_next(a->reg, p)) {
+    if (!p->announced || strcmp(p->client_id, cid) != 0) continue;
+    size_t ul = strcspn(req->url, "?#"); /* the endpoint, not its parameters */
+    bool seen = false;
+    for (size_t i = 0; i < p->nfc && !seen; i++)
+      seen = p->fc[i].ev.len == ul && memcmp(p->fc[i].ev.value, req->url, ul) == 0;
+    fca_page_fc_t *f = seen ? NULL : FCA_PAGE_PUSH(p, fc);
+    if (f) {
+      f->kind = "api";
+      f->source = "request";
+      fca_page_ev_set(&f->ev, req->url, ul, -1, NULL);
+      if (p->card) p->card->fc_kinds |= 4u;
+    }
+    break;
+  }
+  pthread_mutex_unlock(&a->mu);
+}
+
+fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t *req) {
+  atomic_fetch_add_explicit(&a->exchanges, 1, memory_order_relaxed);
+  const fca_audit_header_t *dest = NULL, *referer = NULL, *accept = NULL;
+  for (size_t i = 0; i < req->nheaders; i++) {
+    const fca_audit_header_t *h = &req->headers[i];
+    if (h->name_len == 14 && name_is(h, "sec-fetch-dest"))
+      dest = h;
+    else if (h->name_len == 7 && name_is(h, "referer"))
+      referer = h;
+    else if (h->name_len == 6 && name_is(h, "accept"))
+      accept = h;
+  }
+  if (!req->url ||
+      (req->method && strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0))
+    return a->ignored;
+  const char *host;
+  size_t hn;
+  url_host(req->url, &host, &hn);
+  bool stripe = fca_detect_stripe_host(host, hn);
+  bool d_script = dest && value_is(dest, "script");
+  const char *rv = referer ? referer->value : NULL;
+  size_t rl = referer ? referer->value_len : 0;
+  if (stripe) {
+    if (host_eq(host, hn, "js.stripe.com")) {
+      stripe_request(a, req, rv, rl, d_script || !dest);
+      return a->ignored;
+    }
+    if (host_eq(host, hn, "api.stripe.com")) {
+      fca_url_t u;
+      bool fc = fca_url_parse(req->url, strlen(req->url), &u) == 0;
+      if (fc) {
+        fc = fca_detect_fc_api(&u);
+        fca_url_free(&u);
+      }
+      if (!fc) return a->ignored;
+      api_evidence(a, req);
+      fca_audit_exchange_t *x = new_exchange(a, req, rv, rl);
+      x->api_candidate = true;
+      return x;
+    }
+    return a->ignored; /* Stripe's own documents are never pages */
+  }
+  bool doc = false, top = true, script = false;
+  if (!dest) {
+    /* non-browser client, or a plain-HTTP origin (no Sec-Fetch-*): the response decides */
+    doc = !accept || fca_detect_accepts_html(accept->value, accept->value_len);
+    script = true;
+  } else if (value_is(dest, "document")) {
+    doc = true;
+  } else if (value_is(dest, "iframe") || value_is(dest, "frame")) {
+    doc = true;
+    top = false;
+  } else if (d_script) {
+    script = true;
+  }
+  if (!doc && !script) return a->ignored;
+  if (req->method && strcmp(req->method, "GET") != 0 && !doc) return a->ignored;
+  fca_audit_exchange_t *x = new_exchange(a, req, rv, rl);
+  x->doc_candidate = doc;
+  x->top_level = top;
+  x->script_candidate = script;
+  x->sfd_script = d_script;
+  return x;
+}
+
+bool fca_audit_wants_body(const fca_audit_exchange_t *x) {
+  return !x->ignored && x->mode != FCA_X_NONE && !x->ended;
+}
+
+/* ---- response head ---------------------------------------------------------------------- */
+
+static void new_page(fca_audit_exchange_t *x, const fca_audit_header_t *hs, size_t n) {
+  fca_audit_t *a = x->a;
+  fca_page_t *p =
+      fca_page_new(0, x->url, x->client, x->client_id, x->referer, x->top_level, x->now_ms);
+  p->status = x->status;
+  for (size_t i = 0; i < n; i++)
+    fca_page_add_header(p, hs[i].name, hs[i].name_len, hs[i].value, hs[i].value_len);
+  fca_page_parse_headers(p);
+  pthread_mutex_lock(&a->mu);
+  p->id = ++a->next_page_id;
+  fca_registry_add(a->reg, p, x->now_ms);
+  a->pages_seen++;
+  if (!p->top_level) fca_correlate_framed_page(a, p);
+  pthread_mutex_unlock(&a->mu);
+  x->page = p;
+  x->mode = FCA_X_DOC;
+}
+
+/* A 304 for a document: a new page load that reuses its last full response's findings. */
+static void not_modified(fca_audit_exchange_t *x) {
+  fca_audit_t *a = x->a;
+  pthread_mutex_lock(&a->mu);
+  fca_page_t *prev = fca_registry_by_url(a->reg, x->client_id, x->url);
+  if (!prev) {
+    pthread_mutex_unlock(&a->mu);
+    return;
+  }
+  fca_page_t *p = fca_page_new(++a->next_page_id, x->url, x->client, x->client_id, x->referer,
+                               x->top_level, x->now_ms);
+  p->status = 304;
+  p->not_modified = true;
+  fca_page_copy_findings(p, prev);
+  fca_registry_add(a->reg, p, x->now_ms);
+  a->pages_seen++;
+  for (size_t i = 0; i < p->niframes; i++) fca_correlate_iframe(a, p, i);
+  if (!p->top_level) fca_correlate_framed_page(a, p);
+  if (prev->tagged_by != FCA_TAG_NONE)
+    fca_correlate_tag(a, p, prev->tagged_by, prev->confidence, prev->tag_source, prev->tag_name,
+                      prev->tag_ev.value, prev->tag_ev.len, prev->tag_ev.offset, prev->tag_ev.url);
+  pthread_mutex_unlock(&a->mu);
+  x->page = p;
+  x->mode = FCA_X_DOC;
+}
+
+static bool same_origin(const char *url, const char *origin) {
+  char *o = fca_page_url_origin(url);
+  bool same = o && strcmp(o, origin) == 0;
+  free(o);
+  return same;
+}
+
+void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audit_header_t *headers,
+                             size_t nheaders) {
+  if (x->ignored || x->mode != FCA_X_NONE || x->ended) return;
+  x->status = status;
+  const fca_audit_header_t *ct = NULL;
+  size_t ce_len = 0, nce = 0;
+  for (size_t i = 0; i < nheaders; i++) {
+    if (name_is(&headers[i], "content-type"))
+      ct = &headers[i];
+    else if (name_is(&headers[i], "content-encoding")) {
+      ce_len += headers[i].value_len + 1;
+      nce++;
+    }
+  }
+  bool ok = status >= 200 && status < 300 && status != 204 && status != 205;
+  bool err_page = status >= 400 && status < 600;
+  if (x->doc_candidate && status == 304) {
+    not_modified(x);
+    return;
+  }
+  bool html = ct && fca_detect_ctype_html(ct->value, ct->value_len);
+  if (x->doc_candidate && html && (ok || err_page)) {
+    new_page(x, headers, nheaders);
+  } else if (x->script_candidate && ok &&
+             (x->sfd_script || (ct && fca_detect_ctype_js(ct->value, ct->value_len)))) {
+    fca_audit_t *a = x->a;
+    pthread_mutex_lock(&a->mu);
+    fca_match_t m = fca_correlate_page(a, x->client_id, x->referer, x->now_ms);
+    if (m.page) {
+      fca_page_ref(m.page);
+      x->page = m.page;
+      x->same_origin = same_origin(x->url, m.page->origin);
+      x->mode = FCA_X_SCRIPT;
+    }
+    pthread_mutex_unlock(&a->mu);
+  } else if (x->api_candidate && ok && ct && fca_detect_ctype_json(ct->value, ct->value_len)) {
+    x->mode = FCA_X_API;
+  }
+  if (x->mode == FCA_X_NONE) return;
+  char *ce = NULL;
+  if (nce) {
+    ce = fca_xcalloc(1, ce_len + 1);
+    for (size_t i = 0; i < nheaders; i++)
+      if (name_is(&headers[i], "content-encoding")) {
+        if (*ce) strcat(ce, ",");
+        strncat(ce, headers[i].value, headers[i].value_len);
+      }
+  }
+  fca_docscan_start(x, ce);
+  free(ce);
+}
+
+void fca_audit_response_body(fca_audit_exchange_t *x, const void *data, size_t len) {
+  if (x->ignored || x->mode == FCA_X_NONE || x->ended || len == 0) return;
+  fca_docscan_body(x, data, len);
+}
+
+void fca_audit_response_end(fca_audit_exchange_t *x, bool complete) {
+  if (x->ignored || x->ended) return;
+  x->ended = true;
+  if (x->mode != FCA_X_NONE) fca_docscan_end(x, complete);
+}
+
+void fca_audit_exchange_free(fca_audit_exchange_t *x) {
+  if (!x || x->ignored) return;
+  if (!x->ended) fca_audit_response_end(x, false);
+  fca_docscan_free(x);
+  if (x->page) {
+    pthread_mutex_lock(&x->a->mu);
+    fca_page_unref(x->page);
+    pthread_mutex_unlock(&x->a->mu);
+  }
+  free(x->url);
+  free(x->client);
+  free(x->client_id);
+  free(x->referer);
+  free(x->base);
+  free(x);
+}
+
+void fca_audit_finish(fca_audit_t *a) {
+  pthread_mutex_lock(&a->mu);
+  if (a->finished) {
+    pthread_mutex_unlock(&a->mu);
+    return;
+  }
+  a->finished = true;
+  fca_correlate_pending(a, true);
+  json_t *s = fca_summary_build(a);
+  fca_event_t ev = {.type = FCA_EV_SUMMARY, .summary = s, .count = 1};
+  const char *w = json_string_value(json_object_get(s, "warning"));
+  ev.message = w ? w : "end of run";
+  fca_audit_emit(a, &ev);
+  json_decref(s);
+  pthread_mutex_unlock(&a->mu);
+}
+
+void fca_audit_stats(fca_audit_t *a, fca_audit_stats_t *out) {
+  pthread_mutex_lock(&a->mu);
+  out->exchanges = atomic_load(&a->exchanges);
+  out->bytes_inspected = atomic_load(&a->bytes_inspected);
+  out->pages_seen = a->pages_seen;
+  out->pages_tagged = a->pages_tagged;
+  out->violations = a->violations;
+  out->notes = a->notes;
+  pthread_mutex_unlock(&a->mu);
+}

@@ -1,0 +1,319 @@
+/* docscan: the body pipelines of inspected exchanges, run by the exchange's own thread outside
+ * the audit lock: decode (capped at max_audit_bytes) -> html_scan for documents, -> litscan
+ * for scripts, -> a bounded JSON buffer for api.stripe.com. What the scanners report is
+ * recorded on the page under the lock, and rules run at once when the page is tagged. Offsets
+ * are in the decoded body. */
+#include "engine.h"
+#include "fcaudit/rules.h"
+#include "fcaudit/url.h"
+#include "fcaudit/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void lock(fca_audit_exchange_t *x) { pthread_mutex_lock(&x->a->mu); }
+static void unlock(fca_audit_exchange_t *x) { pthread_mutex_unlock(&x->a->mu); }
+
+/* ---- recording (lock held) ------------------------------------------------------------ */
+
+static void add_key(fca_audit_exchange_t *x, bool live, const char *v, size_t n, int64_t off,
+                    const char *source, const char *url) {
+  fca_page_t *p = x->page;
+  for (size_t i = 0; i < p->nkeys; i++)
+    if (p->keys[i].key.len == n && memcmp(p->keys[i].key.value, v, n) == 0) return;
+  fca_page_key_t *k = FCA_PAGE_PUSH(p, keys);
+  if (!k) {
+    p->dropped++;
+    return;
+  }
+  k->live = live;
+  k->source = source;
+  fca_page_ev_set(&k->key, v, n, off, url);
+  fca_rules_evaluate(x->a, p);
+}
+
+static void add_fc(fca_audit_exchange_t *x, const char *v, size_t n, int64_t off, const char *url) {
+  fca_page_t *p = x->page;
+  for (size_t i = 0; i < p->nfc; i++)
+    if (p->fc[i].ev.len == n && memcmp(p->fc[i].ev.value, v, n) == 0) return;
+  fca_page_fc_t *f = FCA_PAGE_PUSH(p, fc);
+  if (!f) {
+    p->dropped++;
+    return;
+  }
+  f->kind = "fc-method";
+  f->source = "script";
+  fca_page_ev_set(&f->ev, v, n, off, url);
+  if (p->card) p->card->fc_kinds |= 1u;
+}
+
+/* What a literal scan found, in an inline script (DOC) or a script response (SCRIPT). */
+static void on_lit(void *ud, fca_lit_kind_t kind, const char *v, size_t n, uint64_t off) {
+  fca_audit_exchange_t *x = ud;
+  bool doc = x->mode == FCA_X_DOC;
+  const char *url = doc ? NULL : x->url;
+  lock(x);
+  switch (kind) {
+  case FCA_LIT_STRIPEJS:
+    if (doc ? x->lit_runs : x->same_origin)
+      fca_correlate_tag(x->a, x->page, FCA_TAG_SCRIPT_LITERAL, FCA_CONF_MEDIUM, "script",
+                        doc ? "inline script" : "script", v, n, (int64_t)off, url);
+    break;
+  case FCA_LIT_FC_METHOD: add_fc(x, v, n, (int64_t)off, url); break;
+  case FCA_LIT_KEY_TEST:
+  case FCA_LIT_KEY_LIVE:
+    add_key(x, kind == FCA_LIT_KEY_LIVE, v, n, (int64_t)off, "script", url);
+    break;
+  }
+  unlock(x);
+}
+
+/* Keys in attribute values (data-key="pk_live_..."): offset of the tag. */
+static void on_attr_lit(void *ud, fca_lit_kind_t kind, const char *v, size_t n, uint64_t off) {
+  fca_audit_exchange_t *x = ud;
+  if (kind != FCA_LIT_KEY_TEST && kind != FCA_LIT_KEY_LIVE) return;
+  lock(x);
+  add_key(x, kind == FCA_LIT_KEY_LIVE, v, n, (int64_t)off, "body", NULL);
+  unlock(x);
+}
+
+/* ---- html_scan callbacks (DOC) -------------------------------------------------------- */
+
+static const char *base_of(const fca_audit_exchange_t *x) { return x->base ? x->base : x->url; }
+
+static void on_tag(void *ud, const fca_html_tag_t *t) {
+  fca_audit_exchange_t *x = ud;
+  if (t->end_tag || t->inert) return;
+  for (size_t i = 0; i < t->nattrs; i++) {
+    const fca_html_attr_t *at = &t->attrs[i];
+    if (at->value_len < 8 || !memmem(at->value, at->value_len, "pk_", 3)) continue;
+    if (t->name_len == 6 && memcmp(t->name, "script", 6) == 0 && at->name_len == 3 &&
+        memcmp(at->name, "src", 3) == 0)
+      continue;
+    fca_litscan_t *ls = fca_litscan_new(on_attr_lit, x);
+    fca_litscan_restart(ls, t->offset);
+    fca_litscan_feed(ls, at->value, at->value_len);
+    fca_litscan_finish(ls);
+    fca_litscan_free(ls);
+  }
+}
+
+static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t *s) {
+  fca_audit_exchange_t *x = ud;
+  bool runs = !t->inert && fca_detect_script_runs(s);
+  x->script_at = t->offset + 1;
+  x->script_runs = runs;
+  if (!runs || !s->src.present) return;
+  if (!fca_detect_stripejs_src(base_of(x), s->src.ptr, s->src.len)) return;
+  lock(x);
+  fca_page_t *p = x->page;
+  fca_page_script_t *e = FCA_PAGE_PUSH(p, scripts);
+  if (e) {
+    fca_page_ev_set(&e->src, s->src.ptr, s->src.len, (int64_t)t->offset, NULL);
+    if (s->referrerpolicy.present) {
+      e->has_refpol = true;
+      fca_page_ev_set(&e->refpol, s->referrerpolicy.ptr, s->referrerpolicy.len, (int64_t)t->offset,
+                      NULL);
+    }
+  } else {
+    p->dropped++;
+  }
+  fca_correlate_tag(x->a, p, FCA_TAG_SCRIPT_TAG, FCA_CONF_HIGH, "script", "script[src]", s->src.ptr,
+                    s->src.len, (int64_t)t->offset, NULL);
+  fca_rules_evaluate(x->a, p);
+  unlock(x);
+}
+
+static void on_inline(void *ud, const fca_html_text_t *txt) {
+  fca_audit_exchange_t *x = ud;
+  if (txt->inert) return;
+  if (!x->lit) x->lit = fca_litscan_new(on_lit, x);
+  if (x->lit_script != txt->script_offset + 1) {
+    fca_litscan_restart(x->lit, txt->offset);
+    x->lit_script = txt->script_offset + 1;
+    x->lit_runs = x->script_at == txt->script_offset + 1 && x->script_runs;
+  }
+  if (txt->len) fca_litscan_feed(x->lit, txt->data, txt->len);
+  if (txt->last) {
+    fca_litscan_finish(x->lit);
+    x->lit_script = 0;
+  }
+}
+
+static void on_meta(void *ud, const fca_html_tag_t *t, const fca_html_meta_t *m) {
+  fca_audit_exchange_t *x = ud;
+  if (t->inert || !m->name.present) return;
+  bool referrer = m->name.len == 8 && strncasecmp(m->name.ptr, "referrer", 8) == 0;
+  bool referer = m->name.len == 7 && strncasecmp(m->name.ptr, "referer", 7) == 0;
+  if (!referrer && !referer) return;
+  const char *c = m->content.present ? m->content.ptr : "";
+  size_t cl = m->content.present ? m->content.len : 0;
+  if (referrer && !m->content.present) return; /* no content: the tag is ignored */
+  lock(x);
+  fca_page_t *p = x->page;
+  fca_page_meta_t *e = FCA_PAGE_PUSH(p, metas);
+  if (e) {
+    e->referer_spelling = referer;
+    e->policy = referrer ? fca_referrer_parse_meta(c, cl) : FCA_REFPOL_NONE;
+    fca_page_ev_set(&e->content, c, cl, (int64_t)t->offset, NULL);
+    fca_rules_evaluate(x->a, p);
+  } else {
+    p->dropped++;
+  }
+  unlock(x);
+}
+
+static char *resolve_nofrag(const char *base, const char *ref, size_t n) {
+  fca_url_t u;
+  if (fca_url_resolve(base, strlen(base), ref, n, &u) != 0) return NULL;
+  char *r = NULL;
+  size_t sl = u.scheme_len;
+  if ((sl == 4 && memcmp(u.scheme, "http", 4) == 0) ||
+      (sl == 5 && memcmp(u.scheme, "https", 5) == 0))
+    r = fca_page_url_nofrag(u.href);
+  fca_url_free(&u);
+  return r;
+}
+
+static void on_iframe(void *ud, const fca_html_tag_t *t, const fca_html_iframe_t *f) {
+  fca_audit_exchange_t *x = ud;
+  if (t->inert) return;
+  char *src = NULL;
+  if (f->src.present && f->src.len > 0 && !f->srcdoc.present)
+    src = resolve_nofrag(base_of(x), f->src.ptr, f->src.len);
+  if (!src && !f->sandbox.present) return; /* nothing to join, nothing to judge */
+  lock(x);
+  fca_page_t *p = x->page;
+  fca_page_iframe_t *e = FCA_PAGE_PUSH(p, iframes);
+  if (e) {
+    size_t idx = p->niframes - 1;
+    e->src = src;
+    src = NULL;
+    e->offset = (int64_t)t->offset;
+    e->sb = FCA_SANDBOX_NONE;
+    if (f->sandbox.present) {
+      e->sb = fca_sandbox_parse(f->sandbox.ptr, f->sandbox.len);
+      fca_page_ev_set(&e->sandbox, f->sandbox.ptr, f->sandbox.len, (int64_t)t->offset, NULL);
+    }
+    fca_correlate_iframe(x->a, p, idx);
+  } else {
+    p->dropped++;
+  }
+  unlock(x);
+  free(src);
+}
+
+static void on_base(void *ud, const fca_html_tag_t *t, const char *href, size_t n) {
+  fca_audit_exchange_t *x = ud;
+  if (x->base) return;
+  fca_url_t u;
+  if (fca_url_resolve(x->url, strlen(x->url), href, n, &u) != 0) return;
+  x->base = fca_xstrdup(u.href);
+  fca_url_free(&u);
+  lock(x);
+  if (!x->page->base) x->page->base = fca_xstrdup(x->base);
+  unlock(x);
+}
+
+/* ---- the pipeline --------------------------------------------------------------------- */
+
+static int on_decoded(void *ud, const unsigned char *buf, size_t n) {
+  fca_audit_exchange_t *x = ud;
+  switch (x->mode) {
+  case FCA_X_DOC: fca_html_scan_feed(x->scan, buf, n); break;
+  case FCA_X_SCRIPT: fca_litscan_feed(x->lit, buf, n); break;
+  case FCA_X_API: fca_stripeapi_feed(x->api, buf, n); break;
+  case FCA_X_NONE: break;
+  }
+  return 0;
+}
+
+void fca_docscan_start(fca_audit_exchange_t *x, const char *content_encoding) {
+  if (x->mode == FCA_X_DOC && x->page->not_modified) return; /* 304: no body */
+  static const fca_html_scan_cb_t cbs = {
+      .tag = on_tag,
+      .script = on_script,
+      .inline_script = on_inline,
+      .meta = on_meta,
+      .iframe = on_iframe,
+      .base = on_base,
+  };
+  size_t cap = (size_t)x->a->o.max_audit_bytes;
+  if (x->mode == FCA_X_API && cap > FCA_STRIPEAPI_MAX + 1) cap = FCA_STRIPEAPI_MAX + 1;
+  x->dec = fca_decode_new(content_encoding, cap, on_decoded, x);
+  if (x->mode == FCA_X_DOC) x->scan = fca_html_scan_new(&cbs, x);
+  if (x->mode == FCA_X_SCRIPT) {
+    x->lit = fca_litscan_new(on_lit, x);
+    fca_litscan_restart(x->lit, 0);
+  }
+  if (x->mode == FCA_X_API) x->api = fca_stripeapi_new();
+}
+
+void fca_docscan_body(fca_audit_exchange_t *x, const void *data, size_t len) {
+  if (x->dec) fca_decode_feed(x->dec, data, len);
+}
+
+static void doc_notes(fca_audit_exchange_t *x, bool complete) {
+  fca_decode_state_t st = fca_decode_state(x->dec);
+  char *reason = NULL;
+  if (st == FCA_DECODE_CAPPED)
+    reason = fca_xasprintf("decoded body passed --max-audit-bytes (%llu bytes): the rest was not "
+                           "inspected",
+                           (unsigned long long)x->a->o.max_audit_bytes);
+  else if (st == FCA_DECODE_CORRUPT || st == FCA_DECODE_UNSUPPORTED)
+    reason = fca_xasprintf("content encoding %s: %s", fca_decode_state_name(st),
+                           fca_decode_reason(x->dec));
+  else if (!complete)
+    reason = fca_xstrdup("response cut short: the rest of the document was not inspected");
+  else if (st == FCA_DECODE_TRUNCATED)
+    reason = fca_xasprintf("content encoding truncated: %s", fca_decode_reason(x->dec));
+  if (reason) fca_rules_note(x->a, x->page, x->client, "audit-incomplete", reason);
+  free(reason);
+  if (fca_html_scan_is_utf16(x->scan))
+    fca_rules_note(x->a, x->page, x->client, "audit-incomplete",
+                   "UTF-16 document: not scanned (Stripe.js tags, metas and iframes unknown)");
+}
+
+void fca_docscan_end(fca_audit_exchange_t *x, bool complete) {
+  fca_audit_t *a = x->a;
+  if (x->dec) {
+    fca_decode_finish(x->dec);
+    atomic_fetch_add_explicit(&a->bytes_inspected, fca_decode_bytes_out(x->dec),
+                              memory_order_relaxed);
+  }
+  if (x->mode == FCA_X_DOC) {
+    if (x->scan) fca_html_scan_finish(x->scan);
+    lock(x);
+    fca_page_t *p = x->page;
+    if (x->dec) doc_notes(x, complete);
+    p->doc_ended = true;
+    p->complete = complete;
+    fca_rules_evaluate(a, p);
+    if (p->announced && !p->top_level && !p->parent) fca_correlate_add_pending(a, p);
+    fca_correlate_pending(a, false);
+    unlock(x);
+  } else if (x->mode == FCA_X_SCRIPT) {
+    fca_litscan_finish(x->lit);
+  } else if (x->mode == FCA_X_API) {
+    fca_stripeapi_result_t r;
+    fca_stripeapi_finish(x->api, &r);
+    lock(x);
+    a->api_responses++;
+    if (r.test_mode) a->api_test++;
+    if (r.live_mode) a->api_live++;
+    a->institutions |= r.linked;
+    unlock(x);
+  }
+}
+
+void fca_docscan_free(fca_audit_exchange_t *x) {
+  fca_decode_free(x->dec);
+  fca_html_scan_free(x->scan);
+  fca_litscan_free(x->lit);
+  fca_stripeapi_free(x->api);
+  x->dec = NULL;
+  x->scan = NULL;
+  x->lit = NULL;
+  x->api = NULL;
+}

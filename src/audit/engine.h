@@ -1,0 +1,139 @@
+/* engine: the audit's private state shared by its modules (audit.c, correlate.c, rules*.c,
+ * summary.c). One lock guards the registry, the pages' mutable fields, dedup, scorecards and
+ * counters; body decoding and scanning run outside it, in the exchange that owns them. Events
+ * are emitted with the lock held, so the callback must not call back into the audit. */
+#ifndef FCAUDIT_ENGINE_H
+#define FCAUDIT_ENGINE_H
+
+#include "fcaudit/audit.h"
+#include "fcaudit/decode.h"
+#include "fcaudit/dedup.h"
+#include "fcaudit/detect.h"
+#include "fcaudit/html_scan.h"
+#include "fcaudit/page.h"
+#include "fcaudit/registry.h"
+#include "fcaudit/ruleset.h"
+#include "fcaudit/stripeapi.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#ifndef FCA_AUDIT_CARDS_MAX
+#define FCA_AUDIT_CARDS_MAX 10000 /* tagged pages kept for the summary */
+#endif
+#ifndef FCA_AUDIT_PENDING_MAX
+#define FCA_AUDIT_PENDING_MAX 256 /* framed pages waiting for their iframe */
+#endif
+
+typedef enum { FCA_ITEM_NA = 0, FCA_ITEM_PASS, FCA_ITEM_FAIL } fca_item_state_t;
+
+/* The scorecard of a tagged page: outlives the page (the registry may forget it). */
+typedef struct fca_card {
+  struct fca_card *next;
+  uint64_t page_id;
+  char *url, *client;
+  bool top_level;
+  fca_tag_kind_t tagged_by;
+  fca_confidence_t confidence;
+  fca_item_state_t state[5]; /* items 1..4 */
+  char *why[5];
+  uint64_t count[FCA_RULE_COUNT]; /* findings on this page by rule (dedup included) */
+  fca_level_t level[FCA_RULE_COUNT];
+  unsigned fc_kinds; /* bit 0 fc-method, 1 linked-accounts-inner, 2 api */
+  unsigned notes;
+  bool passed; /* a pass event was emitted */
+} fca_card_t;
+
+struct fca_audit {
+  fca_audit_opts_t o;
+  char *env;
+  bool production;
+  pthread_mutex_t mu;
+  fca_registry_t *reg;
+  fca_dedup_t *dedup;
+  uint64_t next_page_id;
+
+  fca_card_t *cards, **cards_tail;
+  size_t ncards;
+  uint64_t cards_dropped;
+
+  fca_page_t *pending[FCA_AUDIT_PENDING_MAX]; /* framed, tagged, iframe not (yet) seen */
+  size_t npending;
+
+  uint64_t reported[FCA_RULE_COUNT][4], occurrences[FCA_RULE_COUNT][4];
+  uint64_t pages_seen, pages_tagged, pages_below_confidence, violations, notes;
+  uint64_t api_responses, api_test, api_live;
+  unsigned institutions; /* FC-TEST-2 coverage bits */
+  bool finished;
+
+  atomic_uint_fast64_t exchanges, bytes_inspected;
+  struct fca_audit_exchange *ignored; /* the shared exchange of everything not inspected */
+};
+
+typedef enum { FCA_X_NONE = 0, FCA_X_DOC, FCA_X_SCRIPT, FCA_X_API } fca_x_mode_t;
+
+/* One exchange. Everything not inspected shares a->ignored (no allocation at all). */
+struct fca_audit_exchange {
+  fca_audit_t *a;
+  bool ignored;
+  /* request */
+  char *url, *client, *client_id, *referer;
+  int64_t now_ms;
+  bool top_level; /* Sec-Fetch-Dest document (or absent) rather than iframe/frame */
+  bool doc_candidate, script_candidate, sfd_script, api_candidate;
+  /* response */
+  fca_x_mode_t mode;
+  int status;
+  fca_page_t *page; /* DOC: the page; SCRIPT: the page the script was served to */
+  bool same_origin; /* SCRIPT: same origin as that page */
+  fca_decode_t *dec;
+  fca_html_scan_t *scan;
+  fca_litscan_t *lit;  /* DOC: inline scripts; SCRIPT: the body */
+  uint64_t lit_script; /* DOC: offset + 1 of the inline script being scanned, 0 none */
+  bool lit_runs;       /* DOC: that script runs (a literal in it tags the page) */
+  uint64_t script_at;  /* DOC: offset + 1 of the last <script> start tag, and whether it runs */
+  bool script_runs;
+  fca_stripeapi_t *api;
+  char *base; /* DOC: resolved <base href> */
+  bool ended;
+};
+
+/* docscan.c: the body pipelines (decode -> html_scan / litscan / JSON) of inspected exchanges. */
+void fca_docscan_start(fca_audit_exchange_t *x, const char *content_encoding);
+void fca_docscan_body(fca_audit_exchange_t *x, const void *data, size_t len);
+void fca_docscan_end(fca_audit_exchange_t *x, bool complete);
+void fca_docscan_free(fca_audit_exchange_t *x);
+
+/* correlate.c */
+typedef struct {
+  fca_page_t *page;
+  fca_confidence_t confidence;
+} fca_match_t;
+/* The page a subresource request came from: a Referer with a path/query names the page
+ * (high); an origin-only Referer matches the client's most recent document of that origin,
+ * else of that site (medium); no Referer: the client's most recent document (medium). Within
+ * the correlation window. */
+fca_match_t fca_correlate_page(fca_audit_t *a, const char *client_id, const char *referer,
+                               int64_t now_ms);
+/* Tags p (keeps the strongest tag), announcing it when it becomes eligible. */
+void fca_correlate_tag(fca_audit_t *a, fca_page_t *p, fca_tag_kind_t kind, fca_confidence_t conf,
+                       const char *source, const char *name, const char *value, size_t len,
+                       int64_t offset, const char *url);
+/* A framed page appeared: join it with a known parent <iframe>, if any. */
+void fca_correlate_framed_page(fca_audit_t *a, fca_page_t *child);
+/* A parent's iframe p->iframes[idx] appeared: index it, join it with a known framed page. */
+void fca_correlate_iframe(fca_audit_t *a, fca_page_t *parent, size_t idx);
+/* A document ended (or the run ends, p NULL and final): notes for tagged framed pages whose
+ * iframe was never seen, once no candidate parent document is still streaming. */
+void fca_correlate_pending(fca_audit_t *a, bool final);
+void fca_correlate_add_pending(fca_audit_t *a, fca_page_t *p);
+
+/* summary.c: the end-of-run summary object (jansson json_t*). */
+void *fca_summary_build(fca_audit_t *a);
+fca_card_t *fca_card_new(fca_audit_t *a, const fca_page_t *p);
+void fca_card_free(fca_card_t *c);
+
+/* audit.c: emits with ts and run-independent fields filled. */
+void fca_audit_emit(fca_audit_t *a, fca_event_t *ev);
+
+#endif

@@ -1,0 +1,259 @@
+/* registry: a list of pages, oldest first, plus string-keyed hash maps that point at the most
+ * recent page per key. Eviction always takes the oldest page, so when a map entry points at an
+ * evicted page every older page with that key is gone too: the entry is simply deleted. */
+#include "fcaudit/registry.h"
+
+#include "fcaudit/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a small chained hash map: owned string key -> (page, index) ---------------------- */
+typedef struct entry {
+  struct entry *next;
+  uint64_t hash;
+  fca_page_t *page;
+  size_t idx;
+  char key[];
+} entry_t;
+
+typedef struct {
+  entry_t **b;
+  size_t nb, n;
+} map_t;
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static void map_init(map_t *m) {
+  m->nb = 64;
+  m->n = 0;
+  m->b = fca_xcalloc(m->nb, sizeof *m->b);
+}
+
+static void map_free(map_t *m) {
+  for (size_t i = 0; i < m->nb; i++)
+    for (entry_t *e = m->b[i], *nx; e; e = nx) {
+      nx = e->next;
+      free(e);
+    }
+  free(m->b);
+}
+
+static entry_t *map_find(const map_t *m, const char *key, uint64_t h) {
+  for (entry_t *e = m->b[h & (m->nb - 1)]; e; e = e->next)
+    if (e->hash == h && strcmp(e->key, key) == 0) return e;
+  return NULL;
+}
+
+static void map_grow(map_t *m) {
+  size_t nb = m->nb * 2;
+  entry_t **b = fca_xcalloc(nb, sizeof *b);
+  for (size_t i = 0; i < m->nb; i++)
+    for (entry_t *e = m->b[i], *nx; e; e = nx) {
+      nx = e->next;
+      e->next = b[e->hash & (nb - 1)];
+      b[e->hash & (nb - 1)] = e;
+    }
+  free(m->b);
+  m->b = b;
+  m->nb = nb;
+}
+
+static void map_put(map_t *m, const char *key, fca_page_t *p, size_t idx) {
+  uint64_t h = hash_str(key);
+  entry_t *e = map_find(m, key, h);
+  if (!e) {
+    if (m->n + 1 > m->nb) map_grow(m);
+    size_t kl = strlen(key);
+    e = fca_xmalloc(sizeof *e + kl + 1);
+    memcpy(e->key, key, kl + 1);
+    e->hash = h;
+    e->next = m->b[h & (m->nb - 1)];
+    m->b[h & (m->nb - 1)] = e;
+    m->n++;
+  }
+  e->page = p;
+  e->idx = idx;
+}
+
+/* Deletes key's entry if it points at p. */
+static void map_del_if(map_t *m, const char *key, const fca_page_t *p) {
+  uint64_t h = hash_str(key);
+  for (entry_t **pe = &m->b[h & (m->nb - 1)]; *pe; pe = &(*pe)->next) {
+    entry_t *e = *pe;
+    if (e->hash == h && strcmp(e->key, key) == 0) {
+      if (e->page == p) {
+        *pe = e->next;
+        free(e);
+        m->n--;
+      }
+      return;
+    }
+  }
+}
+
+/* ---- the registry ---------------------------------------------------------------------- */
+struct fca_registry {
+  size_t max_pages;
+  uint64_t max_age_ms;
+  fca_page_t *oldest, *newest;
+  size_t count;
+  map_t by_url, by_origin, by_site, by_client, by_iframe;
+};
+
+/* client_id '\n' rest: '\n' cannot occur in either part (URLs are cleaned, ids are IPs). */
+static char *key2(const char *client_id, const char *rest) {
+  return fca_xasprintf("%s\n%s", client_id, rest ? rest : "");
+}
+
+fca_registry_t *fca_registry_new(size_t max_pages, uint64_t max_age_ms) {
+  fca_registry_t *r = fca_xcalloc(1, sizeof *r);
+  r->max_pages = max_pages ? max_pages : 4096;
+  r->max_age_ms = max_age_ms ? max_age_ms : 10 * 60 * 1000;
+  map_init(&r->by_url);
+  map_init(&r->by_origin);
+  map_init(&r->by_site);
+  map_init(&r->by_client);
+  map_init(&r->by_iframe);
+  return r;
+}
+
+static void forget_keys(fca_registry_t *r, fca_page_t *p) {
+  char *k = key2(p->client_id, p->url);
+  map_del_if(&r->by_url, k, p);
+  free(k);
+  k = key2(p->client_id, p->origin);
+  map_del_if(&r->by_origin, k, p);
+  free(k);
+  k = key2(p->client_id, p->site);
+  map_del_if(&r->by_site, k, p);
+  free(k);
+  map_del_if(&r->by_client, p->client_id, p);
+  for (size_t i = 0; i < p->niframes; i++) {
+    if (!p->iframes[i].src) continue;
+    k = key2(p->client_id, p->iframes[i].src);
+    map_del_if(&r->by_iframe, k, p);
+    free(k);
+  }
+}
+
+static void evict_oldest(fca_registry_t *r) {
+  fca_page_t *p = r->oldest;
+  forget_keys(r, p);
+  r->oldest = p->reg_newer;
+  if (r->oldest)
+    r->oldest->reg_older = NULL;
+  else
+    r->newest = NULL;
+  p->reg_newer = p->reg_older = NULL;
+  p->in_registry = false;
+  r->count--;
+  fca_page_unref(p);
+}
+
+void fca_registry_free(fca_registry_t *r) {
+  if (!r) return;
+  while (r->oldest) evict_oldest(r);
+  map_free(&r->by_url);
+  map_free(&r->by_origin);
+  map_free(&r->by_site);
+  map_free(&r->by_client);
+  map_free(&r->by_iframe);
+  free(r);
+}
+
+void fca_registry_expire(fca_registry_t *r, int64_t now_ms) {
+  while (r->oldest && r->oldest->ts_ms < now_ms - (int64_t)r->max_age_ms) evict_oldest(r);
+}
+
+size_t fca_registry_count(const fca_registry_t *r) { return r->count; }
+
+void fca_registry_add(fca_registry_t *r, fca_page_t *p, int64_t now_ms) {
+  fca_registry_expire(r, now_ms);
+  while (r->count >= r->max_pages) evict_oldest(r);
+  fca_page_ref(p);
+  p->in_registry = true;
+  p->reg_older = r->newest;
+  p->reg_newer = NULL;
+  if (r->newest)
+    r->newest->reg_newer = p;
+  else
+    r->oldest = p;
+  r->newest = p;
+  r->count++;
+  char *k = key2(p->client_id, p->url);
+  map_put(&r->by_url, k, p, 0);
+  free(k);
+  k = key2(p->client_id, p->origin);
+  map_put(&r->by_origin, k, p, 0);
+  free(k);
+  k = key2(p->client_id, p->site);
+  map_put(&r->by_site, k, p, 0);
+  free(k);
+  map_put(&r->by_client, p->client_id, p, 0);
+}
+
+static fca_page_t *lookup(const map_t *m, const char *key, size_t *idx) {
+  entry_t *e = map_find(m, key, hash_str(key));
+  if (e && idx) *idx = e->idx;
+  return e ? e->page : NULL;
+}
+
+fca_page_t *fca_registry_by_url(fca_registry_t *r, const char *client_id, const char *url) {
+  char *nf = fca_page_url_nofrag(url);
+  char *k = key2(client_id, nf);
+  fca_page_t *p = lookup(&r->by_url, k, NULL);
+  free(k);
+  free(nf);
+  return p;
+}
+
+static fca_page_t *recent(const map_t *m, const char *key, int64_t since_ms) {
+  fca_page_t *p = lookup(m, key, NULL);
+  return p && p->ts_ms >= since_ms ? p : NULL;
+}
+
+fca_page_t *fca_registry_recent_origin(fca_registry_t *r, const char *client_id, const char *origin,
+                                       int64_t since_ms) {
+  char *k = key2(client_id, origin);
+  fca_page_t *p = recent(&r->by_origin, k, since_ms);
+  free(k);
+  return p;
+}
+
+fca_page_t *fca_registry_recent_site(fca_registry_t *r, const char *client_id, const char *site,
+                                     int64_t since_ms) {
+  char *k = key2(client_id, site);
+  fca_page_t *p = recent(&r->by_site, k, since_ms);
+  free(k);
+  return p;
+}
+
+fca_page_t *fca_registry_recent_client(fca_registry_t *r, const char *client_id, int64_t since_ms) {
+  return recent(&r->by_client, client_id, since_ms);
+}
+
+void fca_registry_add_iframe(fca_registry_t *r, fca_page_t *parent, size_t idx) {
+  if (!parent->in_registry || idx >= parent->niframes || !parent->iframes[idx].src) return;
+  char *k = key2(parent->client_id, parent->iframes[idx].src);
+  map_put(&r->by_iframe, k, parent, idx);
+  free(k);
+}
+
+fca_page_t *fca_registry_iframe_parent(fca_registry_t *r, const char *client_id, const char *url,
+                                       size_t *idx) {
+  char *nf = fca_page_url_nofrag(url);
+  char *k = key2(client_id, nf);
+  fca_page_t *p = lookup(&r->by_iframe, k, idx);
+  free(k);
+  free(nf);
+  return p;
+}
+
+fca_page_t *fca_registry_next(fca_registry_t *r, fca_page_t *prev) {
+  return prev ? prev->reg_older : r->newest;
+}

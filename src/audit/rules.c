@@ -1,0 +1,162 @@
+/* rules: announcing tagged pages, firing findings (level, once per page, dedup, counts,
+ * scorecard), notes, and the evaluation driver that runs the rule modules and decides `pass`.
+ * Everything here runs under the audit lock. */
+#include "fcaudit/rules.h"
+
+#include "engine.h"
+#include "fcaudit/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void fill_page(fca_event_t *ev, const fca_page_t *p) {
+  ev->has_page = true;
+  ev->page.id = p->id;
+  ev->page.url = p->url;
+  ev->page.top_level = p->top_level;
+  ev->page.tagged_by = fca_tag_kind_name(p->tagged_by);
+  ev->page.confidence = fca_confidence_name(p->confidence);
+}
+
+static bool eligible(const fca_audit_t *a, const fca_page_t *p) {
+  if (p->tagged_by == FCA_TAG_NONE) return false;
+  return !a->o.min_confidence_high || p->confidence == FCA_CONF_HIGH;
+}
+
+void fca_rules_announce(fca_audit_t *a, fca_page_t *p) {
+  if (p->announced || !eligible(a, p)) return;
+  p->announced = true;
+  a->pages_tagged++;
+  if (!p->card) p->card = fca_card_new(a, p);
+  fca_event_t ev = {.type = FCA_EV_PAGE, .item = 0, .client = p->client, .count = 1};
+  fill_page(&ev, p);
+  ev.message = "page loads Stripe.js";
+  if (p->tag_ev.value) {
+    ev.has_evidence = true;
+    ev.evidence = (fca_event_evidence_t){p->tag_source, p->tag_name,      p->tag_ev.value,
+                                         p->tag_ev.len, p->tag_ev.offset, p->tag_ev.url};
+  }
+  fca_audit_emit(a, &ev);
+  fca_rules_evaluate(a, p);
+}
+
+static uint64_t hash_ev(const fca_page_ev_t *e, const char *name) {
+  uint64_t h = 1469598103934665603ull;
+  const unsigned char *s = (const unsigned char *)e->value;
+  for (size_t i = 0; i < e->len; i++) h = (h ^ s[i]) * 1099511628211ull;
+  for (const char *q = e->url ? e->url : ""; *q; q++)
+    h = (h ^ (unsigned char)*q) * 1099511628211ull;
+  for (const char *q = name ? name : ""; *q; q++) h = (h ^ (unsigned char)*q) * 1099511628211ull;
+  return h;
+}
+
+static void item_fail(fca_page_t *p, int item, const fca_rule_info_t *info, const char *msg) {
+  fca_card_t *c = p->card;
+  if (!c || item < 1 || item > 4) return;
+  if (c->state[item] != FCA_ITEM_FAIL) {
+    c->state[item] = FCA_ITEM_FAIL;
+    free(c->why[item]);
+    c->why[item] = fca_xasprintf("%s: %s", info->id, msg);
+  }
+}
+
+void fca_rules_item_pass(fca_page_t *p, int item, const char *why) {
+  fca_card_t *c = p->card;
+  if (!c || item < 1 || item > 4 || c->state[item] != FCA_ITEM_NA) return;
+  c->state[item] = FCA_ITEM_PASS;
+  free(c->why[item]);
+  c->why[item] = fca_xstrdup(why);
+}
+
+void fca_rules_fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *msg_value,
+                    const fca_page_ev_t *evd, const char *source, const char *name) {
+  if (!p->announced) return;
+  const fca_rule_info_t *info = fca_rule_get(rule);
+  fca_level_t level = fca_ruleset_level_of(a->o.rules, rule, p->url);
+  if (level == FCA_LEVEL_IGNORE) return;
+  uint64_t h = hash_ev(evd, name);
+  for (size_t i = 0; i < p->nfired; i++)
+    if (p->fired[i].rule == (uint32_t)rule && p->fired[i].hash == h) return;
+  fca_page_fired_t *f = fca_page_push((void **)&p->fired, &p->nfired, &p->cap_fired,
+                                      sizeof *p->fired, FCA_PAGE_FIRED_MAX);
+  if (!f) return; /* a pathological page: enough said */
+  *f = (fca_page_fired_t){(uint32_t)rule, h};
+
+  uint64_t count = fca_dedup_hit(a->dedup, info->id, p->dedup_url, evd->value, evd->len);
+  a->occurrences[rule][level]++;
+  char *msg = fca_rule_message(info, msg_value);
+  if (level >= FCA_LEVEL_WARNING) {
+    if (level > p->worst) p->worst = level;
+    item_fail(p, info->item, info, msg);
+  }
+  if (p->card) {
+    p->card->count[rule]++;
+    if (level > p->card->level[rule]) p->card->level[rule] = level;
+  }
+  if (a->o.dedup && count > 1) {
+    free(msg);
+    return;
+  }
+  a->reported[rule][level]++;
+  a->violations++;
+  fca_event_t ev = {.type = FCA_EV_VIOLATION,
+                    .rule = info->id,
+                    .level = level,
+                    .item = info->item,
+                    .message = msg,
+                    .fix = info->fix,
+                    .doc = info->doc,
+                    .client = p->client,
+                    .count = count};
+  fill_page(&ev, p);
+  ev.has_evidence = true;
+  ev.evidence = (fca_event_evidence_t){source,   name,        evd->value ? evd->value : "",
+                                       evd->len, evd->offset, evd->url};
+  fca_audit_emit(a, &ev);
+  free(msg);
+}
+
+void fca_rules_note(fca_audit_t *a, fca_page_t *p, const char *client, const char *kind,
+                    const char *reason) {
+  uint64_t count = 1;
+  if (p) {
+    char *rk = fca_xasprintf("note:%s", kind);
+    count = fca_dedup_hit(a->dedup, rk, p->dedup_url, reason, strlen(reason));
+    free(rk);
+    if (p->card) p->card->notes++;
+  }
+  if (a->o.dedup && count > 1) return;
+  a->notes++;
+  fca_event_t ev = {.type = FCA_EV_NOTE,
+                    .note = kind,
+                    .message = reason,
+                    .client = client ? client : (p ? p->client : NULL),
+                    .count = count};
+  if (p) fill_page(&ev, p);
+  fca_audit_emit(a, &ev);
+}
+
+fca_page_t *fca_rules_top_of(fca_page_t *p) {
+  for (size_t hops = 0; p && hops < 64; hops++) {
+    if (p->top_level) return p;
+    p = p->parent;
+  }
+  return NULL;
+}
+
+void fca_rules_evaluate(fca_audit_t *a, fca_page_t *p) {
+  if (!p->announced) return;
+  fca_rule_coop(a, p);
+  fca_rule_ref(a, p);
+  fca_rule_sbx(a, p);
+  fca_rule_iso(a, p);
+  fca_rule_test(a, p);
+  if (p->doc_ended && !p->pass_emitted && p->worst < FCA_LEVEL_WARNING) {
+    p->pass_emitted = true;
+    if (p->card) p->card->passed = true;
+    fca_event_t ev = {.type = FCA_EV_PASS, .client = p->client, .count = 1};
+    fill_page(&ev, p);
+    ev.message = "no checklist warning or error on this page";
+    fca_audit_emit(a, &ev);
+  }
+}
