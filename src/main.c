@@ -1,7 +1,10 @@
-/* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: ca (and, as
- * they land, run, tail, report). Options may come before the subcommand and after it.
+/* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: ca, run, tail,
+ * report. Options may come before the subcommand and after it.
  * Exit status 3 means fcaudit itself could not run (bad options, port, CA). */
 #include "fcaudit/ca_cmd.h"
+#include "fcaudit/cmd_report.h"
+#include "fcaudit/cmd_run.h"
+#include "fcaudit/cmd_tail.h"
 #include "fcaudit/config.h"
 #include "fcaudit/proxy.h"
 #include "fcaudit/util.h"
@@ -39,6 +42,12 @@ int main(int argc, char **argv) {
   int status;
   if (rest < argc && strcmp(argv[rest], "ca") == 0) {
     status = fca_ca_cmd_main(&cfg, argc - rest, argv + rest);
+  } else if (rest < argc && strcmp(argv[rest], "run") == 0) {
+    status = fca_cmd_run_main(&cfg, argc, argv, rest);
+  } else if (rest < argc && strcmp(argv[rest], "tail") == 0) {
+    status = fca_cmd_tail_main(&cfg, argc - rest, argv + rest);
+  } else if (rest < argc && strcmp(argv[rest], "report") == 0) {
+    status = fca_cmd_report_main(&cfg, argc - rest, argv + rest);
   } else if (rest < argc) {
     char msg[300];
     snprintf(msg, sizeof msg, "unknown command '%s'", argv[rest]);
