@@ -35,7 +35,14 @@ void fca_admin_reply(struct evhttp_request *req, int code, const char *type, con
   struct evkeyvalq *h = evhttp_request_get_output_headers(req);
   if (type) evhttp_add_header(h, "Content-Type", type);
   struct evbuffer *b = evbuffer_new();
-  if (n) evbuffer_add(b, body, n);
+  if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+    /* evhttp would send the body to HEAD too: the length alone, as GET would have it. */
+    char len[24];
+    snprintf(len, sizeof len, "%zu", n);
+    evhttp_add_header(h, "Content-Length", len);
+  } else if (n) {
+    evbuffer_add(b, body, n);
+  }
   evhttp_send_reply(req, code, NULL, b);
   evbuffer_free(b);
 }

@@ -28,6 +28,11 @@
 #define FCA_ADMIN_HEARTBEAT_S 15
 #endif
 
+/* Seconds a stream may wait for the client to take its bytes before it is dropped. */
+#ifndef FCA_ADMIN_WRITE_TIMEOUT_S
+#define FCA_ADMIN_WRITE_TIMEOUT_S 60
+#endif
+
 typedef struct fca_admin_client fca_admin_client_t;
 
 struct fca_admin {

@@ -32,10 +32,12 @@ static void unlink_client(fca_admin_client_t *c) {
   a->nclients--;
 }
 
-/* The connection is gone (client closed it, write error, admin shutting down): the request is
- * freed by evhttp, so only our record goes. */
+/* The connection is going down. When the client went away (EOF, error), evhttp has already
+ * detached our unfinished request from it and leaves it to us: ending the reply frees it. When
+ * the admin shuts down, the request is still attached and goes with the connection. */
 static void on_close(struct evhttp_connection *evcon, void *ud) {
   fca_admin_client_t *c = ud;
+  if (evhttp_request_get_connection(c->req) == NULL) evhttp_send_reply_end(c->req);
   unlink_client(c);
   free(c);
 }
@@ -93,7 +95,12 @@ void fca_admin_stream_open(fca_admin_t *a, struct evhttp_request *req) {
   if (a->clients) a->clients->prev = c;
   a->clients = c;
   a->nclients++;
-  evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_close, c);
+  struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+  evhttp_connection_set_closecb(evcon, on_close, c);
+  /* A stream is quiet from the client's side for its whole life: no read timeout. Writes still
+   * time out, so a client that stopped reading is dropped (it reconnects and replays). */
+  struct timeval wt = {FCA_ADMIN_WRITE_TIMEOUT_S, 0};
+  bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL, &wt);
   evhttp_send_reply_start(req, 200, "OK");
   /* retry: how soon EventSource reconnects; hello: the run, so a page left open across a
    * restart of fcaudit knows to clear its feed. Neither carries an id (Last-Event-ID stays). */
