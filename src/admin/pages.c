@@ -42,6 +42,23 @@ static void serve_metrics(fca_admin_t *a, struct evhttp_request *req) {
   fca_abuf_free(&b);
 }
 
+/* The live counters for the dashboard's totals (pages seen is known to the report only once
+ * the run's summary exists). */
+static void serve_metrics_json(fca_admin_t *a, struct evhttp_request *req) {
+  fca_metrics_t m = {0};
+  if (a->opts.metrics) a->opts.metrics(a->opts.metrics_ud, &m);
+  json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "connections_open",
+                        (json_int_t)m.conns_open, "connections_total", (json_int_t)m.conns_total,
+                        "requests", (json_int_t)m.requests, "pages_seen", (json_int_t)m.pages_seen,
+                        "pages_tagged", (json_int_t)m.pages_tagged, "audit_notes",
+                        (json_int_t)m.audit_notes, "tls_failures", (json_int_t)m.tls_failures,
+                        "started_ms", (json_int_t)m.started_ms);
+  char *s = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  fca_admin_reply(req, 200, "application/json", s, strlen(s));
+  free(s);
+}
+
 char *fca_admin_report_text(fca_admin_t *a) {
   pthread_mutex_lock(&a->model->lock);
   json_t *doc = fca_report_json(a->model);
@@ -79,6 +96,8 @@ bool fca_admin_pages_route(fca_admin_t *a, struct evhttp_request *req, const cha
     fca_admin_reply_text(req, 200, "ok\n");
   } else if (strcmp(path, "/api/report.json") == 0) {
     serve_report(a, req);
+  } else if (strcmp(path, "/api/metrics.json") == 0) {
+    serve_metrics_json(a, req);
   } else {
     return false;
   }

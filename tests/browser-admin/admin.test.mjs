@@ -52,8 +52,8 @@ async function waitFor(what, fn, ms = 15000) {
 }
 
 // The origin: a checkout page that loads Stripe.js and breaks items 1 and 2 of the checklist
-// (COOP same-origin, no-referrer), plus a plain page. Its markup-bearing evidence (the meta tag)
-// must reach the dashboard as text.
+// (COOP same-origin, no-referrer), plus a plain page. Its Referrer-Policy header carries markup
+// that must reach the dashboard as text.
 const CHECKOUT = `<!doctype html>
 <html><head><meta charset="utf-8"><title>Checkout</title>
 <meta name="referrer" content="no-referrer">
@@ -66,7 +66,8 @@ function startOrigin() {
       res.writeHead(200, {
         'Content-Type': 'text/html; charset=utf-8',
         'Cross-Origin-Opener-Policy': 'same-origin',
-        'Referrer-Policy': 'no-referrer',
+        // invalid (so ignored by browsers: FC-REF-4), and hostile markup in the evidence
+        'Referrer-Policy': 'no-referrer, <img src=x onerror="window.__xss=1">',
         'Cache-Control': 'no-store',
       });
       res.end(CHECKOUT);
@@ -172,11 +173,13 @@ async function main() {
     });
 
     await test('evidence from traffic is shown as text, never as markup', async () => {
+      await dash.waitForSelector('#feed li.ev-violation[data-rule="FC-REF-4"]', { timeout: WAIT_MS });
       const codes = await dash.$$eval('#feed code, #cards code', (els) => els.map((e) => e.textContent));
-      const injected = await dash.$$eval('#feed meta, #feed script, #cards meta, #cards script, #feed img', (els) => els.length);
+      const injected = await dash.$$eval('#feed img, #feed script, #cards img, #cards script', (els) => els.length);
       assert(injected === 0, 'markup from traffic became elements');
-      assert(codes.some((t) => t.includes('<meta') || t.includes('same-origin') || t.includes('no-referrer')),
-        'evidence not shown: ' + codes.join(' | '));
+      assert(await dash.evaluate(() => window.__xss === undefined), 'script from traffic ran');
+      assert(codes.some((t) => t.includes('<img src=x onerror="window.__xss=1">')),
+        'hostile evidence not shown as text: ' + codes.join(' | '));
     });
 
     await test('filters by level and rule', async () => {

@@ -285,6 +285,18 @@ Test(admin, metrics_exposition_moves_with_events) {
   cr_assert(strstr(r.body, "\nfcaudit_events_total{type=\"violation\"} 2\n") != NULL);
 }
 
+Test(admin, metrics_json_for_the_dashboard) {
+  resp_t r;
+  request("GET", "/api/metrics.json", own_host(), NULL, &r);
+  cr_assert_eq(r.status, 200);
+  json_t *o = json_loadb(r.body, r.body_len, 0, NULL);
+  cr_assert_not_null(o);
+  cr_assert_eq(json_integer_value(json_object_get(o, "requests")), 11);
+  cr_assert_eq(json_integer_value(json_object_get(o, "connections_total")), 7);
+  cr_assert_not_null(json_object_get(o, "pages_seen"));
+  json_decref(o);
+}
+
 static int open_stream(const char *last_id, char *buf, size_t cap, size_t *len) {
   int fd = dial();
   char req[512];

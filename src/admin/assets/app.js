@@ -180,8 +180,12 @@
     if (reportBusy) { scheduleReport(); return; }
     reportBusy = true;
     try {
-      const r = await fetch('/api/report.json', { cache: 'no-store' });
-      if (r.ok) renderReport(await r.json());
+      const [r, m] = await Promise.all([
+        fetch('/api/report.json', { cache: 'no-store' }),
+        fetch('/api/metrics.json', { cache: 'no-store' }),
+      ]);
+      const metrics = m.ok ? await m.json() : {};
+      if (r.ok) renderReport(await r.json(), metrics);
     } catch (e) {
       /* the feed's status already says when fcaudit is unreachable */
     } finally {
@@ -191,10 +195,12 @@
 
   function setNum(id, v) { $(id).textContent = v === null || v === undefined ? '—' : String(v); }
 
-  function renderReport(rep) {
+  function renderReport(rep, metrics) {
     const s = rep.summary || {};
     const v = rep.verdict || {};
-    setNum('pages-seen', s.pages_seen);
+    // The report knows pages seen from the run's summary (at its end); live, the counters do.
+    const seen = s.pages_seen !== null && s.pages_seen !== undefined ? s.pages_seen : metrics.pages_seen;
+    setNum('pages-seen', seen);
     setNum('pages-tagged', s.pages_tagged);
     const f = s.findings || {};
     setNum('n-error', f.error || 0);
