@@ -28,6 +28,10 @@
 #define FCA_ADMIN_HEARTBEAT_S 15
 #endif
 
+/* Live streams at once; more are refused with 503 (each holds a connection and a batch). */
+#ifndef FCA_ADMIN_STREAMS_MAX
+#define FCA_ADMIN_STREAMS_MAX 64
+#endif
 /* Seconds a stream may wait for the client to take its bytes before it is dropped. */
 #ifndef FCA_ADMIN_WRITE_TIMEOUT_S
 #define FCA_ADMIN_WRITE_TIMEOUT_S 60

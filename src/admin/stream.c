@@ -80,6 +80,11 @@ static void pump(fca_admin_client_t *c) {
 
 void fca_admin_stream_open(fca_admin_t *a, struct evhttp_request *req) {
   struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+  if (a->nclients >= FCA_ADMIN_STREAMS_MAX) {
+    evhttp_add_header(out, "Retry-After", "10");
+    fca_admin_reply_text(req, 503, "fcaudit admin: too many live dashboards open\n");
+    return;
+  }
   evhttp_add_header(out, "Content-Type", "text/event-stream; charset=utf-8");
   evhttp_add_header(out, "X-Accel-Buffering", "no");
   if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {

@@ -353,6 +353,18 @@ Test(admin, reconnect_replays_from_last_event_id) {
   cr_assert(strstr(buf, not_want) != NULL, "%s", buf);
 }
 
+Test(admin, live_streams_are_capped) {
+  static char buf[8192];
+  size_t len;
+  int fds[64];
+  for (int i = 0; i < 64; i++) fds[i] = open_stream(NULL, buf, sizeof buf, &len);
+  resp_t r;
+  request("GET", "/events", "fcaudit.test", NULL, &r);
+  cr_assert_eq(r.status, 503);
+  cr_assert(has_header(&r, "Retry-After: 10"), "%s", r.head);
+  for (int i = 0; i < 64; i++) close(fds[i]);
+}
+
 Test(admin, head_on_stream_does_not_hang) {
   resp_t r;
   request("HEAD", "/events", "fcaudit.test", NULL, &r);
