@@ -239,50 +239,19 @@ static const opt_t *find_opt(const char *name, size_t len) {
   return NULL;
 }
 
-/* Levenshtein distance, capped at 9 (names are short; only <= 2 matters). */
-static size_t edit_distance(const char *a, size_t la, const char *b) {
-  size_t lb = strlen(b);
-  if (la > 40 || lb > 40) return 9;
-  size_t row[41];
-  for (size_t j = 0; j <= lb; j++) row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j];
-      size_t best = diag + (a[i - 1] != b[j - 1]);
-      if (row[j] + 1 < best) best = row[j] + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 /* Returns 1 when a close name was suggested, else 0. */
 static int unknown_msg(char *err, size_t errlen, const char *dash, const char *name, size_t len) {
   const char *best = NULL;
   size_t bestd = 3;
   for (size_t i = 0; i < NOPTS; i++) {
-    size_t d = edit_distance(name, len, opts[i].name);
+    size_t d = fca_edit_distance(name, len, opts[i].name, strlen(opts[i].name), false);
     if (d < bestd) bestd = d, best = opts[i].name;
   }
   if (best)
-    seterr(err, errlen, "unknown option %s%.*s (did you mean %s%s?)", dash, (int)len, name, dash,
-           best);
+    fca_seterr(err, errlen, "unknown option %s%.*s (did you mean %s%s?)", dash, (int)len, name,
+               dash, best);
   else
-    seterr(err, errlen, "unknown option %s%.*s", dash, (int)len, name);
+    fca_seterr(err, errlen, "unknown option %s%.*s", dash, (int)len, name);
   return best != NULL;
 }
 
@@ -561,9 +530,9 @@ static int next_opt(int argc, char **argv, int *i, const opt_t **o, const char *
     else if (strcmp(name, "v") == 0 || strcmp(name, "V") == 0)
       name = "version";
     if (find_opt(name, strlen(name)))
-      seterr(err, errlen, "unknown option %s (options are long: did you mean --%s?)", a, name);
+      fca_seterr(err, errlen, "unknown option %s (options are long: did you mean --%s?)", a, name);
     else if (unknown_msg(err, errlen, "--", name, strlen(name)) == 0)
-      seterr(err, errlen, "unknown option %s", a);
+      fca_seterr(err, errlen, "unknown option %s", a);
     return -1;
   }
   const char *name = a + 2, *eq = strchr(name, '=');
@@ -575,7 +544,7 @@ static int next_opt(int argc, char **argv, int *i, const opt_t **o, const char *
   }
   if (!takes_value(*o)) {
     if (eq) {
-      seterr(err, errlen, "option --%s takes no value", (*o)->name);
+      fca_seterr(err, errlen, "option --%s takes no value", (*o)->name);
       return -1;
     }
     *v = NULL;
@@ -588,7 +557,7 @@ static int next_opt(int argc, char **argv, int *i, const opt_t **o, const char *
     return 1;
   }
   if (*i + 1 >= argc || strncmp(argv[*i + 1], "--", 2) == 0) {
-    seterr(err, errlen, "option --%s needs a value (%s)", (*o)->name, (*o)->metavar);
+    fca_seterr(err, errlen, "option --%s needs a value (%s)", (*o)->name, (*o)->metavar);
     return -1;
   }
   *v = argv[*i + 1];
@@ -610,11 +579,11 @@ int fca_config_parse_args(fca_config_t *cfg, int argc, char **argv, int first, b
     if (o->type == T_HELP || o->type == T_VERSION) stop = true;
     if (o->type != T_CONFIG) continue;
     if (config) {
-      seterr(err, errlen, "option --config given more than once");
+      fca_seterr(err, errlen, "option --config given more than once");
       return -1;
     }
     if (!*v) {
-      seterr(err, errlen, "option --config needs a value (FILE)");
+      fca_seterr(err, errlen, "option --config needs a value (FILE)");
       return -1;
     }
     config = v;
@@ -642,7 +611,7 @@ int fca_config_parse_args(fca_config_t *cfg, int argc, char **argv, int first, b
       cleared[o - opts] = true;
     }
     if (apply(cfg, o, v, why, sizeof why) < 0) {
-      seterr(err, errlen, "--%s: %s", o->name, why);
+      fca_seterr(err, errlen, "--%s: %s", o->name, why);
       return -1;
     }
   }
@@ -715,7 +684,7 @@ static int file_line(fca_config_t *cfg, char *line, char *why, size_t n) {
 int fca_config_load_file(fca_config_t *cfg, const char *path, char *err, size_t errlen) {
   FILE *f = fopen(path, "r");
   if (!f) {
-    seterr(err, errlen, "%s: cannot read config file: %s", path, strerror(errno));
+    fca_seterr(err, errlen, "%s: cannot read config file: %s", path, strerror(errno));
     return -1;
   }
   char *line = NULL, why[600];
@@ -727,13 +696,13 @@ int fca_config_load_file(fca_config_t *cfg, const char *path, char *err, size_t 
     char *s = trim(line);
     if (!*s || *s == '#') continue;
     if (file_line(cfg, s, why, sizeof why) < 0) {
-      seterr(err, errlen, "%s:%u: %s", path, lineno, why);
+      fca_seterr(err, errlen, "%s:%u: %s", path, lineno, why);
       rc = -1;
       break;
     }
   }
   if (rc == 0 && ferror(f)) {
-    seterr(err, errlen, "%s: read error: %s", path, strerror(errno));
+    fca_seterr(err, errlen, "%s: read error: %s", path, strerror(errno));
     rc = -1;
   }
   free(line);
@@ -789,7 +758,7 @@ int fca_config_validate(const fca_config_t *cfg, char *err, size_t errlen) {
   int port;
   for (size_t i = 0; i < NOPTS; i++) {
     if (validate_value(cfg, &opts[i], why, sizeof why) < 0) {
-      seterr(err, errlen, "--%s: %s", opts[i].name, why);
+      fca_seterr(err, errlen, "--%s: %s", opts[i].name, why);
       return -1;
     }
   }
@@ -797,20 +766,21 @@ int fca_config_validate(const fca_config_t *cfg, char *err, size_t errlen) {
     const char *a = cfg->listen.items[k];
     if (fca_config_split_hostport(a, host, sizeof host, &port) == 0 && !cfg->allow_remote &&
         !fca_config_host_is_loopback(host)) {
-      seterr(err, errlen,
-             "refusing --listen %s without --allow-remote: anyone who can reach a non-loopback "
-             "address could use this TLS-intercepting proxy (an open MITM proxy is dangerous)",
-             a);
+      fca_seterr(err, errlen,
+                 "refusing --listen %s without --allow-remote: anyone who can reach a non-loopback "
+                 "address could use this TLS-intercepting proxy (an open MITM proxy is dangerous)",
+                 a);
       return -1;
     }
   }
   if (cfg->admin && strcmp(cfg->admin, "off") != 0 &&
       fca_config_split_hostport(cfg->admin, host, sizeof host, &port) == 0 &&
       !cfg->allow_remote_admin && !fca_config_host_is_loopback(host)) {
-    seterr(err, errlen,
-           "refusing --admin %s without --allow-remote-admin: the admin page shows live traffic "
-           "details and hands out the CA to anyone who can reach it",
-           cfg->admin);
+    fca_seterr(
+        err, errlen,
+        "refusing --admin %s without --allow-remote-admin: the admin page shows live traffic "
+        "details and hands out the CA to anyone who can reach it",
+        cfg->admin);
     return -1;
   }
   return 0;

@@ -13,16 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 /* Decimal port; empty is refused here (callers allow it where curl does). */
 static int parse_port(const char *s, size_t len, int min, int *out) {
   if (len == 0 || len > 5) return -1;
@@ -102,13 +92,13 @@ int fca_config_parse_resolve(const char *spec, char **host, int *port, fca_strli
   size_t hl;
   const char *p = host_field(s, &h, &hl);
   if (!p || hl == 0 || *p != ':') {
-    seterr(err, errlen, "bad value '%s' (%s)", spec, form);
+    fca_seterr(err, errlen, "bad value '%s' (%s)", spec, form);
     return -1;
   }
   const char *pe = strchr(++p, ':');
   int pv;
   if (!pe || parse_port(p, (size_t)(pe - p), 1, &pv) < 0) {
-    seterr(err, errlen, "bad value '%s' (%s, PORT 1 to 65535)", spec, form);
+    fca_seterr(err, errlen, "bad value '%s' (%s, PORT 1 to 65535)", spec, form);
     return -1;
   }
   fca_strlist_t tmp = {0};
@@ -121,8 +111,8 @@ int fca_config_parse_resolve(const char *spec, char **host, int *port, fca_strli
     if (al >= 2 && a[0] == '[' && a[al - 1] == ']') ip = a + 1, il = al - 2;
     int fam;
     if (!is_ip(ip, il, &fam) || (ip != a && fam != AF_INET6)) {
-      seterr(err, errlen, "bad value '%s' (%s): '%.*s' is not an IP address", spec, form, (int)al,
-             a);
+      fca_seterr(err, errlen, "bad value '%s' (%s): '%.*s' is not an IP address", spec, form,
+                 (int)al, a);
       fca_strlist_free(&tmp);
       return -1;
     }
@@ -163,10 +153,10 @@ int fca_config_parse_connect_to(const char *spec, char **host1, int *port1, char
   if (port2) *port2 = pv[1];
   return 0;
 bad:
-  seterr(err, errlen,
-         "bad value '%s' (expected HOST1:PORT1:HOST2:PORT2, fields may be empty, ports 1 to "
-         "65535)",
-         spec);
+  fca_seterr(err, errlen,
+             "bad value '%s' (expected HOST1:PORT1:HOST2:PORT2, fields may be empty, ports 1 to "
+             "65535)",
+             spec);
   return -1;
 }
 
@@ -193,13 +183,14 @@ int fca_config_parse_proxy_url(const char *spec, char *host, size_t hostlen, int
                                size_t errlen) {
   static const char form[] = "expected http://HOST:PORT";
   if (strncasecmp(spec, "http://", 7) != 0) {
-    seterr(err, errlen, "bad proxy URL '%s' (%s; only http:// proxies are supported)", spec, form);
+    fca_seterr(err, errlen, "bad proxy URL '%s' (%s; only http:// proxies are supported)", spec,
+               form);
     return -1;
   }
   const char *hp = spec + 7;
   if (strchr(hp, '@')) {
-    seterr(err, errlen, "bad proxy URL '%s' (%s; credentials in the URL are not supported)", spec,
-           form);
+    fca_seterr(err, errlen, "bad proxy URL '%s' (%s; credentials in the URL are not supported)",
+               spec, form);
     return -1;
   }
   size_t len = strlen(hp);
@@ -211,7 +202,7 @@ int fca_config_parse_proxy_url(const char *spec, char *host, size_t hostlen, int
     buf[len] = '\0';
   }
   if (len >= sizeof buf || fca_config_split_hostport(buf, host, hostlen, &pv) < 0 || pv == 0) {
-    seterr(err, errlen, "bad proxy URL '%s' (%s, PORT 1 to 65535)", spec, form);
+    fca_seterr(err, errlen, "bad proxy URL '%s' (%s, PORT 1 to 65535)", spec, form);
     return -1;
   }
   *port = pv;

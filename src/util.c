@@ -176,3 +176,36 @@ int64_t fca_mono_ms(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+void fca_seterr(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+size_t fca_edit_distance(const char *a, size_t la, const char *b, size_t lb, bool nocase) {
+  enum { MAXL = 64 };
+  if (la > MAXL || lb > MAXL) return SIZE_MAX;
+  size_t row[MAXL + 1];
+  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j];
+      char x = a[i - 1], y = b[j - 1];
+      if (nocase) {
+        x = (char)tolower((unsigned char)x);
+        y = (char)tolower((unsigned char)y);
+      }
+      size_t best = diag + (x != y);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}

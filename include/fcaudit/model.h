@@ -128,6 +128,10 @@ void fca_model_free(fca_model_t *m);
 int fca_model_add_json(fca_model_t *m, json_t *ev);
 /* fca_event_fn for fca_sink_subscribe: converts and adds; thread-safe. userdata = model. */
 void fca_model_event_fn(void *model, const fca_event_t *ev);
+/* Live use: takes the sink's run id and subscribes fca_model_event_fn. Returns 0 or -1 (the
+ * sink's subscriber table is full). The model must outlive the sink's emitters. */
+struct fca_sink;
+int fca_model_subscribe(fca_model_t *m, struct fca_sink *sink);
 
 /* Reads an NDJSON event log. run NULL = the latest run (the one whose first line comes last).
  * Lines that are not JSON objects are counted in bad_lines and skipped. Returns 0, or -1 with

@@ -63,6 +63,9 @@ typedef struct {
  * handshake (the verify result is still computed). NULL with err set when a file fails. */
 fca_tls_client_t *fca_tls_client_new(const char *const *extra_ca_files, size_t n, bool insecure,
                                      char *err, size_t errlen);
+/* Another worker's context with the same trust store (loaded once, shared, thread-safe). */
+fca_tls_client_t *fca_tls_client_new_sharing(const fca_tls_client_t *other, bool insecure,
+                                             char *err, size_t errlen);
 void fca_tls_client_free(fca_tls_client_t *c);
 
 /* A new SSL in connect state for host (DNS name or IP literal, IPv6 with or without brackets)

@@ -41,6 +41,13 @@ int fca_parse_duration_ms(const char *s, uint64_t *out_ms);
 /* "256k", "16M", "1G" (binary multiples, optional trailing "iB"/"B"); bare number is bytes. */
 int fca_parse_size(const char *s, uint64_t *out_bytes);
 
+/* Writes a one-line error message into err (when err is non-NULL and errlen > 0). */
+void fca_seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Levenshtein distance between a[0..la) and b[0..lb) (for "did you mean" suggestions);
+ * SIZE_MAX when either is longer than 64. */
+size_t fca_edit_distance(const char *a, size_t la, const char *b, size_t lb, bool nocase);
+
 /* Case-insensitive glob with '*' and '?' (for host and URL patterns). */
 bool fca_glob_match(const char *pattern, const char *s);
 

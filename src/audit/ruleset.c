@@ -192,44 +192,13 @@ void fca_ruleset_free(fca_ruleset_t *rs) {
   free(rs);
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
-/* Case-insensitive Levenshtein distance of short ids (longer inputs are just "far"). */
-static size_t distance(const char *a, const char *b) {
-  enum { MAXL = 32 };
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > MAXL || lb > MAXL) return (size_t)-1;
-  size_t row[MAXL + 1];
-  for (size_t j = 0; j <= lb; j++) row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j];
-      size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-      size_t best = diag + cost;
-      if (row[j] + 1 < best) best = row[j] + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
 /* " (did you mean FC-COOP-1?)" for ids within 2 edits (also without the "FC-" prefix). */
 static void suggest(const char *id, char *buf, size_t len) {
   size_t dist[FCA_RULE_COUNT], best = (size_t)-1;
   for (size_t i = 0; i < FCA_RULE_COUNT; i++) {
-    size_t d = distance(id, rules[i].id), d2 = distance(id, rules[i].id + 3);
+    size_t il = strlen(id), rl = strlen(rules[i].id);
+    size_t d = fca_edit_distance(id, il, rules[i].id, rl, true);
+    size_t d2 = fca_edit_distance(id, il, rules[i].id + 3, rl - 3, true);
     dist[i] = d2 < d ? d2 : d;
     if (dist[i] < best) best = dist[i];
   }
@@ -280,7 +249,7 @@ int fca_ruleset_load_string(fca_ruleset_t *rs, const char *text, size_t len, con
   if (memchr(text, '\0', len)) {
     size_t lineno = 1;
     for (const char *p = text; *p; p++) lineno += *p == '\n';
-    seterr(err, errlen, "%s:%zu: NUL byte in the rules file", name, lineno);
+    fca_seterr(err, errlen, "%s:%zu: NUL byte in the rules file", name, lineno);
     return -1;
   }
   char *copy = fca_xstrndup(text, len);
@@ -299,25 +268,25 @@ int fca_ruleset_load_string(fca_ruleset_t *rs, const char *text, size_t len, con
     fca_rule_id_t rule;
     fca_level_t level;
     if (parse_rule_id(f[0], &rule, msg, sizeof msg) < 0) {
-      seterr(err, errlen, "%s:%zu: %s", name, lineno + 1, msg);
+      fca_seterr(err, errlen, "%s:%zu: %s", name, lineno + 1, msg);
       rc = -1;
       break;
     }
     if (nf < 2) {
-      seterr(err, errlen, "%s:%zu: missing level after %s (%s)", name, lineno + 1, f[0],
-             level_help);
+      fca_seterr(err, errlen, "%s:%zu: missing level after %s (%s)", name, lineno + 1, f[0],
+                 level_help);
       rc = -1;
       break;
     }
     if (fca_level_parse(f[1], &level) < 0) {
-      seterr(err, errlen, "%s:%zu: bad level '%s' for %s (%s)", name, lineno + 1, f[1], f[0],
-             level_help);
+      fca_seterr(err, errlen, "%s:%zu: bad level '%s' for %s (%s)", name, lineno + 1, f[1], f[0],
+                 level_help);
       rc = -1;
       break;
     }
     if (nf > 3) {
-      seterr(err, errlen, "%s:%zu: extra field '%s' (expected RULE-ID LEVEL [URL-GLOB])", name,
-             lineno + 1, f[3]);
+      fca_seterr(err, errlen, "%s:%zu: extra field '%s' (expected RULE-ID LEVEL [URL-GLOB])", name,
+                 lineno + 1, f[3]);
       rc = -1;
       break;
     }
@@ -346,7 +315,7 @@ int fca_ruleset_load_string(fca_ruleset_t *rs, const char *text, size_t len, con
 int fca_ruleset_load_file(fca_ruleset_t *rs, const char *path, char *err, size_t errlen) {
   FILE *fp = fopen(path, "rb");
   if (!fp) {
-    seterr(err, errlen, "%s: %s", path, strerror(errno));
+    fca_seterr(err, errlen, "%s: %s", path, strerror(errno));
     return -1;
   }
   size_t cap = 4096, n = 0;
@@ -366,10 +335,10 @@ int fca_ruleset_load_file(fca_ruleset_t *rs, const char *path, char *err, size_t
   fclose(fp);
   int rc;
   if (failed) {
-    seterr(err, errlen, "%s: read error", path);
+    fca_seterr(err, errlen, "%s: read error", path);
     rc = -1;
   } else if (too_big) {
-    seterr(err, errlen, "%s: larger than %d bytes", path, (int)FCA_RULESET_FILE_MAX);
+    fca_seterr(err, errlen, "%s: larger than %d bytes", path, (int)FCA_RULESET_FILE_MAX);
     rc = -1;
   } else {
     rc = fca_ruleset_load_string(rs, buf, n, path, err, errlen);
@@ -381,7 +350,7 @@ int fca_ruleset_load_file(fca_ruleset_t *rs, const char *path, char *err, size_t
 int fca_ruleset_apply_cli(fca_ruleset_t *rs, const char *spec, char *err, size_t errlen) {
   const char *eq = strchr(spec, '=');
   if (!eq) {
-    seterr(err, errlen, "'%s': expected RULE-ID=LEVEL", spec);
+    fca_seterr(err, errlen, "'%s': expected RULE-ID=LEVEL", spec);
     return -1;
   }
   char *id = fca_xstrndup(spec, (size_t)(eq - spec));
@@ -390,10 +359,10 @@ int fca_ruleset_apply_cli(fca_ruleset_t *rs, const char *spec, char *err, size_t
   fca_level_t level;
   int rc = 0;
   if (parse_rule_id(id, &rule, msg, sizeof msg) < 0) {
-    seterr(err, errlen, "'%s': %s", spec, msg);
+    fca_seterr(err, errlen, "'%s': %s", spec, msg);
     rc = -1;
   } else if (fca_level_parse(eq + 1, &level) < 0) {
-    seterr(err, errlen, "'%s': bad level '%s' (%s)", spec, eq + 1, level_help);
+    fca_seterr(err, errlen, "'%s': bad level '%s' (%s)", spec, eq + 1, level_help);
     rc = -1;
   } else {
     rs->cli_set[rule] = true;

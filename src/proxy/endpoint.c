@@ -166,7 +166,7 @@ static void update_events(fca_ep_t *ep) {
 }
 
 static void fail(fca_ep_t *ep, const char *what) {
-  if (!ep->err[0]) snprintf(ep->err, sizeof ep->err, "%s", what);
+  if (!ep->err[0] && what != ep->err) snprintf(ep->err, sizeof ep->err, "%s", what);
   ep->dead = true;
   update_events(ep);
   if (ep->cbs.on_event) ep->cbs.on_event(ep, FCA_EP_ERROR, ep->ud);

@@ -187,6 +187,17 @@ int fca_http1_feed_head(fca_http1_t *h, const char *data, size_t len, const char
       *why = "unexpected bytes after the message head";
       return -1;
     }
+    /* RFC 9112 5.2: a request with obsolete line folding is refused, never forwarded.
+     * (Responses are passed on as sent: observe, never alter.) */
+    if (h->p.type == HTTP_REQUEST) {
+      for (size_t i = 0; i < h->head.nfields; i++) {
+        const fca_http_field_t *f = &h->head.fields[i];
+        if (memchr(data + f->value_off, '\n', f->value_len)) {
+          *why = "obsolete line folding in a header field";
+          return -1;
+        }
+      }
+    }
     return 0;
   }
   *why = h->head.too_many_fields ? "too many header fields" : llhttp_get_error_reason(&h->p);

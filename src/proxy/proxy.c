@@ -10,6 +10,8 @@
 #include "fcaudit/intercept.h"
 #include "fcaudit/listener.h"
 #include "fcaudit/mint.h"
+#include "fcaudit/model.h"
+#include "fcaudit/reports.h"
 #include "fcaudit/routes.h"
 #include "fcaudit/ruleset.h"
 #include "fcaudit/sink.h"
@@ -279,8 +281,11 @@ fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) 
     }
     if (make_dns(w, cfg, err, errlen) < 0) goto fail;
     w->tls_srv = fca_tls_server_new(p->shared.ca, p->shared.leaf_key, (size_t)cfg->cert_cache_size);
-    w->tls_cli = fca_tls_client_new((const char *const *)cfg->upstream_ca.items, cfg->upstream_ca.n,
-                                    cfg->insecure_upstream, err, errlen);
+    w->tls_cli = i == 0
+                     ? fca_tls_client_new((const char *const *)cfg->upstream_ca.items,
+                                          cfg->upstream_ca.n, cfg->insecure_upstream, err, errlen)
+                     : fca_tls_client_new_sharing(p->workers[0].tls_cli, cfg->insecure_upstream,
+                                                  err, errlen);
     if (!w->tls_srv || !w->tls_cli) {
       if (!w->tls_srv) snprintf(err, errlen, "cannot set up TLS interception");
       goto fail;
@@ -373,11 +378,20 @@ int fca_proxy_main(const fca_config_t *cfg) {
   fca_log_level_t lvl;
   if (cfg->log_level && fca_log_level_parse(cfg->log_level, &lvl) == 0) fca_log_set_level(lvl);
   char err[512];
+  /* The run model collects the events for the reports and the summary at exit. */
+  fca_model_t *model = fca_model_new(NULL);
+  if (fca_reports_prepare(model, cfg, err, sizeof err) < 0) {
+    fca_err("%s", err);
+    fca_model_free(model);
+    return 3;
+  }
   fca_proxy_t *p = fca_proxy_start(cfg, err, sizeof err);
   if (!p) {
     fca_err("%s", err);
+    fca_model_free(model);
     return 3;
   }
+  fca_model_subscribe(model, fca_proxy_sink(p));
   for (size_t i = 0; i < p->shared.nlisten; i++) {
     char name[80];
     fca_sockaddr_format(&p->shared.listen[i], name, sizeof name);
@@ -407,9 +421,13 @@ int fca_proxy_main(const fca_config_t *cfg) {
   }
   free(joined);
   finish_run(p);
+  int status = 0;
+  if (fca_reports_write_all(model, cfg) < 0) status = 3;
+  fca_model_print_summary(stderr, model, fca_console_use_color(stderr, FCA_COLOR_AUTO));
   for (int i = 0; i < 3; i++) event_free(sigs[i]);
   event_base_free(m.base);
   fca_info("stopped");
   free_proxy(p);
-  return 0;
+  fca_model_free(model);
+  return status;
 }

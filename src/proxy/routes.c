@@ -4,6 +4,7 @@
  * to the host actually connected to. Host comparisons are case-insensitive. */
 #include "fcaudit/routes.h"
 
+#include "fcaudit/config.h"
 #include "fcaudit/util.h"
 
 #include <arpa/inet.h>
@@ -49,91 +50,42 @@ bool fca_host_is_loopback(const char *host) {
   return false;
 }
 
-/* Reads one field ending at ':' (or at the end when last); a field may be a [v6] literal. */
-static int field(const char **s, char *out, size_t outsz, bool last) {
-  const char *p = *s;
-  size_t n;
-  if (*p == '[') {
-    const char *rb = strchr(p, ']');
-    if (!rb) return -1;
-    n = (size_t)(rb - p - 1);
-    if (n >= outsz) return -1;
-    memcpy(out, p + 1, n);
-    out[n] = '\0';
-    p = rb + 1;
-  } else {
-    const char *e = last ? p + strlen(p) : strchr(p, ':');
-    if (!e) return -1;
-    n = (size_t)(e - p);
-    if (n >= outsz) return -1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    p = e;
-  }
-  if (!last) {
-    if (*p != ':') return -1;
-    p++;
-  } else if (*p) {
-    return -1;
-  }
-  *s = p;
-  return 0;
-}
-
-static int port_of(const char *s, bool allow_empty, int *out) {
-  if (!*s) {
-    *out = 0;
-    return allow_empty ? 0 : -1;
-  }
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (*end || v < 1 || v > 65535) return -1;
-  *out = (int)v;
-  return 0;
-}
-
+/* The syntax is parsed by config's parsers (one parser per option); here it becomes table
+ * entries with bounded sizes. */
 static int parse_resolve(const char *spec, resolve_t *r, char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
-  const char *s = spec;
-  if (*s == '+') s++;
-  char port[16], addrs[512];
-  if (field(&s, r->host, sizeof r->host, false) < 0 || !r->host[0] ||
-      field(&s, port, sizeof port, false) < 0 || port_of(port, false, &r->port) < 0 ||
-      field(&s, addrs, sizeof addrs, true) < 0 || !addrs[0]) {
-    snprintf(err, errlen, "bad --resolve '%s' (want HOST:PORT:ADDR[,ADDR...])", spec);
-    return -1;
+  char *host = NULL;
+  fca_strlist_t addrs = {0};
+  if (fca_config_parse_resolve(spec, &host, &r->port, &addrs, err, errlen) < 0) return -1;
+  int rc = 0;
+  if (strlen(host) >= sizeof r->host) {
+    fca_seterr(err, errlen, "bad --resolve '%s': host name too long", spec);
+    rc = -1;
+  } else {
+    snprintf(r->host, sizeof r->host, "%s", host);
+    for (size_t i = 0; i < addrs.n && r->n < 4; i++)
+      snprintf(r->addrs[r->n++], sizeof r->addrs[0], "%s", addrs.items[i]);
   }
-  char *save = NULL;
-  for (char *a = strtok_r(addrs, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
-    size_t al = strlen(a);
-    if (al > 2 && a[0] == '[' && a[al - 1] == ']') {
-      memmove(a, a + 1, al - 2);
-      a[al - 2] = '\0';
-    }
-    if (!fca_host_is_ip(a)) {
-      snprintf(err, errlen, "bad --resolve '%s': '%s' is not an IP address", spec, a);
-      return -1;
-    }
-    if (r->n < 4) snprintf(r->addrs[r->n++], sizeof r->addrs[0], "%s", a);
-  }
-  if (r->n == 0) {
-    snprintf(err, errlen, "bad --resolve '%s': no address", spec);
-    return -1;
-  }
-  return 0;
+  free(host);
+  fca_strlist_free(&addrs);
+  return rc;
 }
 
 static int parse_connect_to(const char *spec, connect_to_t *c, char *err, size_t errlen) {
   memset(c, 0, sizeof *c);
-  const char *s = spec;
-  char p1[16], p2[16];
-  if (field(&s, c->host1, sizeof c->host1, false) < 0 || field(&s, p1, sizeof p1, false) < 0 ||
-      port_of(p1, true, &c->port1) < 0 || field(&s, c->host2, sizeof c->host2, false) < 0 ||
-      field(&s, p2, sizeof p2, true) < 0 || port_of(p2, true, &c->port2) < 0) {
-    snprintf(err, errlen, "bad --connect-to '%s' (want HOST1:PORT1:HOST2:PORT2)", spec);
-    return -1;
+  char *h1 = NULL, *h2 = NULL;
+  if (fca_config_parse_connect_to(spec, &h1, &c->port1, &h2, &c->port2, err, errlen) < 0) return -1;
+  int rc = 0;
+  if ((h1 && strlen(h1) >= sizeof c->host1) || (h2 && strlen(h2) >= sizeof c->host2)) {
+    fca_seterr(err, errlen, "bad --connect-to '%s': host name too long", spec);
+    rc = -1;
+  } else {
+    snprintf(c->host1, sizeof c->host1, "%s", h1 ? h1 : "");
+    snprintf(c->host2, sizeof c->host2, "%s", h2 ? h2 : "");
   }
-  return 0;
+  free(h1);
+  free(h2);
+  return rc;
 }
 
 int fca_routes_check_resolve(const char *spec, char *err, size_t errlen) {
@@ -173,7 +125,9 @@ void fca_routes_free(fca_routes_t *r) {
 static const resolve_t *find_resolve(const fca_routes_t *r, const char *host, int port) {
   /* Later entries override earlier ones, as curl's cache does. */
   for (size_t i = r->nres; i-- > 0;) {
-    if (r->res[i].port == port && strcasecmp(r->res[i].host, host) == 0) return &r->res[i];
+    if (r->res[i].port == port &&
+        (strcmp(r->res[i].host, "*") == 0 || strcasecmp(r->res[i].host, host) == 0))
+      return &r->res[i];
   }
   return NULL;
 }

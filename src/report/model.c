@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fcaudit/eventjson.h"
+#include "fcaudit/sink.h"
 #include "fcaudit/util.h"
 
 static char *dup_or_null(const char *s) { return s ? fca_xstrdup(s) : NULL; }
@@ -292,6 +293,12 @@ void fca_model_event_fn(void *model, const fca_event_t *ev) {
   fca_model_add_json(m, o);
   pthread_mutex_unlock(&m->lock);
   json_decref(o);
+}
+
+int fca_model_subscribe(fca_model_t *m, struct fca_sink *sink) {
+  const char *id = fca_sink_run_id(sink);
+  if (id && !m->run) m->run = fca_xstrdup(id);
+  return fca_sink_subscribe(sink, fca_model_event_fn, m);
 }
 
 /* ---- offline ---- */

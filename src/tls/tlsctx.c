@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
@@ -110,7 +111,8 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg) {
     }
   }
   const char *host = found ? sni : d->connect_host;
-  if (found && !fca_mint_host_valid(sni) && d->connect_host && fca_mint_host_valid(d->connect_host)) {
+  if (found && !fca_mint_host_valid(sni) && d->connect_host &&
+      fca_mint_host_valid(d->connect_host)) {
     /* Some clients put "host:port" in SNI (Go's hey does); the CONNECT host names the
      * certificate then, and the client's own verification decides. */
     fca_debug("tls: SNI is not a host name; using the CONNECT host %s", d->connect_host);
@@ -222,8 +224,31 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess) {
   return 1; /* we keep the reference */
 }
 
-fca_tls_client_t *fca_tls_client_new(const char *const *extra_ca_files, size_t n, bool insecure,
-                                     char *err, size_t errlen) {
+/* The system trust: the hashed certificate directory when it has entries (certificates are
+ * then read lazily, per issuer: less memory and no bundle parse at start), else the bundle. */
+static int load_system_trust(SSL_CTX *ctx) {
+  const char *dir = getenv(X509_get_default_cert_dir_env());
+  if (!dir) dir = X509_get_default_cert_dir();
+  const char *file = getenv(X509_get_default_cert_file_env());
+  bool dir_ok = false;
+  DIR *d = dir ? opendir(dir) : NULL;
+  if (d) {
+    struct dirent *e;
+    while (!dir_ok && (e = readdir(d)) != NULL) {
+      /* Hash links look like "5ad8a5d6.0". */
+      size_t n = strlen(e->d_name);
+      dir_ok = n == 10 && e->d_name[8] == '.' && strspn(e->d_name, "0123456789abcdef") == 8;
+    }
+    closedir(d);
+  }
+  if (dir_ok && !file) return SSL_CTX_load_verify_dir(ctx, dir) == 1 ? 0 : -1;
+  return SSL_CTX_set_default_verify_paths(ctx) == 1 ? 0 : -1;
+}
+
+/* One upstream context; its trust store is loaded here, or shared with another worker's
+ * (X509_STORE is reference-counted and locks itself: the CA bundle is loaded once). */
+static fca_tls_client_t *client_new(const char *const *extra_ca_files, size_t n, bool insecure,
+                                    X509_STORE *share, char *err, size_t errlen) {
   if (indexes() != 0) {
     snprintf(err, errlen, "cannot register TLS connection data");
     return NULL;
@@ -237,14 +262,18 @@ fca_tls_client_t *fca_tls_client_new(const char *const *extra_ca_files, size_t n
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
   SSL_CTX_clear_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  if (SSL_CTX_set_default_verify_paths(ctx) != 1) goto ossl_fail;
-  for (size_t i = 0; i < n; i++) {
-    if (SSL_CTX_load_verify_file(ctx, extra_ca_files[i]) != 1) {
-      char e[200];
-      fca_tls_errstr(e, sizeof e);
-      snprintf(err, errlen, "cannot load CA file %s: %s", extra_ca_files[i], e);
-      SSL_CTX_free(ctx);
-      return NULL;
+  if (share) {
+    SSL_CTX_set1_cert_store(ctx, share);
+  } else {
+    if (load_system_trust(ctx) != 0) goto ossl_fail;
+    for (size_t i = 0; i < n; i++) {
+      if (SSL_CTX_load_verify_file(ctx, extra_ca_files[i]) != 1) {
+        char e[200];
+        fca_tls_errstr(e, sizeof e);
+        snprintf(err, errlen, "cannot load CA file %s: %s", extra_ca_files[i], e);
+        SSL_CTX_free(ctx);
+        return NULL;
+      }
     }
   }
   /* A trusted intermediate is enough (as curl does): --upstream-ca may name one. */
@@ -264,6 +293,16 @@ ossl_fail : {
   SSL_CTX_free(ctx);
   return NULL;
 }
+}
+
+fca_tls_client_t *fca_tls_client_new(const char *const *extra_ca_files, size_t n, bool insecure,
+                                     char *err, size_t errlen) {
+  return client_new(extra_ca_files, n, insecure, NULL, err, errlen);
+}
+
+fca_tls_client_t *fca_tls_client_new_sharing(const fca_tls_client_t *other, bool insecure,
+                                             char *err, size_t errlen) {
+  return client_new(NULL, 0, insecure, SSL_CTX_get_cert_store(other->ctx), err, errlen);
 }
 
 void fca_tls_client_free(fca_tls_client_t *c) {

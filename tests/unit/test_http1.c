@@ -265,3 +265,13 @@ Test(http1, extra_fields_dropped) {
   free(s);
   evbuffer_free(out);
 }
+
+Test(http1, obs_fold_in_request_rejected) {
+  /* RFC 9112 5.2: a proxy must not forward obsolete line folding in a request. */
+  fca_http1_init(&parser, HTTP_REQUEST, NULL, NULL);
+  const char *why = NULL;
+  const char *folded = "GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\nX-Fold: a\r\n b\r\n\r\n";
+  cr_assert_eq(fca_http1_feed_head(&parser, folded, strlen(folded), &why), -1);
+  cr_assert_not_null(why);
+  cr_assert(strstr(why, "fold") != NULL, "%s", why);
+}

@@ -94,3 +94,17 @@ Test(routes, loopback_and_ip) {
   cr_assert(fca_host_is_ip("::ffff:1.2.3.4"));
   cr_assert_not(fca_host_is_ip("shop.test"));
 }
+
+Test(routes, resolve_wildcard_host) {
+  const char *res[] = {"*:443:127.0.0.1", "shop.test:443:::1"};
+  fca_routes_t *r = make(res, 2, NULL, 0);
+  fca_route_t rt;
+  fca_routes_lookup(r, "any.test", 443, &rt);
+  cr_assert_eq(rt.n_addrs, 1);
+  cr_assert_str_eq(rt.addrs[0], "127.0.0.1");
+  fca_routes_lookup(r, "shop.test", 443, &rt);
+  cr_assert_str_eq(rt.addrs[0], "::1", "a later, specific entry wins");
+  fca_routes_lookup(r, "any.test", 80, &rt);
+  cr_assert_eq(rt.n_addrs, 0);
+  fca_routes_free(r);
+}

@@ -2,6 +2,8 @@
 #include "fcaudit/util.h"
 
 #include <criterion/criterion.h>
+#include <stdint.h>
+#include <string.h>
 
 Test(util, durations) {
   uint64_t v;
@@ -40,4 +42,22 @@ Test(util, glob) {
   cr_assert(fca_glob_match("shop.te?t", "shop.test"));
   cr_assert(fca_glob_match("*", ""));
   cr_assert_not(fca_glob_match("a*b", "acd"));
+}
+
+Test(util, edit_distance) {
+  cr_assert_eq(fca_edit_distance("listen", 6, "listne", 6, false), 2);
+  cr_assert_eq(fca_edit_distance("FC-COP-1", 8, "FC-COOP-1", 9, false), 1);
+  cr_assert_eq(fca_edit_distance("fc-coop-1", 9, "FC-COOP-1", 9, true), 0);
+  cr_assert_eq(fca_edit_distance("fc-coop-1", 9, "FC-COOP-1", 9, false), 6);
+  cr_assert_eq(fca_edit_distance("", 0, "abc", 3, false), 3);
+  char longs[80];
+  memset(longs, 'a', sizeof longs);
+  cr_assert_eq(fca_edit_distance(longs, sizeof longs, "a", 1, false), SIZE_MAX);
+}
+
+Test(util, seterr) {
+  char err[8];
+  fca_seterr(err, sizeof err, "bad %s", "value here");
+  cr_assert_str_eq(err, "bad val", "truncated, terminated");
+  fca_seterr(NULL, 0, "ignored %d", 1);
 }
