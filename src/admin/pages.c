@@ -1,0 +1,105 @@
+/* admin pages: the dashboard and its assets, /metrics, /healthz and /api/report.json. The
+ * dashboard is static (compiled-in assets); its data comes from /events (live) and
+ * /api/report.json (totals and scorecards: the very document --report-json writes, built from
+ * the same run model under the model's lock). */
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_int.h"
+#include "fcaudit/admin_assets.h"
+#include "fcaudit/admin_prom.h"
+#include "fcaudit/report_json.h"
+#include "fcaudit/sink.h"
+#include "fcaudit/util.h"
+
+static void serve_asset(struct evhttp_request *req, const char *name) {
+  const fca_admin_asset_t *as = fca_admin_asset_find(name);
+  if (!as) {
+    fca_admin_reply_text(req, 404, "fcaudit admin: no such file\n");
+    return;
+  }
+  fca_admin_reply(req, 200, as->type, as->data, as->len);
+}
+
+static void serve_metrics(fca_admin_t *a, struct evhttp_request *req) {
+  fca_metrics_t m = {0};
+  if (a->opts.metrics) a->opts.metrics(a->opts.metrics_ud, &m);
+  fca_sink_stats_t st;
+  bool have_stats = a->opts.sink != NULL;
+  if (have_stats) fca_sink_stats(a->opts.sink, &st);
+  fca_admin_prom_extra_t x = {
+      .sse_clients = a->nclients,
+      .ring_events = fca_admin_ring_size(a->ring),
+      .ring_evicted = fca_admin_ring_evicted(a->ring),
+      .admin_requests = atomic_load(&a->requests),
+  };
+  fca_abuf_t b = {0};
+  fca_admin_prom_write(&b, &m, have_stats ? &st : NULL, &x);
+  fca_admin_reply(req, 200, FCA_ADMIN_PROM_CONTENT_TYPE, b.p, b.len);
+  fca_abuf_free(&b);
+}
+
+/* The live counters for the dashboard's totals (pages seen is known to the report only once
+ * the run's summary exists). */
+static void serve_metrics_json(fca_admin_t *a, struct evhttp_request *req) {
+  fca_metrics_t m = {0};
+  if (a->opts.metrics) a->opts.metrics(a->opts.metrics_ud, &m);
+  json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "connections_open",
+                        (json_int_t)m.conns_open, "connections_total", (json_int_t)m.conns_total,
+                        "requests", (json_int_t)m.requests, "pages_seen", (json_int_t)m.pages_seen,
+                        "pages_tagged", (json_int_t)m.pages_tagged, "audit_notes",
+                        (json_int_t)m.audit_notes, "tls_failures", (json_int_t)m.tls_failures,
+                        "started_ms", (json_int_t)m.started_ms);
+  char *s = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  fca_admin_reply(req, 200, "application/json", s, strlen(s));
+  free(s);
+}
+
+char *fca_admin_report_text(fca_admin_t *a) {
+  pthread_mutex_lock(&a->model->lock);
+  json_t *doc = fca_report_json(a->model);
+  pthread_mutex_unlock(&a->model->lock);
+  char *s = json_dumps(doc, JSON_INDENT(2));
+  json_decref(doc);
+  return s;
+}
+
+static void serve_report(fca_admin_t *a, struct evhttp_request *req) {
+  char *s = fca_admin_report_text(a);
+  if (!s) {
+    fca_admin_reply_text(req, 500, "fcaudit admin: cannot build the report\n");
+    return;
+  }
+  fca_admin_reply(req, 200, "application/json", s, strlen(s));
+  free(s);
+}
+
+bool fca_admin_pages_route(fca_admin_t *a, struct evhttp_request *req, const char *path) {
+  if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
+    serve_asset(req, "index.html");
+  } else if (strncmp(path, "/assets/", 8) == 0) {
+    const char *name = path + 8;
+    /* Asset names are flat: no directories, nothing hidden. */
+    if (!*name || strchr(name, '/') || name[0] == '.')
+      fca_admin_reply_text(req, 404, "fcaudit admin: no such file\n");
+    else
+      serve_asset(req, name);
+  } else if (strcmp(path, "/favicon.ico") == 0) {
+    serve_asset(req, "favicon.svg");
+  } else if (strcmp(path, "/metrics") == 0) {
+    serve_metrics(a, req);
+  } else if (strcmp(path, "/healthz") == 0) {
+    fca_admin_reply_text(req, 200, "ok\n");
+  } else if (strcmp(path, "/api/report.json") == 0) {
+    serve_report(a, req);
+  } else if (strcmp(path, "/api/metrics.json") == 0) {
+    serve_metrics_json(a, req);
+  } else {
+    return false;
+  }
+  return true;
+}
