@@ -211,7 +211,7 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
   char *dir = NULL, *tmpdir = NULL, *bundle = NULL, *url = NULL;
   char **env = NULL;
   fca_ca_t *ca = NULL;
-  fca_proxy_t *p = fca_proxy_start(cfg, err, sizeof err);
+  fca_proxy_t *p = fca_proxy_start_with_model(cfg, m, err, sizeof err);
   if (!p) {
     fprintf(stderr, "fcaudit run: %s\n", err);
     status = FCA_EXIT_FATAL;

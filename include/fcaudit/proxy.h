@@ -14,6 +14,10 @@ typedef struct fca_proxy fca_proxy_t;
 
 /* Binds every --listen address and starts the workers. NULL with err on failure. */
 fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen);
+/* The same, with the run model the admin pages show (the one the reports come from). */
+struct fca_model;
+fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_model *model, char *err,
+                                        size_t errlen);
 /* The actual port of the i-th listen address (useful with port 0). */
 int fca_proxy_port(const fca_proxy_t *p, size_t i);
 /* The event sink (log, console, subscribers); valid until fca_proxy_wait_free. */

@@ -4,6 +4,7 @@
  * (libevent with pthreads support). */
 #include "fcaudit/proxy.h"
 
+#include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
 #include "fcaudit/ca.h"
 #include "fcaudit/ca_cmd.h"
@@ -20,8 +21,10 @@
 #include "fcaudit/util.h"
 #include "fcaudit/worker.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/thread.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +35,7 @@
 struct fca_proxy {
   fca_proxy_shared_t shared;
   fca_sink_t *sink;
+  fca_admin_t *admin;
   fca_ruleset_t *rules;
   fca_audit_t *audit;
   fca_proxy_stats_t stats;
@@ -166,6 +170,46 @@ static int make_audit(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t
   return 0;
 }
 
+static void metrics_cb(void *ud, fca_metrics_t *out) { fca_proxy_metrics(ud, out); }
+
+/* The admin listener (dashboard, CA page, metrics). A busy port is a warning: the proxy goes
+ * on without it. Also where fcaudit.test is routed to. */
+static void start_admin(fca_proxy_t *p, const fca_config_t *cfg, struct fca_model *model) {
+  if (!cfg->admin || strcmp(cfg->admin, "off") == 0) return;
+  fca_admin_opts_t o = {.listen = cfg->admin,
+                        .allow_remote = cfg->allow_remote_admin,
+                        .sink = p->sink,
+                        .ca = p->shared.ca,
+                        .metrics = metrics_cb,
+                        .metrics_ud = p,
+                        .model = model};
+  char err[256];
+  p->admin = fca_admin_start(&o, err, sizeof err);
+  if (!p->admin) {
+    fca_warn("%s; going on without the admin pages", err);
+    return;
+  }
+  /* Workers connect to it by address: a wildcard bind is reached on loopback. */
+  fca_sockaddr_t a;
+  char host[INET6_ADDRSTRLEN] = "127.0.0.1";
+  if (fca_listen_parse(cfg->admin, &a, err, sizeof err) == 0) {
+    const struct sockaddr *sa = (const struct sockaddr *)&a.addr;
+    if (sa->sa_family == AF_INET) {
+      const struct in_addr *in = &((const struct sockaddr_in *)sa)->sin_addr;
+      if (in->s_addr != htonl(INADDR_ANY)) inet_ntop(AF_INET, in, host, sizeof host);
+    } else if (sa->sa_family == AF_INET6) {
+      const struct in6_addr *in6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+      snprintf(host, sizeof host, "::1");
+      if (!IN6_IS_ADDR_UNSPECIFIED(in6)) inet_ntop(AF_INET6, in6, host, sizeof host);
+    }
+  }
+  snprintf(p->shared.admin_host, sizeof p->shared.admin_host, "%s", host);
+  p->shared.admin_port = fca_admin_port(p->admin);
+  bool v6 = strchr(host, ':') != NULL;
+  fca_info("dashboard on http://%s%s%s:%d/ (and http://" FCA_ADMIN_HOST "/ through the proxy)",
+           v6 ? "[" : "", host, v6 ? "]" : "", p->shared.admin_port);
+}
+
 /* The interception CA: created on first start (and said so once, with how to trust it). */
 static int load_ca(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
   char *dir = fca_ca_resolve_dir(cfg->ca_dir);
@@ -211,6 +255,7 @@ static void free_proxy(fca_proxy_t *p) {
   free(p->shared.auth_expected);
   fca_routes_free(p->shared.routes);
   fca_passthrough_free(p->shared.passthrough);
+  if (p->admin) fca_admin_stop_free(p->admin); /* before the sink it subscribed to */
   if (p->audit) fca_audit_free(p->audit);
   if (p->rules) fca_ruleset_free(p->rules);
   if (p->sink) fca_sink_close(p->sink);
@@ -220,6 +265,11 @@ static void free_proxy(fca_proxy_t *p) {
 }
 
 fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) {
+  return fca_proxy_start_with_model(cfg, NULL, err, errlen);
+}
+
+fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_model *model, char *err,
+                                        size_t errlen) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, (void (*)(void))evthread_use_pthreads);
   fca_proxy_t *p = fca_xcalloc(1, sizeof *p);
@@ -314,6 +364,7 @@ fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) 
       w->nlisteners = k + 1;
     }
   }
+  start_admin(p, cfg, model);
   for (int i = 0; i < p->nworkers; i++) {
     if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
       fca_err("cannot start worker thread %d", i);
@@ -385,7 +436,7 @@ int fca_proxy_main(const fca_config_t *cfg) {
     fca_model_free(model);
     return 3;
   }
-  fca_proxy_t *p = fca_proxy_start(cfg, err, sizeof err);
+  fca_proxy_t *p = fca_proxy_start_with_model(cfg, model, err, sizeof err);
   if (!p) {
     fca_err("%s", err);
     fca_model_free(model);
