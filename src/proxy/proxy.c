@@ -381,6 +381,43 @@ struct fca_sink *fca_proxy_sink(fca_proxy_t *p) {
   return p->sink;
 }
 
+void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *m) {
+  memset(m, 0, sizeof *m);
+  fca_proxy_stats_t *s = &p->stats;
+  m->conns_open = atomic_load(&s->conns_open);
+  m->conns_total = atomic_load(&s->conns_total);
+  m->requests = atomic_load(&s->requests);
+  m->bytes_from_clients = atomic_load(&s->bytes_up);
+  m->bytes_to_clients = atomic_load(&s->bytes_down);
+  m->tls_handshakes = atomic_load(&s->tls_handshakes);
+  m->tls_failures = atomic_load(&s->tls_failures);
+  m->upstream_reused = atomic_load(&s->upstream_reused);
+  m->proxy_errors = atomic_load(&s->errors);
+  for (int i = 0; i < p->nworkers; i++) {
+    if (!p->workers[i].tls_srv) continue;
+    fca_certcache_stats_t cs;
+    fca_tls_server_stats(p->workers[i].tls_srv, &cs);
+    m->cert_cache_hits += cs.hits;
+    m->cert_cache_misses += cs.misses;
+    m->certs_minted += cs.mints;
+  }
+  if (p->audit) {
+    fca_audit_stats_t as;
+    fca_audit_stats(p->audit, &as);
+    m->pages_seen = as.pages_seen;
+    m->pages_tagged = as.pages_tagged;
+    m->audit_notes = as.notes;
+    m->audit_bytes = as.bytes_inspected;
+  }
+  if (p->sink) {
+    fca_sink_stats_t ss;
+    fca_sink_stats(p->sink, &ss);
+    m->events_written = ss.lines_written;
+    m->sink_write_errors = ss.write_errors;
+  }
+  m->started_ms = p->started_ms;
+}
+
 int fca_proxy_port(const fca_proxy_t *p, size_t i) {
   return i < p->shared.nlisten ? fca_sockaddr_port(&p->shared.listen[i]) : 0;
 }
