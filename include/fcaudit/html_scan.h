@@ -22,6 +22,9 @@
 #ifndef FCA_HTML_SCAN_TAG_MAX
 #define FCA_HTML_SCAN_TAG_MAX (32 * 1024) /* tag name + all attribute names and values */
 #endif
+#ifndef FCA_HTML_SCAN_RAW_MAX
+#define FCA_HTML_SCAN_RAW_MAX 2048 /* raw tag text kept for evidence */
+#endif
 #ifndef FCA_HTML_SCAN_MAX_ATTRS
 #define FCA_HTML_SCAN_MAX_ATTRS 128 /* attributes kept per tag */
 #endif
@@ -49,6 +52,11 @@ typedef struct {
    * the element never loads or applies. */
   bool inert;
   bool truncated; /* attributes were dropped: FCA_HTML_SCAN_TAG_MAX or _MAX_ATTRS reached */
+  /* The tag exactly as it appeared in the stream (no references decoded), for evidence; at
+   * most FCA_HTML_SCAN_RAW_MAX bytes (raw_cut when longer). */
+  const char *raw;
+  size_t raw_len;
+  bool raw_cut;
   unsigned template_depth;
 } fca_html_tag_t;
 

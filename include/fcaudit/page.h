@@ -39,10 +39,12 @@ const char *fca_confidence_name(fca_confidence_t c); /* high | medium, NULL for 
 /* A piece of evidence as seen: value bytes (owned, NUL-terminated for convenience), the byte
  * offset in the decoded body (-1 for headers/requests), and the other document it came from. */
 typedef struct {
-  char *value;
+  char *value; /* the attribute or header value (what rules and messages read) */
   size_t len;
   int64_t offset;
   char *url; /* NULL: this page */
+  char *tag; /* the whole tag as it appeared, when the value came from a tag: the evidence */
+  size_t tag_len;
 } fca_page_ev_t;
 
 typedef struct {
@@ -170,6 +172,8 @@ void *fca_page_push(void **arr, size_t *n, size_t *cap, size_t elem, size_t max)
   fca_page_push((void **)&(p)->list, &(p)->n##list, &(p)->cap_##list, sizeof *(p)->list,           \
                 FCA_PAGE_LIST_MAX)
 
+/* Records the raw tag the value came from (reported as the evidence value). */
+void fca_page_ev_set_tag(fca_page_ev_t *ev, const char *tag, size_t len);
 void fca_page_ev_set(fca_page_ev_t *ev, const char *value, size_t len, int64_t offset,
                      const char *url);
 void fca_page_ev_clear(fca_page_ev_t *ev);

@@ -111,10 +111,12 @@ static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t
   fca_page_script_t *e = FCA_PAGE_PUSH(p, scripts);
   if (e) {
     fca_page_ev_set(&e->src, s->src.ptr, s->src.len, (int64_t)t->offset, NULL);
+    fca_page_ev_set_tag(&e->src, t->raw, t->raw_len);
     if (s->referrerpolicy.present) {
       e->has_refpol = true;
       fca_page_ev_set(&e->refpol, s->referrerpolicy.ptr, s->referrerpolicy.len, (int64_t)t->offset,
                       NULL);
+      fca_page_ev_set_tag(&e->refpol, t->raw, t->raw_len);
     }
   } else {
     p->dropped++;
@@ -157,6 +159,7 @@ static void on_meta(void *ud, const fca_html_tag_t *t, const fca_html_meta_t *m)
     e->referer_spelling = referer;
     e->policy = referrer ? fca_referrer_parse_meta(c, cl) : FCA_REFPOL_NONE;
     fca_page_ev_set(&e->content, c, cl, (int64_t)t->offset, NULL);
+    fca_page_ev_set_tag(&e->content, t->raw, t->raw_len);
     fca_rules_evaluate(x->a, p);
   } else {
     p->dropped++;
@@ -195,6 +198,7 @@ static void on_iframe(void *ud, const fca_html_tag_t *t, const fca_html_iframe_t
     if (f->sandbox.present) {
       e->sb = fca_sandbox_parse(f->sandbox.ptr, f->sandbox.len);
       fca_page_ev_set(&e->sandbox, f->sandbox.ptr, f->sandbox.len, (int64_t)t->offset, NULL);
+      fca_page_ev_set_tag(&e->sandbox, t->raw, t->raw_len);
     }
     fca_correlate_iframe(x->a, p, idx);
   } else {

@@ -25,6 +25,8 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
 #define OFF(q) (base + (uint64_t)((q)-start))
   /* In a raw text content state, `run` is where the not yet delivered text begins. */
   const unsigned char *run = IS_CONTENT(s->state) ? p : NULL;
+  /* While a start or end tag is open, `rec` is where its not yet recorded raw bytes begin. */
+  const unsigned char *rec = s->in_tag ? p : NULL;
 #define TO_PENDING(st)                                                                             \
   do {                                                                                             \
     if (run) fca_html_raw_text(s, OFF(run), run, (size_t)(p - run));                               \
@@ -47,6 +49,9 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
 #define EMIT_TAG()                                                                                 \
   do {                                                                                             \
     p++;                                                                                           \
+    if (rec) fca_html_tag_raw_append(s, rec, (size_t)(p - rec));                                   \
+    rec = NULL;                                                                                    \
+    s->in_tag = false;                                                                             \
     fca_html_tag_emit(s, OFF(p));                                                                  \
     if (IS_CONTENT(s->state)) run = p;                                                             \
   } while (0)
@@ -75,6 +80,8 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
         p++;
       } else if (is_alpha(c)) {
         fca_html_tag_begin(s, s->tag_off, false);
+        fca_html_tag_raw_append(s, (const unsigned char *)"<", 1);
+        rec = p;
         s->state = S_TAG_NAME;
       } else if (c == '?') {
         s->state = S_BOGUS_COMMENT;
@@ -85,6 +92,8 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
     case S_END_TAG_OPEN:
       if (is_alpha(c)) {
         fca_html_tag_begin(s, s->tag_off, true);
+        fca_html_tag_raw_append(s, (const unsigned char *)"</", 2);
+        rec = p;
         s->state = S_TAG_NAME;
       } else if (c == '>') {
         s->state = S_DATA;
@@ -548,6 +557,7 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
     }
   }
   if (run && IS_CONTENT(s->state)) fca_html_raw_text(s, OFF(run), run, (size_t)(end - run));
+  if (rec && s->in_tag) fca_html_tag_raw_append(s, rec, (size_t)(end - rec));
   s->fed += n;
 #undef OFF
 #undef TO_PENDING

@@ -106,6 +106,10 @@ struct fca_html_scan {
 
   /* the tag being built */
   uint64_t tag_off;
+  bool in_tag;                        /* between '<' + name and '>' */
+  char tagraw[FCA_HTML_SCAN_RAW_MAX]; /* the tag as it appeared (capped) */
+  size_t tagraw_len;
+  bool tagraw_cut;
   bool tag_end, tag_self, tag_store, tag_full;
   int tag_el;
   size_t name_len; /* bytes of the name stored (<= NAME_MAX_STORED) */
@@ -164,6 +168,8 @@ static inline bool storing_value(const fca_html_scan_t *s) {
 
 /* html_tag.c: tag assembly, element callbacks, raw text delivery, character references. */
 void fca_html_scan_reset(fca_html_scan_t *s);
+/* Records raw bytes of the open tag (capped at FCA_HTML_SCAN_RAW_MAX). */
+void fca_html_tag_raw_append(fca_html_scan_t *s, const unsigned char *p, size_t n);
 void fca_html_tag_begin(fca_html_scan_t *s, uint64_t off, bool end);
 void fca_html_tag_name_append(fca_html_scan_t *s, const unsigned char *p, size_t n);
 void fca_html_tag_name_done(fca_html_scan_t *s);

@@ -94,7 +94,20 @@ static int classify(const char *n, size_t len) {
 #undef IS
 }
 
+void fca_html_tag_raw_append(fca_html_scan_t *s, const unsigned char *p, size_t n) {
+  size_t room = sizeof s->tagraw - s->tagraw_len;
+  if (n > room) {
+    n = room;
+    s->tagraw_cut = true;
+  }
+  memcpy(s->tagraw + s->tagraw_len, p, n);
+  s->tagraw_len += n;
+}
+
 void fca_html_tag_begin(fca_html_scan_t *s, uint64_t off, bool end) {
+  s->in_tag = true;
+  s->tagraw_len = 0;
+  s->tagraw_cut = false;
   s->tag_off = off;
   s->tag_end = end;
   s->tag_self = false;
@@ -229,6 +242,9 @@ void fca_html_tag_emit(fca_html_scan_t *s, uint64_t next_off) {
   t.end_tag = s->tag_end;
   t.self_closing = s->tag_self;
   t.truncated = s->tag_full;
+  t.raw = s->tagraw;
+  t.raw_len = s->tagraw_len;
+  t.raw_cut = s->tagraw_cut;
   if (s->tag_end) {
     if (s->tag_el == EL_TEMPLATE && s->template_depth > 0) s->template_depth--;
     t.inert = s->inert_mode || s->template_depth > 0;

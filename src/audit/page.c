@@ -95,15 +95,23 @@ void fca_page_ev_set(fca_page_ev_t *ev, const char *value, size_t len, int64_t o
   ev->url = dup_or_null(url);
 }
 
+void fca_page_ev_set_tag(fca_page_ev_t *ev, const char *tag, size_t len) {
+  free(ev->tag);
+  ev->tag = tag && len ? fca_xstrndup(tag, len) : NULL;
+  ev->tag_len = ev->tag ? len : 0;
+}
+
 void fca_page_ev_clear(fca_page_ev_t *ev) {
   free(ev->value);
   free(ev->url);
+  free(ev->tag);
   memset(ev, 0, sizeof *ev);
 }
 
 static void ev_copy(fca_page_ev_t *d, const fca_page_ev_t *s) {
   memset(d, 0, sizeof *d);
   if (s->value) fca_page_ev_set(d, s->value, s->len, s->offset, s->url);
+  if (s->tag) fca_page_ev_set_tag(d, s->tag, s->tag_len);
 }
 
 void *fca_page_push(void **arr, size_t *n, size_t *cap, size_t elem, size_t max) {

@@ -37,6 +37,7 @@ static void iframe_rules(fca_audit_t *a, fca_page_t *p, const fca_page_t *parent
   if (!f->sb.sandboxed) return;
   fca_page_ev_t ev = {0};
   fca_page_ev_set(&ev, f->sandbox.value, f->sandbox.len, f->offset, parent->url);
+  fca_page_ev_set_tag(&ev, f->sandbox.tag, f->sandbox.tag_len);
   uint32_t missing = fca_sandbox_missing(f->sb, FCA_SBX_REQUIRED);
   if (missing & FCA_SBX_ALLOW_POPUPS_TO_ESCAPE_SANDBOX)
     fca_rules_fire(a, p, FCA_RULE_SBX_1, ev.value, &ev, "iframe", "iframe[sandbox]");

@@ -82,7 +82,10 @@ void fca_rules_fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const cha
   if (!f) return; /* a pathological page: enough said */
   *f = (fca_page_fired_t){(uint32_t)rule, h};
 
-  uint64_t count = fca_dedup_hit(a->dedup, info->id, p->dedup_url, evd->value, evd->len);
+  /* Evidence from a tag is the tag as it appeared; from a header, the value. */
+  const char *evv = evd->tag ? evd->tag : evd->value ? evd->value : "";
+  size_t evl = evd->tag ? evd->tag_len : evd->len;
+  uint64_t count = fca_dedup_hit(a->dedup, info->id, p->dedup_url, evv, evl);
   a->occurrences[rule][level]++;
   char *msg = fca_rule_message(info, msg_value);
   if (level >= FCA_LEVEL_WARNING) {
@@ -110,8 +113,7 @@ void fca_rules_fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const cha
                     .count = count};
   fill_page(&ev, p);
   ev.has_evidence = true;
-  ev.evidence = (fca_event_evidence_t){source,   name,        evd->value ? evd->value : "",
-                                       evd->len, evd->offset, evd->url};
+  ev.evidence = (fca_event_evidence_t){source, name, evv, evl, evd->offset, evd->url};
   fca_audit_emit(a, &ev);
   free(msg);
 }

@@ -200,7 +200,7 @@ Test(audit, ref1_header_and_meta) {
   assert_rules("FC-REF-1");
   v = cap_find(&cap, FCA_EV_VIOLATION, "FC-REF-1");
   cr_assert_str_eq(v->ev_source, "meta");
-  cr_assert_str_eq(v->ev_value, " never ");
+  cr_assert_str_eq(v->ev_value, "<META NAME=Referrer CONTENT=\" never \">");
   cr_assert_eq(v->ev_offset, (int64_t)strlen(STRIPE));
   cr_assert_not_null(strstr(v->message, "no-referrer"));
   cap_clear(&cap);
@@ -230,7 +230,8 @@ Test(audit, ref2_ref3_ref4) {
   doc("https://b.test/", STRIPE "<meta name=\"referer\" content=\"Strict-Origin\">", NULL, NULL,
       NULL, NULL);
   assert_rules("FC-REF-2");
-  cr_assert_str_eq(cap_find(&cap, FCA_EV_VIOLATION, "FC-REF-2")->ev_value, "no-referrer");
+  cr_assert_str_eq(cap_find(&cap, FCA_EV_VIOLATION, "FC-REF-2")->ev_value,
+                   "<meta name=\"referer\" content=\"no-referrer\">");
   cap_clear(&cap);
   doc("https://c.test/",
       "<script referrerpolicy=no-referrer src=\"https://js.stripe.com/v3\"></script>", NULL, NULL,
@@ -331,7 +332,9 @@ static void check_framing_events(void) {
   cr_assert_not(v->top_level);
   v = cap_find(&cap, FCA_EV_VIOLATION, "FC-SBX-1");
   cr_assert_str_eq(v->ev_source, "iframe");
-  cr_assert_str_eq(v->ev_value, "allow-scripts allow-same-origin");
+  /* The evidence is the tag as it appeared in the parent (RULES.md). */
+  cr_assert_str_eq(v->ev_value,
+                   "<iframe sandbox=\"allow-scripts allow-same-origin\" src=\"/embed#f\">");
   cr_assert_str_eq(v->ev_url, "https://shop.test/outer");
   cr_assert_eq(v->ev_offset, 6);
 }

@@ -491,3 +491,33 @@ Test(html_scan, base_resolution_of_script_src) {
   fca_html_scan_free(s);
   cr_assert_str_eq(r.src, "http://js.stripe.com/v3/");
 }
+
+/* Evidence is "the tag as it appeared": raw bytes, whatever the chunking. */
+static char raw_seen[8][256];
+static size_t raw_count;
+static void raw_tag(void *ud, const fca_html_tag_t *t) {
+  (void)ud;
+  if (t->end_tag || raw_count >= 8) return;
+  snprintf(raw_seen[raw_count++], sizeof raw_seen[0], "%.*s", (int)t->raw_len, t->raw);
+}
+
+Test(html_scan, raw_tag_text_at_every_split) {
+  const char *in = "<p>x</p><META NAME=referrer content='no&#45;referrer'>"
+                   "<iframe sandbox=\"allow-scripts\n allow-popups\" src=/f></iframe>";
+  const char *want[] = {"<p>", "<META NAME=referrer content='no&#45;referrer'>",
+                        "<iframe sandbox=\"allow-scripts\n allow-popups\" src=/f>"};
+  fca_html_scan_cb_t cb = {0};
+  cb.tag = raw_tag;
+  size_t n = strlen(in);
+  for (size_t split = 0; split <= n; split++) {
+    raw_count = 0;
+    fca_html_scan_t *s = fca_html_scan_new(&cb, NULL);
+    fca_html_scan_feed(s, in, split);
+    fca_html_scan_feed(s, in + split, n - split);
+    fca_html_scan_finish(s);
+    fca_html_scan_free(s);
+    cr_assert_eq(raw_count, 3, "split %zu", split);
+    for (size_t i = 0; i < 3; i++)
+      cr_assert_str_eq(raw_seen[i], want[i], "split %zu tag %zu", split, i);
+  }
+}
