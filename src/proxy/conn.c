@@ -463,7 +463,9 @@ static void handle_connect(fca_conn_t *c) {
   fca_route_t rt;
   fca_routes_lookup(c->w->shared->routes, c->host, c->port, &rt);
   bool admin = is_admin_host(c->host);
-  if (!admin && cfg->only_resolved && !fca_route_allowed_offline(&rt, c->host)) {
+  /* Through --upstream-proxy every host goes to the parent the user named (as plain HTTP does). */
+  bool parent = c->w->shared->parent_port != 0;
+  if (!admin && !parent && cfg->only_resolved && !fca_route_allowed_offline(&rt, c->host)) {
     send_error(c, 403,
                "host '%s' is not allowed: --only-resolved forwards only hosts named by "
                "--resolve or --connect-to, and loopback addresses",

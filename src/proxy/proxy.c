@@ -473,8 +473,17 @@ int fca_proxy_main(const fca_config_t *cfg) {
     fca_model_free(model);
     return 3;
   }
+  /* Signals wait (blocked) until their handlers are in place: the workers inherit the mask,
+   * and the main thread unblocks them once libevent listens for them. */
+  sigset_t blocked, old;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGINT);
+  sigaddset(&blocked, SIGTERM);
+  sigaddset(&blocked, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &blocked, &old);
   fca_proxy_t *p = fca_proxy_start_with_model(cfg, model, err, sizeof err);
   if (!p) {
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     fca_err("%s", err);
     fca_model_free(model);
     return 3;
@@ -492,6 +501,7 @@ int fca_proxy_main(const fca_config_t *cfg) {
     sigs[i] = evsignal_new(m.base, signo[i], on_signal, &m);
     evsignal_add(sigs[i], NULL);
   }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   /* Keep handling signals while the workers drain (a second SIGINT forces). */
   event_base_dispatch(m.base);
   event_base_loopexit(m.base, NULL);
