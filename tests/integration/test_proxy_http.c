@@ -552,3 +552,48 @@ Test(proxy_http, proxy_exits_cleanly_on_sigterm) {
   cr_assert_eq(access(log, F_OK), 0, "no event log at %s", log);
   free(log);
 }
+
+/* --anticache alters traffic on purpose (documented): documents and scripts lose their
+ * conditional headers so the audit sees a full response; other requests keep them, and
+ * without the option nothing is removed. */
+Test(proxy_http, proxy_anticache_strips_conditionals_of_documents_only) {
+  start_origin();
+  start_proxy_flags((const char *const[]){"--anticache", NULL}, 0);
+  char *u = ourl("/echo");
+  const char *cond[] = {"-H", "If-None-Match: \"v1\"", "-H",
+                        "If-Modified-Since: Mon, 01 Jan 2024 00:00:00 GMT"};
+  fca_run_t r;
+  pcurl_ok(&r, (const char *[]){cond[0], cond[1], cond[2], cond[3], "-H",
+                                "Sec-Fetch-Dest: document", u, NULL});
+  assert_lacks(r.out, r.out_len, "If-None-Match");
+  assert_lacks(r.out, r.out_len, "If-Modified-Since");
+  fca_run_free(&r);
+  pcurl_ok(&r, (const char *[]){cond[0], cond[1], cond[2], cond[3], "-H", "Sec-Fetch-Dest: script",
+                                u, NULL});
+  assert_lacks(r.out, r.out_len, "If-None-Match");
+  fca_run_free(&r);
+  pcurl_ok(&r, (const char *[]){cond[0], cond[1], cond[2], cond[3], "-H", "Sec-Fetch-Dest: image",
+                                u, NULL});
+  assert_has(r.out, r.out_len, "\r\nIf-None-Match: \"v1\"\r\n");
+  assert_has(r.out, r.out_len, "\r\nIf-Modified-Since: ");
+  fca_run_free(&r);
+  fca_testproxy_stop(&px);
+  start_proxy_flags(NULL, 0);
+  pcurl_ok(&r, (const char *[]){cond[0], cond[1], "-H", "Sec-Fetch-Dest: document", u, NULL});
+  assert_has(r.out, r.out_len, "\r\nIf-None-Match: \"v1\"\r\n");
+  fca_run_free(&r);
+  free(u);
+}
+
+/* RFC 9112 5.2: a folded request header is refused, not forwarded. */
+Test(proxy_http, proxy_refuses_obsolete_line_folding_400) {
+  start_both(NULL);
+  char req[256];
+  snprintf(req, sizeof req,
+           "GET http://127.0.0.1:%d/echo HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Fold: a\r\n b\r\n\r\n",
+           org.port, org.port);
+  char *resp;
+  size_t n = praw(req, &resp, "\r\n\r\n", 5000);
+  cr_assert(n >= 12 && strncmp(resp, "HTTP/1.1 400", 12) == 0, "%.*s", (int)n, resp);
+  free(resp);
+}
