@@ -36,6 +36,13 @@ typedef struct {
  * Returns 0 and fills *out, or -1 when the value is not a valid Item. */
 int fca_sf_parse_item(const char *s, size_t n, fca_sf_item_t *out);
 
+/* A header that must be one structured-field token (COOP, COEP): all its lines are given; none
+ * means absent; two or more, OWS aside anything but one Item whose bare item is a token, make
+ * it invalid (ignored). Returns 1 with the token's offset and length in lines[0], else 0;
+ * *present says whether any line was there. */
+int fca_sf_single_token(const fca_policy_str_t *lines, size_t nlines, bool *present,
+                        size_t *tok_off, size_t *tok_len);
+
 /* ---- Cross-Origin-Opener-Policy (coop.c) ---------------------------------------------------- */
 typedef enum {
   FCA_COOP_UNSAFE_NONE = 0, /* also: absent, or invalid (ignored by browsers) */

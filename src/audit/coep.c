@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-static bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
 static bool tok_is(const char *s, size_t n, const char *lit) {
   return strlen(lit) == n && memcmp(s, lit, n) == 0;
@@ -14,22 +13,12 @@ static bool tok_is(const char *s, size_t n, const char *lit) {
 void fca_coep_parse(const fca_policy_str_t *lines, size_t nlines, fca_coep_t *out) {
   memset(out, 0, sizeof *out);
   out->value = FCA_COEP_UNSAFE_NONE;
-  if (nlines == 0) return;
-  out->present = true;
-  if (nlines > 1) return;
-  const char *s = lines[0].s;
-  size_t b = 0, e = lines[0].n;
-  while (b < e && is_ows(s[b])) b++;
-  while (e > b && is_ows(s[e - 1])) e--;
-  fca_sf_item_t it;
-  if (fca_sf_parse_item(s + b, e - b, &it) < 0 || it.type != FCA_SF_TOKEN) return;
+  if (!fca_sf_single_token(lines, nlines, &out->present, &out->tok_off, &out->tok_len)) return;
   out->valid = true;
-  out->tok_off = b + it.off;
-  out->tok_len = it.len;
-  const char *t = s + out->tok_off;
-  if (tok_is(t, it.len, "require-corp"))
+  const char *t = lines[0].s + out->tok_off;
+  if (tok_is(t, out->tok_len, "require-corp"))
     out->value = FCA_COEP_REQUIRE_CORP;
-  else if (tok_is(t, it.len, "credentialless"))
+  else if (tok_is(t, out->tok_len, "credentialless"))
     out->value = FCA_COEP_CREDENTIALLESS;
 }
 

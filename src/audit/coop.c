@@ -17,26 +17,16 @@ static const struct {
     {"noopener-allow-popups", FCA_COOP_NOOPENER_ALLOW_POPUPS},
 };
 
-static bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
 void fca_coop_parse(const fca_policy_str_t *lines, size_t nlines, fca_coop_t *out) {
   memset(out, 0, sizeof *out);
   out->value = FCA_COOP_UNSAFE_NONE;
-  if (nlines == 0) return;
-  out->present = true;
-  if (nlines > 1) return;
-  const char *s = lines[0].s;
-  size_t b = 0, e = lines[0].n;
-  while (b < e && is_ows(s[b])) b++;
-  while (e > b && is_ows(s[e - 1])) e--;
-  fca_sf_item_t it;
-  if (fca_sf_parse_item(s + b, e - b, &it) < 0 || it.type != FCA_SF_TOKEN) return;
+  if (!fca_sf_single_token(lines, nlines, &out->present, &out->tok_off, &out->tok_len)) return;
   out->valid = true;
-  out->tok_off = b + it.off;
-  out->tok_len = it.len;
   out->value = FCA_COOP_OTHER;
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-    if (strlen(known[i].name) == it.len && memcmp(known[i].name, s + out->tok_off, it.len) == 0) {
+    if (strlen(known[i].name) == out->tok_len &&
+        memcmp(known[i].name, lines[0].s + out->tok_off, out->tok_len) == 0) {
       out->value = known[i].value;
       break;
     }

@@ -167,3 +167,20 @@ int fca_sf_parse_item(const char *s, size_t n, fca_sf_item_t *out) {
   *out = it;
   return 0;
 }
+
+static bool ows(char c) { return c == ' ' || c == '\t'; }
+
+int fca_sf_single_token(const fca_policy_str_t *lines, size_t nlines, bool *present,
+                        size_t *tok_off, size_t *tok_len) {
+  *present = nlines > 0;
+  if (nlines != 1) return 0;
+  const char *s = lines[0].s;
+  size_t b = 0, e = lines[0].n;
+  while (b < e && ows(s[b])) b++;
+  while (e > b && ows(s[e - 1])) e--;
+  fca_sf_item_t it;
+  if (fca_sf_parse_item(s + b, e - b, &it) < 0 || it.type != FCA_SF_TOKEN) return 0;
+  *tok_off = b + it.off;
+  *tok_len = it.len;
+  return 1;
+}

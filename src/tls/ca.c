@@ -6,6 +6,7 @@
 #include "fcaudit/ca.h"
 
 #include "fcaudit/util.h"
+#include "x509util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -170,26 +171,6 @@ static int load(fca_ca_t *ca, char *err, size_t errlen) {
   return 0;
 }
 
-static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value) {
-  X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
-  if (!ext) return -1;
-  int ok = X509_add_ext(x, ext, -1);
-  X509_EXTENSION_free(ext);
-  return ok ? 0 : -1;
-}
-
-/* Random positive 128-bit serial with a fixed DER length (top bit 0, next bit 1). */
-static int random_serial(X509 *x) {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) return -1;
-  b[0] = (unsigned char)((b[0] & 0x7f) | 0x40);
-  BIGNUM *bn = BN_bin2bn(b, sizeof b, NULL);
-  if (!bn) return -1;
-  int ok = BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
-  BN_free(bn);
-  return ok ? 0 : -1;
-}
-
 /* "fcaudit CA <hostname> <YYYY-MM-DD> <6 hex>": unique per install, so two CAs made on one
  * machine never share a subject (NSS mixes up same-subject CAs). */
 static void ca_common_name(char *out, size_t n) {
@@ -216,7 +197,7 @@ static X509 *make_cert(EVP_PKEY *key) {
   ca_common_name(cn, sizeof cn);
   X509_NAME *name = X509_get_subject_name(x);
   X509V3_CTX ctx;
-  if (!X509_set_version(x, X509_VERSION_3) || random_serial(x) != 0 ||
+  if (!X509_set_version(x, X509_VERSION_3) || fca_x509_random_serial(x) != 0 ||
       !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"fcaudit", -1,
                                   -1, 0) ||
       !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
@@ -226,10 +207,10 @@ static X509 *make_cert(EVP_PKEY *key) {
       !X509_set_pubkey(x, key))
     goto fail;
   X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-  if (add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != 0 ||
-      add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") != 0 ||
-      add_ext(x, &ctx, NID_subject_key_identifier, "hash") != 0 ||
-      add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") != 0)
+  if (fca_x509_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != 0 ||
+      fca_x509_add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") != 0 ||
+      fca_x509_add_ext(x, &ctx, NID_subject_key_identifier, "hash") != 0 ||
+      fca_x509_add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") != 0)
     goto fail;
   if (X509_sign(x, key, EVP_sha256()) <= 0) goto fail;
   return x;

@@ -7,6 +7,7 @@
 #include "fcaudit/mint.h"
 
 #include "fcaudit/util.h"
+#include "x509util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -61,14 +62,6 @@ bool fca_mint_host_valid(const char *host) {
   return host && (parse_ip(host, ip) > 0 || dns_name_valid(host));
 }
 
-static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value) {
-  X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
-  if (!ext) return -1;
-  int ok = X509_add_ext(x, ext, -1);
-  X509_EXTENSION_free(ext);
-  return ok ? 0 : -1;
-}
-
 static int add_san(X509 *x, const char *dns, const unsigned char *ip, int iplen) {
   GENERAL_NAMES *names = sk_GENERAL_NAME_new_null();
   GENERAL_NAME *gn = GENERAL_NAME_new();
@@ -85,18 +78,6 @@ out:
   ASN1_STRING_free(s);
   GENERAL_NAME_free(gn);
   GENERAL_NAMES_free(names);
-  return ok ? 0 : -1;
-}
-
-/* Random positive 128-bit serial with a fixed DER length (top bit 0, next bit 1). */
-static int random_serial(X509 *x) {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) return -1;
-  b[0] = (unsigned char)((b[0] & 0x7f) | 0x40);
-  BIGNUM *bn = BN_bin2bn(b, sizeof b, NULL);
-  if (!bn) return -1;
-  int ok = BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
-  BN_free(bn);
   return ok ? 0 : -1;
 }
 
@@ -121,7 +102,7 @@ X509 *fca_mint_leaf(const fca_ca_t *ca, EVP_PKEY *leaf_key, const char *host) {
   X509_NAME *subj = X509_get_subject_name(x);
   X509V3_CTX ctx;
   bool rsa = EVP_PKEY_is_a(leaf_key, "RSA");
-  if (!X509_set_version(x, X509_VERSION_3) || random_serial(x) != 0 ||
+  if (!X509_set_version(x, X509_VERSION_3) || fca_x509_random_serial(x) != 0 ||
       (strlen(name) <= 64 && !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC,
                                                          (const unsigned char *)name, -1, -1, 0)) ||
       !X509_set_issuer_name(x, X509_get_subject_name(ca_cert)) ||
@@ -130,13 +111,13 @@ X509 *fca_mint_leaf(const fca_ca_t *ca, EVP_PKEY *leaf_key, const char *host) {
       !X509_set_pubkey(x, leaf_key))
     goto fail;
   X509V3_set_ctx(&ctx, ca_cert, x, NULL, NULL, 0);
-  if (add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
-      add_ext(x, &ctx, NID_key_usage,
-              rsa ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature") !=
-          0 ||
-      add_ext(x, &ctx, NID_ext_key_usage, "serverAuth") != 0 ||
-      add_ext(x, &ctx, NID_subject_key_identifier, "hash") != 0 ||
-      add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") != 0 ||
+  if (fca_x509_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
+      fca_x509_add_ext(x, &ctx, NID_key_usage,
+                       rsa ? "critical,digitalSignature,keyEncipherment"
+                           : "critical,digitalSignature") != 0 ||
+      fca_x509_add_ext(x, &ctx, NID_ext_key_usage, "serverAuth") != 0 ||
+      fca_x509_add_ext(x, &ctx, NID_subject_key_identifier, "hash") != 0 ||
+      fca_x509_add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") != 0 ||
       add_san(x, name, iplen ? ip : NULL, iplen) != 0)
     goto fail;
   if (X509_sign(x, fca_ca_key(ca), EVP_sha256()) <= 0) goto fail;
