@@ -28,6 +28,13 @@ void fca_rules_announce(fca_audit_t *a, fca_page_t *p) {
   p->announced = true;
   a->pages_tagged++;
   if (!p->card) p->card = fca_card_new(a, p);
+  /* Like findings, a page reloaded with the same tag is reported once per run (counted in the
+   * summary); --no-dedup shows every load. */
+  if (a->o.dedup && fca_dedup_hit(a->dedup, "page", p->dedup_url, p->tag_ev.value,
+                                  p->tag_ev.value ? p->tag_ev.len : 0) > 1) {
+    fca_rules_evaluate(a, p);
+    return;
+  }
   fca_event_t ev = {.type = FCA_EV_PAGE, .item = 0, .client = p->client, .count = 1};
   fill_page(&ev, p);
   ev.message = "page loads Stripe.js";
@@ -156,9 +163,11 @@ void fca_rules_evaluate(fca_audit_t *a, fca_page_t *p) {
   if (p->doc_ended && !p->pass_emitted && p->worst < FCA_LEVEL_WARNING) {
     p->pass_emitted = true;
     if (p->card) p->card->passed = true;
-    fca_event_t ev = {.type = FCA_EV_PASS, .client = p->client, .count = 1};
-    fill_page(&ev, p);
-    ev.message = "no checklist warning or error on this page";
-    fca_audit_emit(a, &ev);
+    if (!a->o.dedup || fca_dedup_hit(a->dedup, "pass", p->dedup_url, "", 0) == 1) {
+      fca_event_t ev = {.type = FCA_EV_PASS, .client = p->client, .count = 1};
+      fill_page(&ev, p);
+      ev.message = "no checklist warning or error on this page";
+      fca_audit_emit(a, &ev);
+    }
   }
 }
