@@ -607,17 +607,21 @@ Test(audit_rules, coop_rules_and_parser_edges) {
       "Cross-Origin-Opener-Policy: same-origin\nCross-Origin-Opener-Policy: same-origin\n", STRIPE);
   put("coop-list.html", "Cross-Origin-Opener-Policy: same-origin,same-origin\n", STRIPE);
   put("coop-space.html", "Cross-Origin-Opener-Policy: same-origin same-origin\n", STRIPE);
+  put("coop-ws-semi.html", "Cross-Origin-Opener-Policy: same-origin ;report-to=\"x\"\n", STRIPE);
+  put("coop-upper-key.html", "Cross-Origin-Opener-Policy: same-origin; Report-To=\"x\"\n", STRIPE);
   /* allowed values */
   put("coop-sop.html", "Cross-Origin-Opener-Policy: same-origin-allow-popups\n", STRIPE);
   put("coop-rp.html", "Cross-Origin-Opener-Policy: restrict-properties\n", STRIPE);
   put("coop-none.html", "Cross-Origin-Opener-Policy: unsafe-none\n", STRIPE);
   put("coop-ro-ok.html", "Cross-Origin-Opener-Policy-Report-Only: same-origin-allow-popups\n",
       STRIPE);
-  const char *all[] = {"coop-params.html", "coop-so.html",   "coop-noopener.html", "coop-ro.html",
-                       "coop-quoted.html", "coop-case.html", "coop-two.html",      "coop-list.html",
-                       "coop-space.html",  "coop-sop.html",  "coop-rp.html",       "coop-none.html",
-                       "coop-ro-ok.html"};
-  for (size_t i = 0; i < 13; i++) load(all[i]);
+  const char *all[] = {"coop-params.html",  "coop-so.html",        "coop-noopener.html",
+                       "coop-ro.html",      "coop-quoted.html",    "coop-case.html",
+                       "coop-two.html",     "coop-list.html",      "coop-space.html",
+                       "coop-ws-semi.html", "coop-upper-key.html", "coop-sop.html",
+                       "coop-rp.html",      "coop-none.html",      "coop-ro-ok.html"};
+  size_t nall = sizeof all / sizeof *all;
+  for (size_t i = 0; i < nall; i++) load(all[i]);
   finish();
   expect_v((want_t){.rule = "FC-COOP-1",
                     .level = "error",
@@ -655,9 +659,9 @@ Test(audit_rules, coop_rules_and_parser_edges) {
   expect_page("coop-so.html", "FC-COOP-1", 0);
   expect_page("coop-noopener.html", "FC-COOP-2", 0);
   expect_page("coop-ro.html", "FC-COOP-3", 0);
-  for (size_t i = 4; i < 13; i++) expect_page(all[i], "", 1);
+  for (size_t i = 4; i < nall; i++) expect_page(all[i], "", 1);
   cr_assert_eq(count("violation", NULL, NULL), 4);
-  cr_assert_eq(count("page", NULL, NULL), 13);
+  cr_assert_eq(count("page", NULL, NULL), nall);
   cr_assert_str_eq(item_status(card("coop-quoted.html", 0), 1), "pass");
   cr_assert_str_eq(item_status(card("coop-ro.html", 0), 1), "fail");
 }
@@ -683,6 +687,8 @@ Test(audit_rules, referrer_rules_and_parser_edges) {
   put("r-meta-empty.html", "Referrer-Policy: origin\n", STRIPE "<meta name=referrer content=\"\">");
   put("r-invalid.html", "Referrer-Policy: no-referrer, foo_bar\n", STRIPE);
   put("r-semicolon.html", "Referrer-Policy: no-referrer;\n", STRIPE);
+  put("r-quoted.html", "Referrer-Policy: no-referrer, \"origin\"\n", STRIPE);
+  put("r-unknown.html", "Referrer-Policy: no-referrer, unknown-token\n", STRIPE);
   put("r-ok.html", "Referrer-Policy: strict-origin-when-cross-origin\n", STRIPE);
   put("r-unsafe.html", "Referrer-Policy: unsafe-url\n", STRIPE);
   body = fca_xasprintf("%s%s", STRIPE, meta_referer);
@@ -697,9 +703,10 @@ Test(audit_rules, referrer_rules_and_parser_edges) {
   const char *all[] = {"r-header.html",     "r-same-origin.html", "r-two-lines.html",
                        "r-meta.html",       "r-meta-fixes.html",  "r-meta-last.html",
                        "r-meta-empty.html", "r-invalid.html",     "r-semicolon.html",
-                       "r-ok.html",         "r-unsafe.html",      "r-referer.html",
-                       "r-referer-ok.html", "r-script.html",      "r-script-ok.html"};
-  for (size_t i = 0; i < 15; i++) load(all[i]);
+                       "r-quoted.html",     "r-unknown.html",     "r-ok.html",
+                       "r-unsafe.html",     "r-referer.html",     "r-referer-ok.html",
+                       "r-script.html",     "r-script-ok.html"};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) load(all[i]);
   finish();
   expect_v((want_t){.rule = "FC-REF-1",
                     .level = "error",
@@ -766,6 +773,8 @@ Test(audit_rules, referrer_rules_and_parser_edges) {
   expect_page("r-meta-empty.html", "", 1);
   expect_page("r-invalid.html", "FC-REF-4", 1); /* info: the page still passes */
   expect_page("r-semicolon.html", "FC-REF-4", 1);
+  expect_page("r-quoted.html", "FC-REF-4", 1);
+  expect_page("r-unknown.html", "FC-REF-1", 0); /* an unknown [A-Za-z-] token is skipped */
   expect_page("r-ok.html", "", 1);
   expect_page("r-unsafe.html", "", 1);
   expect_page("r-referer.html", "FC-REF-2", 0); /* browsers ignore it: no FC-REF-1 */
@@ -790,6 +799,10 @@ Test(audit_rules, csp_sandbox_rules) {
       "Content-Security-Policy: sandbox allow-scripts allow-same-origin allow-popups\n",
       STRIPE);
   put("csp-ro.html", "Content-Security-Policy-Report-Only: sandbox\n", STRIPE);
+  put("csp-comma.html",
+      "Content-Security-Policy: default-src *, sandbox allow-scripts allow-same-origin "
+      "allow-popups\n",
+      STRIPE);
   put("csp-meta.html", NULL,
       STRIPE "<meta http-equiv=\"Content-Security-Policy\" content=\"sandbox\">");
   put("csp-ok.html",
@@ -800,9 +813,10 @@ Test(audit_rules, csp_sandbox_rules) {
       "Content-Security-Policy: sandbox allow-scripts allow-same-origin allow-popups "
       "allow-popups-to-escape-sandbox; sandbox\n",
       STRIPE);
-  const char *all[] = {"csp-scripts.html", "csp-empty.html", "csp-second.html",    "csp-ro.html",
-                       "csp-meta.html",    "csp-ok.html",    "csp-first-wins.html"};
-  for (size_t i = 0; i < 7; i++) load(all[i]);
+  const char *all[] = {"csp-scripts.html", "csp-empty.html",     "csp-second.html",
+                       "csp-ro.html",      "csp-comma.html",     "csp-meta.html",
+                       "csp-ok.html",      "csp-first-wins.html"};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) load(all[i]);
   finish();
   const char *v = "default-src 'self'; sandbox allow-scripts";
   expect_v((want_t){.rule = "FC-SBX-3",
@@ -842,6 +856,7 @@ Test(audit_rules, csp_sandbox_rules) {
   expect_page("csp-empty.html", "FC-SBX-3 FC-SBX-4 FC-SBX-5", 0);
   expect_page("csp-second.html", "FC-SBX-3", 0);
   expect_page("csp-ro.html", "", 1);
+  expect_page("csp-comma.html", "FC-SBX-3", 0); /* a comma starts another policy */
   expect_page("csp-meta.html", "", 1);
   expect_page("csp-ok.html", "", 1);
   expect_page("csp-first-wins.html", "", 1);
@@ -1102,8 +1117,12 @@ static void put_key_pages(void) {
   put("key-attr.html", NULL, STRIPE "<div data-key=\"pk_live_0123456789abcdefghijkl\"></div>");
   put("key-test.html", NULL, STRIPE "<script>Stripe('pk_test_0123456789abcdefghijkl')</script>");
   put("key-short.html", NULL, STRIPE "<script>Stripe('pk_live_0123')</script>");
-  const char *all[] = {"key-live.html", "key-attr.html", "key-test.html", "key-short.html"};
-  for (size_t i = 0; i < 4; i++) load(all[i]);
+  put("key-js.html", NULL, STRIPE "<script src=\"/files/key.js\"></script>");
+  put("key.js", NULL, "const stripe = Stripe('pk_live_0123456789abcdefghijkl');\n");
+  const char *all[] = {"key-live.html", "key-attr.html", "key-test.html", "key-short.html",
+                       "key-js.html"};
+  for (size_t i = 0; i < 5; i++) load(all[i]);
+  load_as("key.js", "script", "key-js.html"); /* the key is in a script served to the page */
 }
 
 Test(audit_rules, live_key_test1) {
@@ -1120,6 +1139,15 @@ Test(audit_rules, live_key_test1) {
                     .offset = (long)strlen(STRIPE) + 16});
   expect_page("key-live.html", "FC-TEST-1", 0);
   expect_page("key-attr.html", "FC-TEST-1", 0);
+  expect_v((want_t){.rule = "FC-TEST-1",
+                    .level = "warning",
+                    .item = 4,
+                    .page = "key-js.html",
+                    .src = "script",
+                    .name = "publishable key",
+                    .value = LIVE,
+                    .offset = 23,
+                    .ev_url = "key.js"});
   expect_page("key-test.html", "", 1);
   expect_page("key-short.html", "", 1);
   cr_assert_str_eq(item_status(card("key-live.html", 0), 4), "fail");
@@ -1132,7 +1160,7 @@ Test(audit_rules, live_key_on_a_production_run) {
   put_key_pages();
   finish();
   cr_assert_eq(count("violation", NULL, NULL), 0);
-  cr_assert_eq(count("pass", NULL, NULL), 4);
+  cr_assert_eq(count("pass", NULL, NULL), 5);
   cr_assert_str_eq(jstr(L.summary, "env"), "production");
 }
 
