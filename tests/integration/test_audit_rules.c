@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -387,7 +388,8 @@ static const char *item_status(json_t *c, int n) {
 typedef struct {
   const char *path, *head; /* head: extra header lines, each ending in \r\n */
   const char *part1, *part2;
-  bool stall; /* wait for mini_release() between the parts */
+  bool stall;   /* wait for mini_release() between the parts */
+  int pause_ms; /* pause between the head and part1 (the head arrives alone) */
 } route_t;
 
 typedef struct {
@@ -449,6 +451,7 @@ static void mini_serve(mini_t *m, int fd) {
                     rt->head, strlen(rt->part1) + strlen(p2));
   int rc = io_write(ssl, fd, head, strlen(head));
   free(head);
+  if (rt->pause_ms) sleep_ms(rt->pause_ms);
   if (rc == 0) rc = io_write(ssl, fd, rt->part1, strlen(rt->part1));
   atomic_store(&m->part1_sent, true);
   if (rc == 0 && rt->stall) {
@@ -1657,4 +1660,258 @@ Test(audit_rules, redact_query_keeps_query_strings_out_of_urls) {
   json_array_foreach(jget(L.summary, "pages"), i, p) {
     cr_assert_null(strchr(jstr(p, "url"), '?'), "query in the summary: %s", jstr(p, "url"));
   }
+}
+
+/* ---- bodies as they travel: content codings, chunks, caps ---------------------------------- */
+
+/* root/name = the body encoded by `tool -c` (gzip -n, brotli, zstd -q), written whole. */
+static void put_encoded(const char *name, const char *tool, const char *body) {
+  char *tmp = fca_path(root, "plain.tmp");
+  cr_assert_eq(fca_write_file(tmp, body, strlen(body)), 0);
+  char *const gz[] = {"gzip", "-c", "-n", tmp, NULL}, *const br[] = {"brotli", "-c", tmp, NULL},
+              *const zs[] = {"zstd", "-q", "-c", tmp, NULL};
+  char *const *argv = strcmp(tool, "gzip") == 0 ? gz : strcmp(tool, "brotli") == 0 ? br : zs;
+  fca_run_t r;
+  cr_assert_eq(fca_run(argv, 10000, &r), 0);
+  cr_assert_eq(fca_run_exit_code(&r), 0, "%s: %s", tool, r.err);
+  char *p = fca_path(root, name);
+  cr_assert_eq(fca_write_file(p, r.out, r.out_len), 0);
+  cr_assert_eq(fca_write_file(tmp, r.out, r.out_len), 0); /* so encodings can be stacked */
+  fca_run_free(&r);
+  free(p);
+  free(tmp);
+}
+
+Test(audit_rules, encoded_and_chunked_pages) {
+  start(NULL);
+  char pad[6000];
+  memset(pad, 'x', sizeof pad - 1);
+  pad[sizeof pad - 1] = 0;
+  const char *meta = "<meta name=\"referrer\" content=\"no-referrer\">";
+  char *body = fca_xasprintf("%s<p>%s</p>%s", STRIPE, pad, meta);
+  long meta_at = off_in(body, meta);
+  const char *hdr = "Cross-Origin-Opener-Policy: same-origin\nReferrer-Policy: origin\n";
+  struct {
+    const char *name, *tools[2], *coding;
+  } enc[] = {{"enc-gzip.html", {"gzip"}, "gzip"},
+             {"enc-br.html", {"brotli"}, "br"},
+             {"enc-zstd.html", {"zstd"}, "zstd"},
+             {"enc-stacked.html", {"gzip", "brotli"}, "gzip, br"}};
+  for (size_t i = 0; i < 4; i++) {
+    put_encoded(enc[i].name, enc[i].tools[0], body);
+    if (enc[i].tools[1]) {
+      char *tmp = fca_path(root, "plain.tmp"), *p = fca_path(root, enc[i].name);
+      size_t n;
+      char *once = fca_read_file(p, &n);
+      cr_assert_eq(fca_write_file(tmp, once, n), 0);
+      free(once);
+      char *const argv[] = {"brotli", "-c", tmp, NULL};
+      fca_run_t r;
+      cr_assert_eq(fca_run(argv, 10000, &r), 0);
+      cr_assert_eq(fca_write_file(p, r.out, r.out_len), 0);
+      fca_run_free(&r);
+      free(tmp);
+      free(p);
+    }
+    char *h = fca_xasprintf("%sContent-Encoding: %s\n", hdr, enc[i].coding);
+    char *p = fca_path(root, enc[i].name), *hp = fca_xasprintf("%s.headers", p);
+    cr_assert_eq(fca_write_file(hp, h, strlen(h)), 0);
+    free(h);
+    free(hp);
+    free(p);
+  }
+  /* chunked, with chunk boundaries inside the Stripe.js tag and inside the meta */
+  char *chunked = fca_xstrdup(""), *rest = body;
+  size_t cuts[] = {20, 30, 5990, 40, 0};
+  for (size_t i = 0; cuts[i] && *rest; i++) {
+    size_t n = strlen(rest) < cuts[i] ? strlen(rest) : cuts[i];
+    char *t = fca_xasprintf("%s%zx\r\n%.*s\r\n", chunked, n, (int)n, rest);
+    free(chunked);
+    chunked = t;
+    rest += n;
+  }
+  char *t = fca_xasprintf("%s%zx\r\n%s\r\n0\r\n\r\n", chunked, strlen(rest), rest);
+  free(chunked);
+  chunked = t;
+  char *ch = fca_xasprintf("%sTransfer-Encoding: chunked\n", hdr);
+  put("chunked.html", ch, chunked);
+  free(ch);
+  free(chunked);
+  for (size_t i = 0; i < 4; i++) {
+    char *u = url_of(enc[i].name);
+    pcurl((const char *[]){"-H", "Sec-Fetch-Dest: document", "-H",
+                           "Accept-Encoding: gzip, br, zstd", u, NULL});
+    free(u);
+  }
+  load("chunked.html");
+  finish();
+  const char *pages[] = {"enc-gzip.html", "enc-br.html", "enc-zstd.html", "enc-stacked.html",
+                         "chunked.html"};
+  for (size_t i = 0; i < 5; i++) {
+    expect_page(pages[i], "FC-COOP-1 FC-REF-1", 0);
+    expect_v((want_t){.rule = "FC-REF-1",
+                      .level = "error",
+                      .item = 2,
+                      .page = pages[i],
+                      .src = "meta",
+                      .name = "meta[name=referrer]",
+                      .value = meta,
+                      .offset = meta_at});
+  }
+  cr_assert_eq(count("note", NULL, NULL), 0, "every coding was decoded");
+  free(body);
+}
+
+Test(audit_rules, audit_cap_gives_a_note) {
+  start((const char *[]){"--max-audit-bytes", "1k", NULL});
+  char pad[2048];
+  memset(pad, ' ', sizeof pad - 1);
+  pad[sizeof pad - 1] = 0;
+  char *late = fca_xasprintf("<html>%s%s</html>", pad, STRIPE);
+  put("cap-late.html", "Cross-Origin-Opener-Policy: same-origin\n", late);
+  char *early =
+      fca_xasprintf("<html>%s%s<meta name=referrer content=no-referrer></html>", STRIPE, pad);
+  put("cap-early.html", NULL, early);
+  load("cap-late.html");
+  load("cap-early.html");
+  finish();
+  expect_page("cap-late.html", "", 0);
+  cr_assert_eq(count("page", NULL, "cap-late.html"), 0, "the tag was past the cap");
+  cr_assert_eq(count("note", NULL, "cap-late.html"), 1);
+  cr_assert_eq(count("note", NULL, "cap-early.html"), 1);
+  cr_assert_eq(count("page", NULL, "cap-early.html"), 1);
+  cr_assert_eq(count("violation", "FC-REF-1", NULL), 0, "the meta past the cap was not seen");
+  for (size_t i = 0; i < L.n; i++)
+    if (is(L.ev[i], "note")) cr_assert_str_eq(jstr(L.ev[i], "note"), "audit-incomplete");
+  free(late);
+  free(early);
+}
+
+/* ---- how tags and frames are recognised through the proxy --------------------------------- */
+
+Test(audit_rules, tag_forms_and_frame_urls) {
+  start(NULL);
+  const char *coop = "Cross-Origin-Opener-Policy: same-origin\n";
+  struct {
+    const char *name, *body, *value; /* value: the page event's evidence; NULL: not tagged */
+  } t[] = {
+      {"t-base.html", "<base href=\"https://js.stripe.com/\"><script src=\"v3\"></script>", "v3"},
+      {"t-protorel.html", "<script src=\"//js.stripe.com/v3\"></script>", "//js.stripe.com/v3"},
+      {"t-train.html", "<script src=\"https://js.stripe.com/basil/stripe.js\"></script>",
+       "https://js.stripe.com/basil/stripe.js"},
+      {"t-query.html", "<script src='https://js.stripe.com/v3/?advancedFraudSignals=false'>",
+       "https://js.stripe.com/v3/?advancedFraudSignals=false"},
+      {"t-module.html", "<script type=module src=https://js.stripe.com/v3></script>",
+       "https://js.stripe.com/v3"},
+      {"t-json.html", "<script type=\"application/json\" src=\"https://js.stripe.com/v3\">", NULL},
+      {"t-port.html", "<script src=\"https://js.stripe.com:8443/v3\"></script>", NULL},
+  };
+  for (size_t i = 0; i < 7; i++) {
+    put(t[i].name, coop, t[i].body);
+    load(t[i].name);
+  }
+  /* a tagged 404 page is still a page; an iframe src with a fragment names the same URL */
+  put("t-404.html", "Status: 404\nCross-Origin-Opener-Policy: same-origin\n", STRIPE);
+  load("t-404.html");
+  put("t-frag-parent.html", NULL,
+      "<iframe src=\"t-frag-child.html#pay\" sandbox=\"allow-scripts allow-same-origin "
+      "allow-popups\"></iframe>");
+  put("t-frag-child.html", NULL, STRIPE);
+  load("t-frag-parent.html");
+  load_as("t-frag-child.html", "iframe", "t-frag-parent.html");
+  finish();
+  for (size_t i = 0; i < 7; i++) {
+    expect_page(t[i].name, t[i].value ? "FC-COOP-1" : "", 0);
+    if (!t[i].value) continue;
+    char *u = url_of(t[i].name);
+    for (size_t k = 0; k < L.n; k++)
+      if (is(L.ev[k], "page") && strcmp(jstr(L.ev[k], "page.url"), u) == 0) {
+        cr_assert_str_eq(jstr(L.ev[k], "evidence.value"), t[i].value);
+        cr_assert_str_eq(jstr(L.ev[k], "page.tagged_by"), "script-tag");
+      }
+    free(u);
+  }
+  expect_page("t-404.html", "FC-COOP-1", 0);
+  expect_page("t-frag-child.html", "FC-SBX-1", 0);
+  cr_assert_eq(count("note", NULL, NULL), 0);
+}
+
+/* A 304 reuses the last full response of that URL: the same findings, deduplicated. */
+Test(audit_rules, not_modified_reuses_the_last_response) {
+  start(NULL);
+  put("nm.html", "Cross-Origin-Opener-Policy: same-origin\nETag: \"v1\"\n", STRIPE);
+  load("nm.html");
+  put("nm.html", "Status: 304\nETag: \"v1\"\n", "");
+  char *u = url_of("nm.html");
+  pcurl((const char *[]){"-H", "Sec-Fetch-Dest: document", "-H", "If-None-Match: \"v1\"", u, NULL});
+  free(u);
+  finish();
+  cr_assert_eq(count("page", NULL, "nm.html"), 2);
+  cr_assert_eq(count("violation", "FC-COOP-1", "nm.html"), 1);
+  cr_assert_eq(by_rule("FC-COOP-1", "occurrences"), 2);
+  cr_assert_eq(jint(L.summary, "pages_seen"), 2);
+}
+
+/* Header bytes that are not UTF-8 are escaped in the evidence, never dropped. */
+Test(audit_rules, non_utf8_evidence_is_escaped) {
+  start(NULL);
+  put("bytes.html", "Referrer-Policy: no-referrer\xff\n", STRIPE);
+  load("bytes.html");
+  finish();
+  json_t *v = expect_v((want_t){.rule = "FC-REF-4",
+                                .level = "info",
+                                .item = 2,
+                                .page = "bytes.html",
+                                .src = "header",
+                                .name = "Referrer-Policy",
+                                .value = "no-referrer\\xff",
+                                .offset = -1});
+  cr_assert(json_is_true(jget(v, "evidence.escaped")));
+  expect_page("bytes.html", "FC-REF-4", 1);
+}
+
+/* The summary is written on SIGINT too. */
+Test(audit_rules, summary_on_sigint) {
+  start(NULL);
+  put("int.html", "Cross-Origin-Opener-Policy: same-origin\n", STRIPE);
+  load("int.html");
+  char *path = fca_xstrdup(px.log_path);
+  cr_assert_eq(kill(px.pid, SIGINT), 0);
+  int st;
+  cr_assert_eq(fca_proc_wait(px.pid, 10000, &st), 0, "fcaudit did not exit on SIGINT");
+  px.pid = -1;
+  parse_log(path, &L);
+  cr_assert_not_null(L.summary, "no summary after SIGINT");
+  cr_assert_eq(jint(L.summary, "pages_tagged"), 1);
+  cr_assert_eq(by_rule("FC-COOP-1", "reported"), 1);
+  free(path);
+}
+
+/* The origin sends the response head in its own segment and the body later: the headers the
+ * audit reads must still be valid once the proxy has forwarded the head. */
+Test(audit_rules, response_head_arriving_alone) {
+  start(NULL);
+  static mini_t m;
+  memset(&m, 0, sizeof m);
+  m.routes[0] = (route_t){.path = "/slow",
+                          .head = "Content-Type: text/html\r\nCross-Origin-Opener-Policy: "
+                                  "same-origin\r\nReferrer-Policy: no-referrer\r\n",
+                          .part1 = STRIPE,
+                          .pause_ms = 300};
+  m.nroutes = 1;
+  mini_start(&m, false);
+  char u[64];
+  snprintf(u, sizeof u, "http://127.0.0.1:%d/slow", m.port);
+  load(u);
+  mini_stop(&m);
+  finish();
+  expect_page(u, "FC-COOP-1 FC-REF-1", 0);
+  expect_v((want_t){.rule = "FC-COOP-1",
+                    .level = "error",
+                    .item = 1,
+                    .page = u,
+                    .src = "header",
+                    .name = "Cross-Origin-Opener-Policy",
+                    .value = "same-origin",
+                    .offset = -1});
 }
