@@ -1469,7 +1469,7 @@ static void load_three_times(void) {
   put("dd.html", "Cross-Origin-Opener-Policy: same-origin\n", STRIPE);
   for (int i = 0; i < 3; i++) load("dd.html");
   finish();
-  cr_assert_eq(count("page", NULL, "dd.html"), 3, "each load is a page");
+  cr_assert_eq(jint(L.summary, "pages_tagged"), 3, "each load is a page");
   cr_assert_eq(by_rule("FC-COOP-1", "occurrences"), 3);
   cr_assert_eq(jint(L.summary, "violations.by_level.error.occurrences"), 3);
   cr_assert_eq(json_array_size(jget(L.summary, "pages")), 3);
@@ -1479,6 +1479,7 @@ Test(audit_rules, dedup_reports_once_and_counts) {
   start(NULL);
   load_three_times();
   cr_assert_eq(count("violation", "FC-COOP-1", "dd.html"), 1);
+  cr_assert_eq(count("page", NULL, "dd.html"), 1, "a reloaded page is logged once per run");
   cr_assert_eq(by_rule("FC-COOP-1", "reported"), 1);
   cr_assert_eq(jint(L.summary, "violations.by_level.error.reported"), 1);
 }
@@ -1487,6 +1488,7 @@ Test(audit_rules, no_dedup_reports_every_time) {
   start((const char *[]){"--no-dedup", NULL});
   load_three_times();
   cr_assert_eq(count("violation", "FC-COOP-1", "dd.html"), 3);
+  cr_assert_eq(count("page", NULL, "dd.html"), 3, "--no-dedup logs every load");
   cr_assert_eq(by_rule("FC-COOP-1", "reported"), 3);
   long long want = 1;
   for (size_t i = 0; i < L.n; i++) {
@@ -1846,7 +1848,8 @@ Test(audit_rules, not_modified_reuses_the_last_response) {
   pcurl((const char *[]){"-H", "Sec-Fetch-Dest: document", "-H", "If-None-Match: \"v1\"", u, NULL});
   free(u);
   finish();
-  cr_assert_eq(count("page", NULL, "nm.html"), 2);
+  cr_assert_eq(count("page", NULL, "nm.html"), 1, "the reload is logged once per run");
+  cr_assert_eq(jint(L.summary, "pages_tagged"), 2);
   cr_assert_eq(count("violation", "FC-COOP-1", "nm.html"), 1);
   cr_assert_eq(by_rule("FC-COOP-1", "occurrences"), 2);
   cr_assert_eq(jint(L.summary, "pages_seen"), 2);
