@@ -213,17 +213,17 @@ static inline void parse_log(const char *path, evlog_t *log) {
 }
 
 /* Stops the proxy (SIGTERM: the summary is written at exit) and reads its log into L. */
-static char *log_path; /* the log of the stopped proxy */
+static char *log_path, *err_path; /* the log and stderr of the stopped proxy */
 
 static inline void finish(void) {
   log_path = fca_xstrdup(px.log_path);
-  char *err_path = fca_xstrdup(px.stderr_path);
+  free(err_path);
+  err_path = fca_xstrdup(px.stderr_path);
   int st = fca_testproxy_stop(&px);
   if (!WIFEXITED(st)) {
     char *err = fca_read_file(err_path, NULL);
     cr_assert_fail("fcaudit did not exit by itself (status %d):\n%s", st, err ? err : "");
   }
-  free(err_path);
   parse_log(log_path, &L);
   cr_assert_not_null(L.summary, "no summary at exit");
 }

@@ -76,18 +76,27 @@ Test(audit_rules, plain_http_pages_without_sec_fetch) {
   put("acc-html.html", coop, STRIPE);
   put("acc-json.html", coop, STRIPE);
   put("img.html", coop, STRIPE);
-  char *a = url_of("acc-html.html"), *b = url_of("acc-json.html");
+  put("head.html", coop, STRIPE);
+  put("post.html", coop, STRIPE);
+  char *a = url_of("acc-html.html"), *b = url_of("acc-json.html"), *h = url_of("head.html"),
+       *p = url_of("post.html");
   pcurl((const char *[]){"-H", "Accept: text/html,application/xhtml+xml;q=0.9", a, NULL});
   pcurl((const char *[]){"-H", "Accept: application/json", b, NULL});
   load_as("img.html", "image", NULL);
+  pcurl((const char *[]){"-I", "-H", "Sec-Fetch-Dest: document", h, NULL}); /* HEAD: no body */
+  pcurl((const char *[]){"-d", "order=1", "-H", "Sec-Fetch-Dest: document", p, NULL});
   finish();
   expect_page("acc-html.html", "FC-COOP-1", 0);
   expect_page("acc-json.html", "", 0);
   expect_page("img.html", "", 0);
-  cr_assert_eq(count("page", NULL, NULL), 1);
-  cr_assert_eq(jint(L.summary, "pages_seen"), 1);
+  expect_page("head.html", "", 0);
+  expect_page("post.html", "FC-COOP-1", 0); /* a form's answer is a document too */
+  cr_assert_eq(count("page", NULL, NULL), 2);
+  cr_assert_eq(jint(L.summary, "pages_seen"), 2);
   free(a);
   free(b);
+  free(h);
+  free(p);
 }
 
 /* ---- item 1: COOP ---------------------------------------------------------------------- */

@@ -411,6 +411,10 @@ Test(audit_run, redact_query_keeps_query_strings_out_of_urls) {
     cr_assert(!strstr(line, "s3cr3t") && !strstr(line, "abc123"), "a query token in %s", line);
     free(line);
   }
+  char *err = fca_read_file(err_path, NULL); /* the console is redacted too */
+  cr_assert(err && !strstr(err, "s3cr3t") && !strstr(err, "abc123"), "query on the console:\n%s",
+            err);
+  free(err);
   /* the summary's scorecards name pages too */
   json_t *p;
   size_t i;
