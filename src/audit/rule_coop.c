@@ -52,7 +52,8 @@ void fca_rule_coop(fca_audit_t *a, fca_page_t *p) {
   if (!top) return; /* not known yet: a later join re-evaluates */
   if (fca_coop_effective(&top->coop_p) == FCA_COOP_SAME_ORIGIN) {
     line_ev(&top->coop, top->url, &ev);
-    fca_rules_fire(a, p, FCA_RULE_COOP_4, top->url, &ev, "header", "Cross-Origin-Opener-Policy");
+    fca_rules_fire(a, p, FCA_RULE_COOP_4, top->dedup_url, &ev, "header",
+                   "Cross-Origin-Opener-Policy");
     fca_page_ev_clear(&ev);
   }
   char *why = coop_why(top, "top-level page: ");

@@ -924,16 +924,18 @@ static void handle_response_head(fca_conn_t *c, size_t head_len) {
     fca_http_write_filtered(out, h, NULL, 0, switching, NULL, NULL);
   else
     evbuffer_add(out, data, head_len);
+  /* The audit reads the fields in place: before the head leaves the input buffer. */
+  if (c->ax && !switching && (h->status < 100 || h->status >= 200)) {
+    fca_audit_header_t hdrs[FCA_HTTP_MAX_FIELDS];
+    fca_audit_response_head(c->ax, h->status, hdrs, audit_headers(h, hdrs));
+    c->ax_body = fca_audit_wants_body(c->ax);
+  }
   evbuffer_drain(in, head_len);
+  h->base = NULL; /* its bytes are gone; only the parsed numbers remain valid */
   if (switching) {
     audit_end(c, true);
     start_tunnel(c);
     return;
-  }
-  if (c->ax && (h->status < 100 || h->status >= 200)) {
-    fca_audit_header_t hdrs[FCA_HTTP_MAX_FIELDS];
-    fca_audit_response_head(c->ax, h->status, hdrs, audit_headers(h, hdrs));
-    c->ax_body = fca_audit_wants_body(c->ax);
   }
   if (h->status >= 100 && h->status < 200) {
     /* Interim response (100 Continue, 103 Early Hints): the final one follows. */

@@ -6,6 +6,8 @@
  * once per episode; secret header values and (optionally) query strings never reach an output. */
 #include "fcaudit/sink.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -211,14 +213,41 @@ static char *strip_query(const char *url) {
   return url[n] ? fca_xstrndup(url, n) : NULL;
 }
 
+/* Every "url" string inside a summary object loses its query and fragment. */
+static void redact_urls(json_t *j) {
+  if (json_is_array(j)) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(j, i, v) redact_urls(v);
+  } else if (json_is_object(j)) {
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v) {
+      if (strcmp(k, "url") == 0 && json_is_string(v)) {
+        char *u = strip_query(json_string_value(v));
+        if (u) json_string_set(v, u);
+        free(u);
+      } else {
+        redact_urls(v);
+      }
+    }
+  }
+}
+
 void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
   if (!s || !ev) return;
   fca_event_t e = *ev;
   char *page_url = NULL, *ev_url = NULL;
+  json_t *summary = NULL;
   if (e.ts_ms == 0) e.ts_ms = fca_now_ms();
   if (s->redact_query) {
     if (e.has_page && (page_url = strip_query(e.page.url))) e.page.url = page_url;
     if (e.has_evidence && (ev_url = strip_query(e.evidence.url))) e.evidence.url = ev_url;
+    if (e.summary) {
+      summary = json_deep_copy((const json_t *)e.summary);
+      redact_urls(summary);
+      e.summary = summary;
+    }
   }
   if (e.has_evidence && secret_name(e.evidence.name)) {
     e.evidence.value = "[redacted]";
@@ -245,6 +274,7 @@ void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
   for (size_t i = 0; i < n; i++) s->subs[i].fn(s->subs[i].userdata, &e);
   free(page_url);
   free(ev_url);
+  json_decref(summary);
 }
 
 void fca_sink_event_fn(void *sink, const fca_event_t *ev) { fca_sink_emit(sink, ev); }
