@@ -158,7 +158,7 @@ static int make_audit(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t
       .min_confidence_high = cfg->min_confidence && strcmp(cfg->min_confidence, "high") == 0,
       .env = cfg->env ? cfg->env : "staging",
       .dedup = !cfg->no_dedup,
-      .registry_max_pages = 4096,
+      .registry_max_pages = 1024,
       .registry_max_age_ms = 30 * 60 * 1000,
   };
   p->audit = fca_audit_new(&o);
