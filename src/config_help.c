@@ -119,8 +119,11 @@ void fca_config_print_help(void *stream, const char *progname) {
           "usage: %s [options]                             run the proxy\n"
           "       %s ca init|show|export [--der]|spki|path manage the interception CA\n"
           "       %s run [options] -- CMD [ARGS...]        run CMD through the proxy\n"
-          "       %s tail [FILE]                           follow an event log\n"
-          "       %s report EVENTS.ndjson                  report on an event log\n\n"
+          "       %s report [options] [--run ID] EVENTS.ndjson\n"
+          "                                                 summary and reports for a run in a log\n"
+          "       %s tail [-n N] [--level L] [--rule GLOB] [--url GLOB] [--run ID] [--json]\n"
+          "               [--color WHEN] [--no-follow] [FILE]\n"
+          "                                                 follow an event log (default: --log)\n\n"
           "Options are --name VALUE or --name=VALUE; switches take no value. TIME: 250ms, 30s,\n"
           "2m, 1h (a bare number is seconds). SIZE: 4096, 64k, 16M, 1G. Defaults in [brackets].\n",
           p, p, p, p, p, p);

@@ -633,8 +633,8 @@ Test(config, help_lists_every_option) {
   }
   assert_has(help, "fcaudit ca init|show|export [--der]|spki|path");
   assert_has(help, "fcaudit run [options] -- CMD [ARGS...]");
-  assert_has(help, "fcaudit tail [FILE]");
-  assert_has(help, "fcaudit report EVENTS.ndjson");
+  assert_has(help, "fcaudit tail [-n N] [--level L]");
+  assert_has(help, "fcaudit report [options] [--run ID] EVENTS.ndjson");
   assert_has(help, "[127.0.0.1:8080]");
   assert_has(help, "[256k]");
   for (const char *l = help; *l;) { /* no line wider than 100 columns */
