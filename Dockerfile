@@ -4,7 +4,7 @@
 FROM debian:bookworm-slim AS build
 WORKDIR /src
 COPY tools/deps tools/deps
-RUN tools/deps
+RUN tools/deps --build
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DFCA_TESTS=OFF \
  && cmake --build /build -j"$(nproc)" --target fcaudit \
