@@ -88,7 +88,8 @@ bool fca_http_is_hop_by_hop(const fca_http_head_t *h, const fca_http_field_t *f)
 
 /* Writes the head to out without hop-by-hop fields. For a request, first_line replaces the
  * request line when not NULL (absolute-form → origin-form); `upgrade` keeps the upgrade
- * fields. add_host (when not NULL) adds a Host field if the head has none. drop (NULL or a
+ * fields. add_host (when not NULL, absolute-form) is the target's authority: it replaces a
+ * different Host field, or is added when there is none. drop (NULL or a
  * NULL-terminated list of names) removes more fields (--anticache). */
 void fca_http_write_filtered(struct evbuffer *out, const fca_http_head_t *h, const char *first_line,
                              size_t first_len, bool upgrade, const char *add_host,

@@ -70,6 +70,7 @@ struct fca_conn {
   bool up_tls;           /* the upstream speaks TLS */
   bool via_parent;       /* the upstream is reached through --upstream-proxy */
   bool to_admin;         /* the request is for fcaudit.test: served by the admin listener */
+  bool shut_up_pending;  /* the client half-closed a tunnel: shut the upstream's write side */
   char tunnel_host[256]; /* the CONNECT target */
   int tunnel_host_port;
   char *url;                /* the current request's absolute URL */
@@ -180,8 +181,8 @@ static void close_upstream(fca_conn_t *c) {
  * next client; any other is closed. */
 static void release_upstream(fca_conn_t *c) {
   if (!c->up) return;
-  if (c->up_reusable && c->ss == RESP_NONE && !fca_ep_eof(c->up) && c->w->upool &&
-      evbuffer_get_length(fca_ep_input(c->up)) == 0 &&
+  if (c->up_reusable && c->ss == RESP_NONE && c->rs != REQ_BODY && !fca_ep_eof(c->up) &&
+      c->w->upool && evbuffer_get_length(fca_ep_input(c->up)) == 0 &&
       evbuffer_get_length(fca_ep_output(c->up)) == 0) {
     fca_upool_put(c->w->upool, c->up_key, c->up);
     c->up = NULL;
@@ -276,6 +277,9 @@ static void update_reading(fca_conn_t *c) {
 /* ---- the exchange ---- */
 
 static void finish_exchange(fca_conn_t *c, bool upstream_reusable) {
+  /* An origin that answered before the whole request body arrived still expects the rest: that
+   * connection can serve nobody else. */
+  if (c->rs != REQ_DONE) upstream_reusable = false;
   audit_end(c, true);
   c->ss = RESP_NONE;
   fca_http1_next(&c->resp);
@@ -562,6 +566,8 @@ static void handle_request_head(fca_conn_t *c, size_t head_len) {
     }
     snprintf(c->host, sizeof c->host, "%s", t.host);
     c->port = t.port;
+    c->to_admin = false; /* set per exchange: a keep-alive connection may have used it before */
+    c->up_tls = false;
     evbuffer_drain(in, head_len);
     c->head_deadline = 0;
     handle_connect(c);
@@ -689,6 +695,8 @@ static void process_client(fca_conn_t *c) {
       return;
     }
     if (r == 1) c->rs = REQ_DONE;
+    /* A slow upload that still progresses is not an origin that stays silent. */
+    if (c->ss == RESP_HEAD) arm_timer(c, cfg_of(c)->upstream_timeout_ms);
     if (c->up && request_sink(c) == fca_ep_output(c->up)) fca_ep_flush(c->up);
   }
   update_reading(c);
@@ -717,7 +725,9 @@ static void upstream_ready(fca_conn_t *c) {
   c->up_reusable = false;
   evbuffer_drain(c->retry, evbuffer_get_length(c->retry));
   size_t plen = evbuffer_get_length(c->pending);
-  if (c->up_reused && !c->retried && c->rs == REQ_DONE && plen <= 65536)
+  int m = c->req.head.method;
+  bool safe = m == HTTP_GET || m == HTTP_HEAD || m == HTTP_OPTIONS;
+  if (c->up_reused && !c->retried && safe && c->rs == REQ_DONE && plen <= 65536)
     evbuffer_add(c->retry, evbuffer_pullup(c->pending, (ev_ssize_t)plen), plen);
   evbuffer_add_buffer(fca_ep_output(c->up), c->pending);
   fca_ep_flush(c->up);
@@ -820,7 +830,8 @@ static void start_upstream(fca_conn_t *c) {
   else
     snprintf(key, sizeof key, "%s://%s:%d", c->up_tls ? "https" : "http", c->host, c->port);
   c->retried = false;
-  if (c->up && strcmp(key, c->up_key) == 0 && !fca_ep_eof(c->up) && !c->connect_tunnel) {
+  if (c->up && c->up_reusable && strcmp(key, c->up_key) == 0 && !fca_ep_eof(c->up) &&
+      evbuffer_get_length(fca_ep_input(c->up)) == 0 && !c->connect_tunnel) {
     c->up_reused = true;
     atomic_fetch_add(&c->w->stats->upstream_reused, 1);
     upstream_ready(c); /* keep-alive reuse */
@@ -904,7 +915,7 @@ static void open_upstream(fca_conn_t *c) {
   struct evdns_getaddrinfo_request *req =
       evdns_getaddrinfo(c->w->dns, c->route.host, NULL, &hints, on_dns, c);
   /* The callback may already have run (hosts file, cache). */
-  if (c->refs > 1) c->dns_req = req;
+  if (c->refs > 0) c->dns_req = req;
 }
 
 static void handle_response_head(fca_conn_t *c, size_t head_len) {
@@ -946,7 +957,7 @@ static void handle_response_head(fca_conn_t *c, size_t head_len) {
   }
   if (c->resp.msg_done) {
     fca_ep_flush(c->client);
-    finish_exchange(c, h->keep_alive);
+    finish_exchange(c, h->keep_alive && evbuffer_get_length(in) == 0);
     return;
   }
   c->ss = RESP_BODY;
@@ -1081,6 +1092,14 @@ static void upstream_eof(fca_conn_t *c) {
   send_error(c, 502, "%s:%d closed the connection without a complete response", c->host, c->port);
 }
 
+/* The client half-closed a tunnel: the origin is told once everything it sent is delivered. */
+static void shut_upstream_write(fca_conn_t *c) {
+  c->shut_up_pending = false;
+  if (!c->up) return;
+  if (fca_ep_is_tls(c->up)) SSL_shutdown(fca_ep_ssl(c->up)); /* close_notify, then the FIN */
+  shutdown(fca_ep_fd(c->up), SHUT_WR);
+}
+
 static void on_up_read(fca_ep_t *ep, void *ud) {
   (void)ep;
   fca_conn_t *c = ud;
@@ -1088,9 +1107,9 @@ static void on_up_read(fca_ep_t *ep, void *ud) {
 }
 
 static void on_up_drain(fca_ep_t *ep, void *ud) {
-  (void)ep;
   fca_conn_t *c = ud;
   if (c->closing) return;
+  if (c->shut_up_pending && evbuffer_get_length(fca_ep_output(ep)) == 0) shut_upstream_write(c);
   if (c->rs == REQ_BODY || c->rs == REQ_TUNNEL)
     process_client(c);
   else
@@ -1226,19 +1245,24 @@ static void on_client_event(fca_ep_t *ep, int what, void *ud) {
     process_client(c);
     if (c->closing) return;
     if (c->rs == REQ_TUNNEL) {
-      /* Half-close: deliver what the client sent, then end the tunnel. */
-      if (c->up) {
+      /* Half-close: deliver what the client sent, then pass the close on (from on_up_drain when
+       * bytes are still queued). */
+      if (c->up && c->ss == RESP_TUNNEL) {
+        c->shut_up_pending = true;
         fca_ep_flush(c->up);
-        shutdown(fca_ep_fd(c->up), SHUT_WR);
+        if (!c->closing && c->up && evbuffer_get_length(fca_ep_output(c->up)) == 0)
+          shut_upstream_write(c);
+      } else {
+        conn_close(c);
       }
-      if (c->ss != RESP_TUNNEL || !c->up) conn_close(c);
       return;
     }
     if (c->rs == REQ_DONE && c->ss != RESP_NONE) {
       c->client_keep_alive = false; /* answer what was asked, then close */
       return;
     }
-    conn_close(c);
+    /* Nothing more will be asked: deliver what is still queued for the client, then close. */
+    close_after_flush(c);
   }
 }
 

@@ -34,6 +34,8 @@ struct fca_ep {
   SSL *ssl;
   BIO *prefix; /* bytes read before TLS started, consumed by OpenSSL first */
   struct event *rev, *wev, *kick;
+  struct event *drain_ev; /* on_drain after a flush the owner asked for: never re-entrant */
+  bool in_flush;
   struct evbuffer *in, *out;
   fca_ep_cbs_t cbs;
   void *ud;
@@ -51,6 +53,13 @@ static void update_events(fca_ep_t *ep);
 static void on_socket(evutil_socket_t fd, short what, void *arg);
 static void on_kick(evutil_socket_t fd, short what, void *arg);
 
+static void on_drain_ev(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  fca_ep_t *ep = arg;
+  if (!ep->dead && ep->cbs.on_drain) ep->cbs.on_drain(ep, ep->ud);
+}
+
 fca_ep_t *fca_ep_new(struct event_base *base, int fd, bool connecting, const fca_ep_cbs_t *cbs,
                      void *ud) {
   fca_ep_t *ep = fca_xcalloc(1, sizeof *ep);
@@ -61,7 +70,8 @@ fca_ep_t *fca_ep_new(struct event_base *base, int fd, bool connecting, const fca
   ep->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_socket, ep);
   ep->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_socket, ep);
   ep->kick = event_new(base, -1, 0, on_kick, ep);
-  if (!ep->in || !ep->out || !ep->rev || !ep->wev || !ep->kick) {
+  ep->drain_ev = event_new(base, -1, 0, on_drain_ev, ep);
+  if (!ep->in || !ep->out || !ep->rev || !ep->wev || !ep->kick || !ep->drain_ev) {
     fca_err("out of memory creating a connection endpoint");
     abort();
   }
@@ -112,6 +122,7 @@ void fca_ep_free(fca_ep_t *ep) {
   event_free(ep->rev);
   event_free(ep->wev);
   event_free(ep->kick);
+  event_free(ep->drain_ev);
   if (ep->ssl) SSL_free(ep->ssl); /* frees its BIOs; the socket BIO does not close fd */
   if (ep->prefix) BIO_free(ep->prefix);
   if (ep->fd >= 0) close(ep->fd);
@@ -201,7 +212,12 @@ static void after_write(fca_ep_t *ep, bool wrote) {
   update_events(ep);
   if ((ep->above_lowat && left <= ep->lowat) || (wrote && left == 0)) {
     ep->above_lowat = false;
-    if (ep->cbs.on_drain) ep->cbs.on_drain(ep, ep->ud);
+    /* Inside the owner's own fca_ep_flush the callback would re-enter the owner's code in the
+     * middle of its update: deliver it from the loop instead. */
+    if (ep->in_flush)
+      event_active(ep->drain_ev, EV_WRITE, 0);
+    else if (ep->cbs.on_drain)
+      ep->cbs.on_drain(ep, ep->ud);
   }
 }
 
@@ -374,7 +390,9 @@ static void do_write(fca_ep_t *ep) {
 
 void fca_ep_flush(fca_ep_t *ep) {
   if (ep->dead) return;
+  ep->in_flush = true;
   do_write(ep);
+  ep->in_flush = false;
 }
 
 static void finish_connect(fca_ep_t *ep) {

@@ -207,6 +207,10 @@ int fca_http1_feed_head(fca_http1_t *h, const char *data, size_t len, const char
 
 int fca_http1_feed_body(fca_http1_t *h, const char *data, size_t len, size_t *used,
                         const char **why) {
+  if (h->msg_done) { /* the message already ended: these bytes are not part of it */
+    *why = "bytes after the end of the message";
+    return -1;
+  }
   llhttp_errno_t e = llhttp_execute(&h->p, data, len);
   if (e == HPE_OK) {
     *used = len;
@@ -298,7 +302,11 @@ bool fca_http_is_hop_by_hop(const fca_http_head_t *h, const fca_http_field_t *f)
       name_is(h, f, "Keep-Alive") || name_is(h, f, "Proxy-Authorization"))
     return true;
   if (name_is(h, f, "TE")) return true; /* kept as "TE: trailers" by the writer when asked */
-  if (name_is(h, f, "Transfer-Encoding") || name_is(h, f, "Upgrade")) return false;
+  /* Framing and Host are never dropped, whatever Connection lists: the proxy frames the body
+   * by them, so the origin must see the same (else a request could be smuggled). */
+  if (name_is(h, f, "Transfer-Encoding") || name_is(h, f, "Content-Length") ||
+      name_is(h, f, "Host") || name_is(h, f, "Upgrade"))
+    return false;
   return listed_in_connection(h, f);
 }
 
@@ -318,7 +326,15 @@ void fca_http_write_filtered(struct evbuffer *out, const fca_http_head_t *h, con
   bool has_host = false, te_trailers = false;
   for (size_t i = 0; i < h->nfields; i++) {
     const fca_http_field_t *f = &h->fields[i];
-    if (name_is(h, f, "Host")) has_host = true;
+    if (name_is(h, f, "Host")) {
+      has_host = true;
+      if (add_host && (f->value_len != strlen(add_host) ||
+                       strncasecmp(h->base + f->value_off, add_host, f->value_len) != 0)) {
+        /* Absolute-form: the target's authority replaces a different Host (RFC 9112 3.2.2). */
+        evbuffer_add_printf(out, "Host: %s\r\n", add_host);
+        continue;
+      }
+    }
     if (name_is(h, f, "TE") && fca_http_list_has(h->base + f->value_off, f->value_len, "trailers"))
       te_trailers = true;
     if (upgrade && name_is(h, f, "Upgrade")) {

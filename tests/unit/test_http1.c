@@ -275,3 +275,29 @@ Test(http1, obs_fold_in_request_rejected) {
   cr_assert_not_null(why);
   cr_assert(strstr(why, "fold") != NULL, "%s", why);
 }
+
+Test(http1, connection_cannot_strip_framing_or_host) {
+  /* A Connection list naming Content-Length must not remove it: the proxy frames the body by
+   * it, so the origin must see it too (else the body is read as a second request). */
+  parse_req("POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nConnection: keep-alive, "
+            "Content-Length, Host, Transfer-Encoding\r\nContent-Length: 5\r\n\r\n");
+  struct evbuffer *out = evbuffer_new();
+  const char *line = "POST / HTTP/1.1\r\n";
+  fca_http_write_filtered(out, &parser.head, line, strlen(line), false, "a.test", NULL);
+  char *s = drain_str(out);
+  cr_assert_str_eq(s, "POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\n");
+  free(s);
+  evbuffer_free(out);
+}
+
+Test(http1, absolute_form_host_replaced_by_target) {
+  /* RFC 9112 3.2.2: the target's authority wins over a different Host field. */
+  parse_req("GET http://a.test:8080/ HTTP/1.1\r\nHost: b.test\r\nAccept: */*\r\n\r\n");
+  struct evbuffer *out = evbuffer_new();
+  const char *line = "GET / HTTP/1.1\r\n";
+  fca_http_write_filtered(out, &parser.head, line, strlen(line), false, "a.test:8080", NULL);
+  char *s = drain_str(out);
+  cr_assert_str_eq(s, "GET / HTTP/1.1\r\nHost: a.test:8080\r\nAccept: */*\r\n\r\n");
+  free(s);
+  evbuffer_free(out);
+}
