@@ -114,19 +114,20 @@ void fca_config_print_options(void *stream, fca_config_fmt_t fmt) {
 void fca_config_print_help(void *stream, const char *progname) {
   FILE *out = stream;
   const char *p = progname && *progname ? progname : "fcaudit";
-  fprintf(out,
-          "%s - an auditing HTTP(S) proxy for Stripe Financial Connections deployments\n\n"
-          "usage: %s [options]                             run the proxy\n"
-          "       %s ca init|show|export [--der]|spki|path manage the interception CA\n"
-          "       %s run [options] -- CMD [ARGS...]        run CMD through the proxy\n"
-          "       %s report [options] [--run ID] EVENTS.ndjson\n"
-          "                                                 summary and reports for a run in a log\n"
-          "       %s tail [-n N] [--level L] [--rule GLOB] [--url GLOB] [--run ID] [--json]\n"
-          "               [--color WHEN] [--no-follow] [FILE]\n"
-          "                                                 follow an event log (default: --log)\n\n"
-          "Options are --name VALUE or --name=VALUE; switches take no value. TIME: 250ms, 30s,\n"
-          "2m, 1h (a bare number is seconds). SIZE: 4096, 64k, 16M, 1G. Defaults in [brackets].\n",
-          p, p, p, p, p, p);
+  fprintf(
+      out,
+      "%s - an auditing HTTP(S) proxy for Stripe Financial Connections deployments\n\n"
+      "usage: %s [options]                             run the proxy\n"
+      "       %s ca init|show|export [--der]|spki|path manage the interception CA\n"
+      "       %s run [options] -- CMD [ARGS...]        run CMD through the proxy\n"
+      "       %s report [options] [--run ID] EVENTS.ndjson\n"
+      "                                                 summary and reports for a run in a log\n"
+      "       %s tail [-n N] [--level L] [--rule GLOB] [--url GLOB] [--run ID] [--json]\n"
+      "               [--color WHEN] [--no-follow] [FILE]\n"
+      "                                                 follow an event log (default: --log)\n\n"
+      "Options are --name VALUE or --name=VALUE; switches take no value. TIME: 250ms, 30s,\n"
+      "2m, 1h (a bare number is seconds). SIZE: 4096, 64k, 16M, 1G. Defaults in [brackets].\n",
+      p, p, p, p, p, p);
   fca_config_print_options(out, FCA_CONFIG_FMT_HELP);
   fprintf(out,
           "\nExit status: 0 ok, 1 findings at or above --fail-on, 2 the command of `run` failed,\n"

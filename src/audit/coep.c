@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-
 static bool tok_is(const char *s, size_t n, const char *lit) {
   return strlen(lit) == n && memcmp(s, lit, n) == 0;
 }

@@ -17,7 +17,6 @@ static const struct {
     {"noopener-allow-popups", FCA_COOP_NOOPENER_ALLOW_POPUPS},
 };
 
-
 void fca_coop_parse(const fca_policy_str_t *lines, size_t nlines, fca_coop_t *out) {
   memset(out, 0, sizeof *out);
   out->value = FCA_COOP_UNSAFE_NONE;
