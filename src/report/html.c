@@ -1,41 +1,25 @@
 /* html: the report a manager reads. Invariants: one file, styles inline in <style>, no script,
  * no image, font or stylesheet fetched from anywhere (the only URLs are links the reader may
  * follow: the checklist and the audited pages); every string from the model goes through
- * esc(), which escapes the five HTML specials and shows control characters as \xHH. */
+ * fca_markup_escape(), which escapes the five HTML specials and shows control characters as \xHH.
+ */
 #include "fcaudit/report_html.h"
 
 #include <string.h>
 
+#include "fcaudit/markup.h"
 #include "fcaudit/ruleset.h"
-
-static void esc(FILE *f, const char *s) {
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    switch (c) {
-    case '&': fputs("&amp;", f); break;
-    case '<': fputs("&lt;", f); break;
-    case '>': fputs("&gt;", f); break;
-    case '"': fputs("&quot;", f); break;
-    case '\'': fputs("&#39;", f); break;
-    default:
-      if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
-        fprintf(f, "\\x%02x", c);
-      else
-        fputc(c, f);
-    }
-  }
-}
 
 /* Only http(s) links become links; anything else (javascript:, data:) stays text. */
 static void link(FILE *f, const char *url, const char *label) {
   if (url && (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0)) {
     fputs("<a rel=\"noreferrer noopener\" href=\"", f);
-    esc(f, url);
+    fca_markup_escape(f, url);
     fputs("\">", f);
-    esc(f, label ? label : url);
+    fca_markup_escape(f, label ? label : url);
     fputs("</a>", f);
   } else {
-    esc(f, label ? label : url);
+    fca_markup_escape(f, label ? label : url);
   }
 }
 
@@ -66,13 +50,13 @@ int fca_report_html_write(fca_model_t *m, FILE *f) {
         "<meta name=\"referrer\" content=\"no-referrer\">\n"
         "<title>fcaudit report",
         f);
-  if (m->run) fputs(" — ", f), esc(f, m->run);
+  if (m->run) fputs(" — ", f), fca_markup_escape(f, m->run);
   fprintf(f, "</title>\n<style>%s</style></head><body>\n", CSS);
   fputs("<h1>Financial Connections deployment audit</h1>\n<p class=\"muted\">fcaudit " FCA_VERSION,
         f);
-  if (m->run) fputs(" · run ", f), esc(f, m->run);
-  if (m->first_ts) fputs(" · ", f), esc(f, m->first_ts);
-  if (m->last_ts) fputs(" → ", f), esc(f, m->last_ts);
+  if (m->run) fputs(" · run ", f), fca_markup_escape(f, m->run);
+  if (m->first_ts) fputs(" · ", f), fca_markup_escape(f, m->first_ts);
+  if (m->last_ts) fputs(" → ", f), fca_markup_escape(f, m->last_ts);
   fputs("</p>\n", f);
 
   fprintf(f, "<div class=\"verdict %s\" id=\"verdict\">Verdict: %s", v.fail ? "fail" : "pass",
@@ -112,12 +96,12 @@ int fca_report_html_write(fca_model_t *m, FILE *f) {
   for (size_t k = 0; k < m->npages; k++) {
     const fca_model_page_t *p = &m->pages[k];
     fputs("<h2>", f);
-    esc(f, p->key);
+    fca_markup_escape(f, p->key);
     fputs("</h2>\n<p class=\"muted\">", f);
     fprintf(f, "%s · tagged by ", p->top_level ? "top-level page" : "framed page");
-    esc(f, p->tagged_by ? p->tagged_by : "?");
+    fca_markup_escape(f, p->tagged_by ? p->tagged_by : "?");
     fputs(" · ", f);
-    esc(f, p->confidence ? p->confidence : "?");
+    fca_markup_escape(f, p->confidence ? p->confidence : "?");
     fputs(" confidence</p>\n<table><tr><th>#</th><th>Checklist item</th><th>Result</th>"
           "<th>Why</th></tr>\n",
           f);
@@ -129,7 +113,7 @@ int fca_report_html_write(fca_model_t *m, FILE *f) {
       fprintf(f, "<tr><td>%d</td><td>%s</td><td class=\"st %s\">%s</td><td>", item,
               fca_item_title(item), cls,
               it->status == FCA_ITEM_FAIL ? "FAIL" : fca_item_status_name(it->status));
-      esc(f, it->why);
+      fca_markup_escape(f, it->why);
       fputs("</td></tr>\n", f);
     }
     fputs("</table>\n", f);
@@ -142,27 +126,28 @@ int fca_report_html_write(fca_model_t *m, FILE *f) {
     fputs("<div class=\"finding\">", f);
     fprintf(f, "<span class=\"lv %s\">%s</span> <b>", fca_level_name(fi->level),
             fca_level_name(fi->level));
-    esc(f, fi->rule);
+    fca_markup_escape(f, fi->rule);
     fputs("</b> ", f);
-    if (ri) esc(f, ri->title);
+    if (ri) fca_markup_escape(f, ri->title);
     if (fi->baseline) fputs("<span class=\"tag\">baseline</span>", f);
     if (fca_model_finding_fails(m, fi)) fputs("<span class=\"tag\">fails the run</span>", f);
     if (fi->count > 1)
       fprintf(f, "<span class=\"tag\">seen %llu×</span>", (unsigned long long)fi->count);
     fputs("<br>", f);
-    esc(f, fi->message);
+    fca_markup_escape(f, fi->message);
     fputs("<br><span class=\"muted\">Page:</span> ", f);
-    esc(f, m->pages[fi->page].url);
+    fca_markup_escape(f, m->pages[fi->page].url);
     if (fi->has_evidence) {
       fputs("<br><span class=\"muted\">Evidence:</span> <code>", f);
-      if (fi->ev_name) esc(f, fi->ev_name), fputs(": ", f);
-      esc(f, fi->ev_value);
+      if (fi->ev_name) fca_markup_escape(f, fi->ev_name), fputs(": ", f);
+      fca_markup_escape(f, fi->ev_value);
       fputs("</code>", f);
       if (fi->ev_offset >= 0)
         fprintf(f, " <span class=\"muted\">(body offset %lld)</span>", (long long)fi->ev_offset);
-      if (fi->ev_url) fputs(" <span class=\"muted\">in</span> ", f), esc(f, fi->ev_url);
+      if (fi->ev_url)
+        fputs(" <span class=\"muted\">in</span> ", f), fca_markup_escape(f, fi->ev_url);
     }
-    if (fi->fix) fputs("<br><b>Fix:</b> ", f), esc(f, fi->fix);
+    if (fi->fix) fputs("<br><b>Fix:</b> ", f), fca_markup_escape(f, fi->fix);
     if (fi->doc) fputs(" · ", f), link(f, fi->doc, "checklist");
     fputs("</div>\n", f);
   }
@@ -170,10 +155,10 @@ int fca_report_html_write(fca_model_t *m, FILE *f) {
     fputs("<h2>Limits of this audit</h2>\n<ul>\n", f);
     for (size_t i = 0; i < m->nnotes; i++) {
       fputs("<li><b>", f);
-      esc(f, m->notes[i].kind);
+      fca_markup_escape(f, m->notes[i].kind);
       fputs("</b>: ", f);
-      esc(f, m->notes[i].message);
-      if (m->notes[i].url) fputs(" — ", f), esc(f, m->notes[i].url);
+      fca_markup_escape(f, m->notes[i].message);
+      if (m->notes[i].url) fputs(" — ", f), fca_markup_escape(f, m->notes[i].url);
       if (m->notes[i].count > 1) fprintf(f, " (×%llu)", (unsigned long long)m->notes[i].count);
       fputs("</li>\n", f);
     }

@@ -6,27 +6,10 @@
 
 #include <string.h>
 
+#include "fcaudit/markup.h"
 #include "fcaudit/ruleset.h"
 
 typedef enum { CASE_PASS, CASE_FAIL, CASE_SKIP } case_t;
-
-static void xml_text(FILE *f, const char *s) {
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    switch (c) {
-    case '&': fputs("&amp;", f); break;
-    case '<': fputs("&lt;", f); break;
-    case '>': fputs("&gt;", f); break;
-    case '"': fputs("&quot;", f); break;
-    case '\'': fputs("&apos;", f); break;
-    default:
-      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
-        fprintf(f, "\\x%02x", c);
-      else
-        fputc(c, f);
-    }
-  }
-}
 
 static bool page_has_item0(const fca_model_t *m, size_t k) {
   for (size_t i = 0; i < m->nfindings; i++)
@@ -51,18 +34,18 @@ static void finding_text(FILE *f, const fca_model_t *m, const fca_model_finding_
   fprintf(f, "%s (%s%s", fi->rule, fca_level_name(fi->level), fi->baseline ? ", baseline" : "");
   if (fi->count > 1) fprintf(f, ", seen %llu times", (unsigned long long)fi->count);
   fputs("): ", f);
-  xml_text(f, fi->message);
+  fca_markup_escape(f, fi->message);
   fputc('\n', f);
   if (fi->has_evidence) {
     fputs("  evidence: ", f);
-    if (fi->ev_name) xml_text(f, fi->ev_name), fputs(": ", f);
-    xml_text(f, fi->ev_value);
+    if (fi->ev_name) fca_markup_escape(f, fi->ev_name), fputs(": ", f);
+    fca_markup_escape(f, fi->ev_value);
     if (fi->ev_offset >= 0) fprintf(f, " (body offset %lld)", (long long)fi->ev_offset);
-    if (fi->ev_url) fputs(" in ", f), xml_text(f, fi->ev_url);
+    if (fi->ev_url) fputs(" in ", f), fca_markup_escape(f, fi->ev_url);
     fputc('\n', f);
   }
-  if (fi->fix) fputs("  fix: ", f), xml_text(f, fi->fix), fputc('\n', f);
-  if (fi->doc) fputs("  see: ", f), xml_text(f, fi->doc), fputc('\n', f);
+  if (fi->fix) fputs("  fix: ", f), fca_markup_escape(f, fi->fix), fputc('\n', f);
+  if (fi->doc) fputs("  see: ", f), fca_markup_escape(f, fi->doc), fputc('\n', f);
   (void)m;
 }
 
@@ -70,9 +53,9 @@ static void write_case(FILE *f, const fca_model_t *m, size_t k, int item) {
   const fca_model_page_t *p = &m->pages[k];
   case_t c = case_of(m, k, item);
   fputs("    <testcase classname=\"fcaudit.", f);
-  xml_text(f, p->key);
+  fca_markup_escape(f, p->key);
   fprintf(f, "\" name=\"item %d: ", item);
-  xml_text(f, fca_item_title(item));
+  fca_markup_escape(f, fca_item_title(item));
   fputs("\" time=\"0\">\n", f);
   if (c == CASE_FAIL) {
     const fca_model_finding_t *first = NULL;
@@ -81,11 +64,11 @@ static void write_case(FILE *f, const fca_model_t *m, size_t k, int item) {
           fca_model_finding_fails(m, &m->findings[i]))
         first = &m->findings[i];
     fputs("      <failure type=\"", f);
-    xml_text(f, first->rule);
+    fca_markup_escape(f, first->rule);
     fputs("\" message=\"", f);
-    xml_text(f, first->rule);
+    fca_markup_escape(f, first->rule);
     fputs(": ", f);
-    xml_text(f, first->message);
+    fca_markup_escape(f, first->message);
     fputs("\">", f);
     for (size_t i = 0; i < m->nfindings; i++)
       if (m->findings[i].page == k && m->findings[i].item == item &&
@@ -94,14 +77,14 @@ static void write_case(FILE *f, const fca_model_t *m, size_t k, int item) {
     fputs("</failure>\n", f);
   } else if (c == CASE_SKIP) {
     fputs("      <skipped message=\"", f);
-    xml_text(f, p->items[item].why ? p->items[item].why : "not applicable");
+    fca_markup_escape(f, p->items[item].why ? p->items[item].why : "not applicable");
     fputs("\"/>\n", f);
   }
   /* Everything else about the item: known and lower findings, and the scorecard's reason. */
   fputs("      <system-out>", f);
   if (item >= 1 && item <= 4) {
     fprintf(f, "scorecard: %s", fca_item_status_name(p->items[item].status));
-    if (p->items[item].why) fputs(" — ", f), xml_text(f, p->items[item].why);
+    if (p->items[item].why) fputs(" — ", f), fca_markup_escape(f, p->items[item].why);
     fputc('\n', f);
   }
   for (size_t i = 0; i < m->nfindings; i++) {
@@ -133,10 +116,11 @@ int fca_junit_write(fca_model_t *m, FILE *f) {
           "  <testsuite name=\"fcaudit run\" tests=\"1\" failures=\"%d\" errors=\"0\" "
           "skipped=\"0\" time=\"0\"",
           v.too_few_tagged ? 1 : 0);
-  if (m->first_ts) fputs(" timestamp=\"", f), xml_text(f, m->first_ts), fputc('"', f);
+  if (m->first_ts) fputs(" timestamp=\"", f), fca_markup_escape(f, m->first_ts), fputc('"', f);
   fputs(">\n    <properties>\n", f);
   if (m->run)
-    fputs("      <property name=\"run\" value=\"", f), xml_text(f, m->run), fputs("\"/>\n", f);
+    fputs("      <property name=\"run\" value=\"", f), fca_markup_escape(f, m->run),
+        fputs("\"/>\n", f);
   fprintf(f, "      <property name=\"fail_on\" value=\"%s\"/>\n",
           m->policy.fail_on == FCA_LEVEL_IGNORE ? "never" : fca_level_name(m->policy.fail_on));
   fputs("    </properties>\n", f);
@@ -155,9 +139,9 @@ int fca_junit_write(fca_model_t *m, FILE *f) {
   if (m->npages == 0) fputs(" — WARNING: no page loaded Stripe.js, so nothing was audited", f);
   fputc('\n', f);
   for (size_t i = 0; i < m->nnotes; i++) {
-    fputs("note ", f), xml_text(f, m->notes[i].kind), fputs(": ", f);
-    xml_text(f, m->notes[i].message);
-    if (m->notes[i].url) fputs(" — ", f), xml_text(f, m->notes[i].url);
+    fputs("note ", f), fca_markup_escape(f, m->notes[i].kind), fputs(": ", f);
+    fca_markup_escape(f, m->notes[i].message);
+    if (m->notes[i].url) fputs(" — ", f), fca_markup_escape(f, m->notes[i].url);
     fputc('\n', f);
   }
   fputs("</system-out>\n    </testcase>\n  </testsuite>\n", f);
@@ -171,18 +155,18 @@ int fca_junit_write(fca_model_t *m, FILE *f) {
       t++, fl += c == CASE_FAIL, sk += c == CASE_SKIP;
     }
     fputs("  <testsuite name=\"", f);
-    xml_text(f, p->key);
+    fca_markup_escape(f, p->key);
     fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"0\"", t, fl,
             sk);
-    if (p->first_ts) fputs(" timestamp=\"", f), xml_text(f, p->first_ts), fputc('"', f);
+    if (p->first_ts) fputs(" timestamp=\"", f), fca_markup_escape(f, p->first_ts), fputc('"', f);
     fputs(">\n    <properties>\n      <property name=\"url\" value=\"", f);
-    xml_text(f, p->url);
+    fca_markup_escape(f, p->url);
     fprintf(f, "\"/>\n      <property name=\"top_level\" value=\"%s\"/>\n",
             p->top_level ? "true" : "false");
     fputs("      <property name=\"tagged_by\" value=\"", f);
-    xml_text(f, p->tagged_by ? p->tagged_by : "");
+    fca_markup_escape(f, p->tagged_by ? p->tagged_by : "");
     fputs("\"/>\n      <property name=\"confidence\" value=\"", f);
-    xml_text(f, p->confidence ? p->confidence : "");
+    fca_markup_escape(f, p->confidence ? p->confidence : "");
     fputs("\"/>\n    </properties>\n", f);
     for (int item = from; item <= 4; item++) write_case(f, m, k, item);
     fputs("  </testsuite>\n", f);
