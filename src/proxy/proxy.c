@@ -6,6 +6,7 @@
 
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/audit_config.h"
 #include "fcaudit/ca.h"
 #include "fcaudit/ca_cmd.h"
 #include "fcaudit/intercept.h"
@@ -144,28 +145,8 @@ static int make_dns(fca_worker_t *w, const fca_config_t *cfg, char *err, size_t 
 
 /* The rules (levels from --rules and --rule) and the audit engine feeding the sink. */
 static int make_audit(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
-  p->rules = fca_ruleset_new();
-  if (cfg->rules_file && fca_ruleset_load_file(p->rules, cfg->rules_file, err, errlen) < 0)
-    return -1;
-  for (size_t i = 0; i < cfg->rule.n; i++)
-    if (fca_ruleset_apply_cli(p->rules, cfg->rule.items[i], err, errlen) < 0) return -1;
-  fca_audit_opts_t o = {
-      .emit = fca_sink_event_fn,
-      .emit_ud = p->sink,
-      .rules = p->rules,
-      .max_audit_bytes = cfg->max_audit_bytes,
-      .correlation_window_ms = cfg->correlation_window_ms,
-      .min_confidence_high = cfg->min_confidence && strcmp(cfg->min_confidence, "high") == 0,
-      .env = cfg->env ? cfg->env : "staging",
-      .dedup = !cfg->no_dedup,
-      .registry_max_pages = 1024,
-      .registry_max_age_ms = 30 * 60 * 1000,
-  };
-  p->audit = fca_audit_new(&o);
-  if (!p->audit) {
-    snprintf(err, errlen, "cannot start the audit engine");
-    return -1;
-  }
+  p->audit = fca_audit_from_config(cfg, fca_sink_event_fn, p->sink, &p->rules, err, errlen);
+  if (!p->audit) return -1;
   p->shared.audit = p->audit;
   return 0;
 }
