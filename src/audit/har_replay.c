@@ -313,7 +313,8 @@ int fca_har_replay_entry(fca_har_replay_t *r, const json_t *entry, bool text_cut
   const char *enc = json_string_value(json_object_get(content, "encoding"));
   const char *file = json_string_value(json_object_get(content, "_file"));
   int rc = 0;
-  bool complete = !text_cut;
+  bool complete = !text_cut && !json_is_true(json_object_get(fx, "body_cut")) &&
+                  !json_is_true(json_object_get(fx, "incomplete"));
   if (json_is_string(text) && (json_string_length(text) > 0 || status != 304)) {
     if (enc && strcasecmp(enc, "base64") == 0) {
       if (feed_base64(x, json_string_value(text), json_string_length(text), text_cut) < 0) {

@@ -7,6 +7,7 @@
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
 #include "fcaudit/audit_config.h"
+#include "fcaudit/har_writer.h"
 #include "fcaudit/ca.h"
 #include "fcaudit/ca_cmd.h"
 #include "fcaudit/intercept.h"
@@ -39,6 +40,7 @@ struct fca_proxy {
   fca_admin_t *admin;
   fca_ruleset_t *rules;
   fca_audit_t *audit;
+  fca_harw_t *har;
   fca_proxy_stats_t stats;
   fca_worker_t *workers;
   int nworkers;
@@ -240,6 +242,7 @@ static void free_proxy(fca_proxy_t *p) {
   if (p->audit) fca_audit_free(p->audit);
   if (p->rules) fca_ruleset_free(p->rules);
   if (p->sink) fca_sink_close(p->sink);
+  fca_harw_free(p->har); /* after the sink it subscribed to */
   if (p->shared.leaf_key) EVP_PKEY_free(p->shared.leaf_key);
   if (p->shared.ca) fca_ca_free(p->shared.ca);
   free(p);
@@ -277,6 +280,12 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
   }
   p->shared.sink = p->sink;
   if (make_audit(p, cfg, err, errlen) < 0) goto fail;
+  if (cfg->har) {
+    p->har = fca_harw_open(cfg->har, cfg->har_body_max, err, errlen);
+    if (!p->har) goto fail;
+    fca_sink_subscribe(p->sink, fca_harw_event_fn, p->har);
+    p->shared.har = p->har;
+  }
   if (load_ca(p, cfg, err, errlen) < 0) goto fail;
 
   const fca_strlist_t *ls = &cfg->listen;
@@ -412,6 +421,7 @@ void fca_proxy_stop(fca_proxy_t *p) {
 static void finish_run(fca_proxy_t *p) {
   if (p->audit) fca_audit_finish(p->audit);
   if (p->sink) fca_sink_flush(p->sink);
+  if (p->har) fca_harw_close(p->har);
 }
 
 void fca_proxy_wait_free(fca_proxy_t *p) {
