@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "fcaudit/admin_util.h"
+#include "admin_util.h"
 #include "fcaudit/metrics.h"
 #include "fcaudit/sink.h"
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fcaudit/admin_util.h"
+#include "admin_util.h"
 
 /* Bounds of the ring: events kept and their total bytes (the oldest go first). */
 #ifndef FCA_ADMIN_RING_EVENTS

@@ -6,8 +6,8 @@
 #ifndef FCAUDIT_DETECT_H
 #define FCAUDIT_DETECT_H
 
-#include "fcaudit/html_scan.h"
-#include "fcaudit/url.h"
+#include "html_scan.h"
+#include "url.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -8,7 +8,7 @@
 #define FCAUDIT_PAGE_H
 
 #include "fcaudit/event.h"
-#include "fcaudit/policy.h"
+#include "policy.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -7,7 +7,7 @@
 #ifndef FCAUDIT_REGISTRY_H
 #define FCAUDIT_REGISTRY_H
 
-#include "fcaudit/page.h"
+#include "page.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -9,8 +9,8 @@
 #define FCAUDIT_RULES_H
 
 #include "fcaudit/audit.h"
-#include "fcaudit/page.h"
 #include "fcaudit/ruleset.h"
+#include "page.h"
 
 #include <stdbool.h>
 

@@ -1,7 +1,7 @@
 /* ca_cmd: `fcaudit ca init|show|export [--der]|spki|path`. Everything meant for piping (export,
  * spki, path) goes to stdout alone; messages go to stderr. Only `init` ever writes a CA, and
  * it never replaces one without --force (a new CA would have to be re-trusted everywhere). */
-#include "fcaudit/ca_cmd.h"
+#include "ca_cmd.h"
 
 #include "fcaudit/util.h"
 
@@ -10,25 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-void fca_ca_print_trust_help(FILE *f, const fca_ca_t *ca, const char *dir) {
-  char spki[FCA_CA_SPKI_B64_LEN] = "?", fp[FCA_CA_FP_SHA256_LEN] = "?";
-  fca_ca_spki_b64(ca, spki, sizeof spki);
-  fca_ca_fingerprint_sha256(ca, fp, sizeof fp);
-  const char *pem = fca_ca_cert_path(ca);
-  fprintf(f,
-          "fcaudit CA certificate: %s\n"
-          "  private key:          %s (mode 0600; keep it private)\n"
-          "  SHA-256 fingerprint:  %s\n"
-          "To trust it:\n"
-          "  curl:      curl --cacert %s --proxy http://HOST:PORT https://...\n"
-          "  Chromium:  --ignore-certificate-errors-spki-list=%s\n"
-          "             (honoured only together with --user-data-dir)\n"
-          "  Node.js:   NODE_EXTRA_CA_CERTS=%s\n"
-          "  Browsers:  import %s as a certificate authority trusted for websites\n"
-          "  (`fcaudit ca show` prints these details again; the directory is %s)\n",
-          pem, fca_ca_key_path(ca), fp, pem, spki, pem, pem, dir ? dir : fca_ca_dir(ca));
-}
 
 static void print_time(FILE *f, const ASN1_TIME *t) {
   struct tm tm;

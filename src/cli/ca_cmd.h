@@ -1,5 +1,5 @@
-/* ca_cmd: the `fcaudit ca` subcommand (init, show, export [--der], spki, path) and the
- * "where is the CA and how do I trust it" text the proxy prints when it first creates one. */
+/* ca_cmd: the `fcaudit ca` subcommand (init, show, export [--der], spki, path). The "how to
+ * trust it" text is fca_ca_print_trust_help (fcaudit/ca.h). */
 #ifndef FCAUDIT_CA_CMD_H
 #define FCAUDIT_CA_CMD_H
 
@@ -20,8 +20,5 @@
 int fca_ca_cmd_main(const fca_config_t *cfg, int argc, char **argv);
 /* The same, writing to out/errf instead of stdout/stderr. */
 int fca_ca_cmd_run(const fca_config_t *cfg, int argc, char **argv, FILE *out, FILE *errf);
-
-/* Where the CA is and how to trust it (curl, Chromium SPKI flag, browsers, Node). */
-void fca_ca_print_trust_help(FILE *f, const fca_ca_t *ca, const char *dir);
 
 #endif

@@ -2,7 +2,7 @@
  * proxy (--report-json, --junit, --sarif, --report-html, --baseline, --fail-on,
  * --require-tagged, --rule, --rules-file) plus --run ID; several runs may share the log, and
  * without --run the latest (the one whose first line comes last) is used. */
-#include "fcaudit/cmd_report.h"
+#include "cmd_report.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * the proxy accepts before CMD starts (fca_proxy_start returns with its sockets listening); CMD
  * gets default signal dispositions and mask; the proxy drains only after CMD ended, so every
  * exchange CMD made is audited before the reports are written. */
-#include "fcaudit/cmd_run.h"
+#include "cmd_run.h"
 
 #include <errno.h>
 #include <openssl/x509.h>

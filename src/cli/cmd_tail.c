@@ -4,7 +4,7 @@
  * truncation (the file got shorter: read again from the start). Only whole lines are shown; a
  * line still being written waits for its '\n'. Polling (every 100 ms) rather than inotify keeps
  * it working on every file system, including bind mounts and network shares. */
-#include "fcaudit/cmd_tail.h"
+#include "cmd_tail.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -499,18 +499,6 @@ void fca_config_free(fca_config_t *cfg) {
   }
 }
 
-void fca_strlist_add(fca_strlist_t *l, const char *s) {
-  l->items = fca_xrealloc(l->items, (l->n + 1) * sizeof *l->items);
-  l->items[l->n++] = fca_xstrdup(s);
-}
-
-void fca_strlist_free(fca_strlist_t *l) {
-  for (size_t i = 0; i < l->n; i++) free(l->items[i]);
-  free(l->items);
-  l->items = NULL;
-  l->n = 0;
-}
-
 /* ---- command line ---- */
 
 /* One step over argv. Returns 1 with *o and *v (NULL for a switch) and *i advanced, 0 when

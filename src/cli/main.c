@@ -1,10 +1,10 @@
 /* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: ca, run, tail,
  * report. Options may come before the subcommand and after it.
  * Exit status 3 means fcaudit itself could not run (bad options, port, CA). */
-#include "fcaudit/ca_cmd.h"
-#include "fcaudit/cmd_report.h"
-#include "fcaudit/cmd_run.h"
-#include "fcaudit/cmd_tail.h"
+#include "ca_cmd.h"
+#include "cmd_report.h"
+#include "cmd_run.h"
+#include "cmd_tail.h"
 #include "fcaudit/config.h"
 #include "fcaudit/proxy.h"
 #include "fcaudit/util.h"

@@ -3,7 +3,7 @@
 #ifndef FCAUDIT_CONN_H
 #define FCAUDIT_CONN_H
 
-#include "fcaudit/worker.h"
+#include "worker.h"
 
 typedef struct fca_conn fca_conn_t;
 

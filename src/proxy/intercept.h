@@ -5,7 +5,7 @@
 #ifndef FCAUDIT_INTERCEPT_H
 #define FCAUDIT_INTERCEPT_H
 
-#include "fcaudit/worker.h"
+#include "worker.h"
 
 #include <stdbool.h>
 

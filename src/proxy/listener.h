@@ -4,7 +4,7 @@
 #ifndef FCAUDIT_LISTENER_H
 #define FCAUDIT_LISTENER_H
 
-#include "fcaudit/worker.h"
+#include "worker.h"
 
 #include <stdbool.h>
 #include <stddef.h>

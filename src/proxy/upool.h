@@ -5,7 +5,7 @@
 #ifndef FCAUDIT_UPOOL_H
 #define FCAUDIT_UPOOL_H
 
-#include "fcaudit/endpoint.h"
+#include "endpoint.h"
 
 #include <event2/event.h>
 #include <stddef.h>

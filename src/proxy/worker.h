@@ -5,7 +5,7 @@
 #define FCAUDIT_WORKER_H
 
 #include "fcaudit/config.h"
-#include "fcaudit/routes.h"
+#include "routes.h"
 
 #include <event2/dns.h>
 #include <event2/event.h>

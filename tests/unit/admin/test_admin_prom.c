@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fcaudit/admin_prom.h"
+#include "admin_prom.h"
 
 /* A checker for the text exposition format 0.0.4: every sample belongs to a family declared by
  * one HELP and one TYPE line before it; names and label names are valid; label values are

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fcaudit/admin_sse.h"
+#include "admin_sse.h"
 
 static char *frame(const char *id, const char *type, const char *data) {
   fca_abuf_t b = {0};

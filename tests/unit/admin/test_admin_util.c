@@ -1,7 +1,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "fcaudit/admin_util.h"
+#include "admin_util.h"
 
 static char *esc(const char *s, size_t n) {
   fca_abuf_t b = {0};

@@ -1,5 +1,5 @@
 /* Unit tests for coep: Cross-Origin-Embedder-Policy as browsers read it. */
-#include "fcaudit/policy.h"
+#include "policy.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

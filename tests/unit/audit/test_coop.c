@@ -1,5 +1,5 @@
 /* Unit tests for coop: Cross-Origin-Opener-Policy as browsers read it (RULES.md cases). */
-#include "fcaudit/policy.h"
+#include "policy.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Unit tests for csp: the sandbox directive of Content-Security-Policy as browsers apply it. */
-#include "fcaudit/policy.h"
+#include "policy.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

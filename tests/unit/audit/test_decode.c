@@ -1,7 +1,7 @@
 /* Unit tests for decode: every coding round-trips real compressed data (zlib and zstd made here,
  * brotli fixtures made with the brotli tool), and every input is also fed split at every byte
  * offset and in seeded random chunks, which must give the same output and state. */
-#include "fcaudit/decode.h"
+#include "decode.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* Unit tests for dedup: counts per (rule, url, value), binary values, distinct part splits. */
-#include "fcaudit/dedup.h"
+#include "dedup.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * page is fed through the audit facade whole, split at every byte offset and in random chunks,
  * and must give the same events each time and the result its MANIFEST line expects. */
 #include "audit_capture.h"
-#include "fcaudit/detect.h"
+#include "detect.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* Unit tests for html_scan. Every callback is recorded as one log line (inline script text is
  * joined per script, since slicing may differ); each input is scanned in one shot, split at
  * every byte offset, and in seeded random chunks, and all logs must be identical. */
-#include "fcaudit/html_scan.h"
-#include "fcaudit/url.h"
+#include "html_scan.h"
+#include "url.h"
 
 #include <criterion/criterion.h>
 #include <stdarg.h>

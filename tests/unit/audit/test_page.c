@@ -1,6 +1,6 @@
 /* Unit tests for the page record: which headers are kept (raw lines, case-insensitive names,
  * capped), their parsing, URL keys, and the deep copy a 304 reuses. */
-#include "fcaudit/page.h"
+#include "page.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* Unit tests for referrer: Referrer-Policy header, <meta name=referrer>, the referrerpolicy
  * attribute and the effective policy, as browsers compute them (RULES.md cases). */
-#include "fcaudit/policy.h"
+#include "policy.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* Unit tests for the page registry: lookups by URL, origin, site and client (per client, most
  * recent, within a window), the iframe index, bounds by count and age (oldest first), and
  * pages that outlive eviction while someone holds a reference. */
-#include "fcaudit/registry.h"
+#include "registry.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

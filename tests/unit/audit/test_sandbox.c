@@ -1,5 +1,5 @@
 /* Unit tests for sandbox: iframe sandbox keyword lists, intersection and formatting. */
-#include "fcaudit/policy.h"
+#include "policy.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Unit tests for sfitem: the RFC 8941 Item grammar COOP and COEP are read with. */
-#include "fcaudit/policy.h"
+#include "policy.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

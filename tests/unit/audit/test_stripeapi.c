@@ -1,6 +1,6 @@
 /* Unit tests for stripeapi: test-mode detection and the four test institutions, in the
  * response shapes it matches, fed in slices; the size bound; invalid JSON. */
-#include "fcaudit/stripeapi.h"
+#include "stripeapi.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Unit tests for url: RFC 3986 reference resolution (the section 5.4 examples), the WHATWG input
  * rules that matter for recognising a script URL, and the split parts. */
-#include "fcaudit/url.h"
+#include "url.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

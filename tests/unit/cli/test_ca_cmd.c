@@ -1,5 +1,5 @@
 /* Unit tests for ca_cmd: `fcaudit ca init|show|export|spki|path`, exit statuses and output. */
-#include "fcaudit/ca_cmd.h"
+#include "ca_cmd.h"
 
 #include <criterion/criterion.h>
 #include <ftw.h>

@@ -1,6 +1,6 @@
 /* Unit tests for http1: head detection and limits, request-line rewrite, hop-by-hop filtering,
  * message boundaries for pipelined and chunked messages. */
-#include "fcaudit/http1.h"
+#include "http1.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

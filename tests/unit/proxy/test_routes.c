@@ -1,6 +1,6 @@
 /* Unit tests for routes: curl-compatible --resolve / --connect-to parsing and lookups, and the
  * --only-resolved policy. */
-#include "fcaudit/routes.h"
+#include "routes.h"
 
 #include <criterion/criterion.h>
 #include <string.h>

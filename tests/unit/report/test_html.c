@@ -2,8 +2,8 @@
  * scorecards and findings shown, network text escaped. */
 #include <criterion/criterion.h>
 
-#include "fcaudit/report_html.h"
 #include "report_fixture.h"
+#include "report_html.h"
 
 /* True when some real tag (text between '<' and '>'; escaped text has no '<') contains needle. */
 static bool tag_has(const char *html, const char *needle) {

@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <stdint.h>
 
-#include "fcaudit/junit.h"
+#include "junit.h"
 #include "report_fixture.h"
 
 static int xmllint(const char *xml) {

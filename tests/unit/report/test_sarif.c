@@ -4,8 +4,8 @@
 #include <criterion/criterion.h>
 
 #include "fcaudit/reports.h"
-#include "fcaudit/sarif.h"
 #include "report_fixture.h"
+#include "sarif.h"
 
 static const char *str(json_t *o, const char *path) {
   /* "a.b.c" through objects */
