@@ -1,6 +1,7 @@
 /* config_help: renders the option table for people: the --help text, the roff OPTIONS section
  * of man/fcaudit.1 and the Markdown option tables of README.md. The docs embed this output
- * verbatim and a unit test compares them, so every description exists once, in src/config.c. */
+ * verbatim and a unit test compares them, so every description exists once, in
+ * src/cli/config.c. */
 #include "fcaudit/config.h"
 
 #include <stdio.h>
