@@ -175,3 +175,42 @@ Test(har_writer, events_attached_and_round_trip, .init = setup, .fini = teardown
   cap_free(&c);
   free(path);
 }
+
+/* Exchanges that end out of order are written in the order their requests started. */
+Test(har_writer, entries_in_request_order, .init = setup, .fini = teardown) {
+  char *path = fca_xasprintf("%s/o.har", dir);
+  char err[200];
+  fca_harw_t *w = fca_harw_open(path, 1024, err, sizeof err);
+  cr_assert_not_null(w, "%s", err);
+  fca_harw_x_t *x[3];
+  for (int i = 0; i < 3; i++) {
+    char url[64];
+    snprintf(url, sizeof url, "https://a.test/%d", i);
+    fca_harw_request_t req = {.method = "GET", .url = url, .http_major = 1, .http_minor = 1,
+                              .client = "c:1", .now_ms = 1000 + i};
+    x[i] = fca_harw_begin(w, &req);
+  }
+  fca_harw_end(x[2], true);
+  fca_harw_end(x[0], false);
+  fca_harw_end(x[1], true);
+  cr_assert_eq(fca_harw_close(w), 0);
+  fca_harw_free(w);
+  json_error_t je;
+  json_t *h = json_load_file(path, 0, &je);
+  cr_assert_not_null(h, "%s", je.text);
+  json_t *es = json_object_get(json_object_get(h, "log"), "entries");
+  cr_assert_eq(json_array_size(es), 3);
+  for (size_t i = 0; i < 3; i++) {
+    char url[64];
+    snprintf(url, sizeof url, "https://a.test/%zu", i);
+    json_t *e = json_array_get(es, i);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "request"), "url")),
+                     url);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(e, "response"), "status")), 0,
+                 "no response: status 0");
+  }
+  cr_assert(json_is_true(json_object_get(json_object_get(json_array_get(es, 0), "_fcaudit"),
+                                         "incomplete")));
+  json_decref(h);
+  free(path);
+}
