@@ -347,6 +347,10 @@ void fca_har_reader_next(fca_har_reader_t *r, fca_har_item_t *out) {
         return;
       }
       r->pos = 0;
+      if (r->off == 0 && r->len >= 3 && memcmp(r->buf, "\xef\xbb\xbf", 3) == 0) {
+        r->pos = r->off = 3; /* a UTF-8 byte order mark (Fiddler, Charles on Windows) */
+        continue;
+      }
     }
     unsigned char c = r->buf[r->pos];
     bool capturing = r->cap_depth != 0;

@@ -126,6 +126,23 @@ Test(har_reader, bad_escape_inside_an_entry_is_named) {
   free(h);
 }
 
+Test(har_reader, byte_order_mark) {
+  char *h = har_of(1, "x");
+  char *b = fca_xasprintf("\xef\xbb\xbf%s", h);
+  FILE *f;
+  fca_har_reader_t *r = mem_reader(b, 0, &f);
+  fca_har_item_t it;
+  fca_har_reader_next(r, &it);
+  cr_assert_eq(it.kind, FCA_HAR_PAGE, "%s", it.err);
+  json_decref(it.obj);
+  fca_har_reader_next(r, &it);
+  cr_assert_eq(it.kind, FCA_HAR_ENTRY, "%s", it.err);
+  json_decref(it.obj);
+  fca_har_reader_free(r);
+  fclose(f);
+  free(b), free(h);
+}
+
 Test(har_reader, not_a_har) {
   FILE *f;
   fca_har_reader_t *r = mem_reader("{\"log\":{\"version\":\"1.2\"}}", 0, &f);
