@@ -1,5 +1,5 @@
 /* redis_url: the `--sink` / `--redis` address, redis://[USER:PASS@]HOST:PORT[/DB][?stream=NAME
- * &maxlen=N]. Credentials are kept apart from the rest so that everything fcaudit prints about
+ * &maxlen=N&backlog=N]. Credentials are kept apart from the rest so that everything fcaudit prints about
  * a Redis server uses fca_redis_url_display (credentials replaced by "***"), never the text the
  * user typed. Pure: no hiredis, no sockets. */
 #ifndef FCAUDIT_REDIS_URL_H
@@ -20,7 +20,8 @@ typedef struct {
   char *user;      /* NULL: none (AUTH with the password alone) */
   char *pass;      /* NULL: no AUTH */
   char *stream;    /* never NULL after a successful parse */
-  uint64_t maxlen; /* MAXLEN ~ for XADD; 0 = unbounded */
+  uint64_t maxlen;  /* MAXLEN ~ for XADD; 0 = unbounded */
+  uint64_t backlog; /* events kept waiting while Redis is away; 0 = the default cap */
 } fca_redis_url_t;
 
 /* Parses s. Returns 0, or -1 with err set (the message never repeats a credential). The result

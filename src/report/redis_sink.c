@@ -456,7 +456,8 @@ fca_redis_sink_t *fca_redis_sink_new(fca_sink_t *sink, const fca_redis_sink_opts
   r->label = o->label && *o->label ? fca_xstrdup(o->label) : NULL;
   r->close_timeout_ms = o->close_timeout_ms;
   /* Lines already in the file belong to earlier runs. */
-  fca_spool_init(&r->sp, (uint64_t)st.st_size, 1, o->cap ? o->cap : FCA_SPOOL_CAP);
+  size_t cap = o->cap ? o->cap : r->url.backlog ? (size_t)r->url.backlog : FCA_SPOOL_CAP;
+  fca_spool_init(&r->sp, (uint64_t)st.st_size, 1, cap);
   r->backoff_ms = FCA_REDIS_RETRY_MIN_MS;
   pthread_mutex_init(&r->mu, NULL);
   atomic_init(&r->wake, false);

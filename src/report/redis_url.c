@@ -1,4 +1,4 @@
-/* redis_url: parses redis://[USER:PASS@]HOST:PORT[/DB][?stream=NAME&maxlen=N]. Invariant: no
+/* redis_url: parses redis://[USER:PASS@]HOST:PORT[/DB][?stream=NAME&maxlen=N&backlog=N]. Invariant: no
  * error message and no display string ever contains USER or PASS; the only place they live is
  * the parsed struct, which goes to AUTH and nowhere else. */
 #include "fcaudit/redis_url.h"
@@ -90,8 +90,15 @@ static int query(fca_redis_url_t *u, const char *q, char *err, size_t errlen) {
                    (int)vl, v);
         return -1;
       }
+    } else if (kl == 7 && strncmp(q, "backlog", 7) == 0) {
+      if (parse_u64(v, vl, 100000000ULL, &u->backlog) < 0 || u->backlog == 0) {
+        fca_seterr(err, errlen, "redis URL: backlog: expected a number of events (1 or more), "
+                   "got '%.*s'", (int)vl, v);
+        return -1;
+      }
     } else {
-      fca_seterr(err, errlen, "redis URL: unknown parameter '%.*s' (known: stream, maxlen)",
+      fca_seterr(err, errlen,
+                 "redis URL: unknown parameter '%.*s' (known: stream, maxlen, backlog)",
                  (int)kl, q);
       return -1;
     }
