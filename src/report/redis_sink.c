@@ -25,7 +25,7 @@
 #include "fcaudit/eventjson.h"
 #include "fcaudit/redis_url.h"
 #include "fcaudit/sink.h"
-#include "fcaudit/spool.h"
+#include "spool.h"
 #include "fcaudit/util.h"
 
 /* How often the log is looked at without a wake-up (rotation, lines queued after an error). */

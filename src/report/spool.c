@@ -2,7 +2,7 @@
  * increasing from head, every entry is > acked_off; entries [0, sent) are on their way and
  * [sent, n) wait; the sequence number of entry i is acked_seq + i; dropping a line advances
  * acked_off and acked_seq exactly as an acknowledgement would, so numbers never shift. */
-#include "fcaudit/spool.h"
+#include "spool.h"
 
 #include <stdlib.h>
 
