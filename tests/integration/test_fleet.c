@@ -279,7 +279,11 @@ Test(fleet, redis_stopped_mid_run_keeps_proxying_and_loses_nothing) {
   start_origin();
   char *url = redis_url(&rd, NULL);
   fca_testproxy_t px;
-  start_proxy(&px, (const char *[]){"--sink", url, "--instance", "solo", NULL});
+  int admin = fca_free_port();
+  char admin_addr[32];
+  snprintf(admin_addr, sizeof admin_addr, "127.0.0.1:%d", admin);
+  start_proxy(&px, (const char *[]){"--sink", url, "--instance", "solo", "--admin", admin_addr,
+                                    NULL});
   long before = 0, during = 0, after = 0;
   for (int i = 0; i < 3; i++) before += load_page(px.port, i);
   redis_shutdown(&rd);
@@ -307,6 +311,22 @@ Test(fleet, redis_stopped_mid_run_keeps_proxying_and_loses_nothing) {
   }
   expect_all_seq(&s, run, n, "solo");
   stream_free(&s);
+  /* /metrics tells the same story: connected again, everything shipped, one failure or more. */
+  char murl[64];
+  snprintf(murl, sizeof murl, "http://127.0.0.1:%d/metrics", admin);
+  fca_run_t mr;
+  fca_curl(&mr, CURL_MS, "--noproxy", "*", murl, NULL);
+  cr_assert_eq(fca_run_exit_code(&mr), 0, "%s", mr.err);
+  cr_assert_not_null(strstr(mr.out, "\nfcaudit_redis_sinks_connected 1\n"), "%s", mr.out);
+  cr_assert_not_null(strstr(mr.out, "\nfcaudit_redis_events_waiting 0\n"), "%s", mr.out);
+  cr_assert_not_null(strstr(mr.out, "\nfcaudit_redis_events_unshipped_total 0\n"), "%s", mr.out);
+  const char *sh = strstr(mr.out, "\nfcaudit_redis_events_shipped_total ");
+  cr_assert_not_null(sh);
+  cr_assert_geq(strtoull(sh + strlen("\nfcaudit_redis_events_shipped_total "), NULL, 10), n);
+  const char *fl = strstr(mr.out, "\nfcaudit_redis_failures_total ");
+  cr_assert_not_null(fl);
+  cr_assert_geq(strtoull(fl + strlen("\nfcaudit_redis_failures_total "), NULL, 10), 1);
+  fca_run_free(&mr);
   stopped_t sp = stop_proxy(&px);
   stream_read(&rd, STREAM, &s);
   n = log_lines_of(sp.log, run, sizeof run);
