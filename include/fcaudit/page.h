@@ -9,6 +9,7 @@
 
 #include "fcaudit/event.h"
 #include "fcaudit/policy.h"
+#include "fcaudit/stack.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -114,6 +115,7 @@ struct fca_page {
   fca_coep_t coep_p;
   fca_referrer_header_t refpol_p;
   fca_csp_sandbox_t csp_p;
+  fca_stack_t stack; /* the stack its response headers give away (stack.h) */
 
   char *base; /* resolved <base href>, or NULL */
   /* lists grown on demand (most pages have none) up to FCA_PAGE_LIST_MAX entries */

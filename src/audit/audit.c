@@ -248,6 +248,7 @@ static void new_page(fca_audit_exchange_t *x, const fca_audit_header_t *hs, size
   for (size_t i = 0; i < n; i++)
     fca_page_add_header(p, hs[i].name, hs[i].name_len, hs[i].value, hs[i].value_len);
   fca_page_parse_headers(p);
+  fca_stack_detect(hs, n, &p->stack);
   pthread_mutex_lock(&a->mu);
   p->id = ++a->next_page_id;
   fca_registry_add(a->reg, p, x->now_ms);
