@@ -34,7 +34,7 @@ typedef struct {
 } fca_event_page_t;
 
 typedef struct {
-  const char *source; /* header | meta | script | iframe | csp | request | body | api */
+  const char *source; /* header | meta | script | iframe | csp | request | body | api | response */
   const char *name;   /* e.g. "Cross-Origin-Opener-Policy", "meta[name=referrer]" */
   const char *value;  /* exactly as seen; may hold bytes that are not UTF-8 */
   size_t value_len;

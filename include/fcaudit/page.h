@@ -70,7 +70,9 @@ typedef struct {
 typedef struct {
   fca_page_ev_t key; /* the key text */
   bool live;
-  const char *source; /* "script" (inline or a script response) | "body" (an attribute) */
+  const char *source; /* "script" (inline or a script response) | "body" (an attribute) |
+                       * "response" (a JSON/JS response) | "request" (an api.stripe.com call) */
+  const char *name;   /* "publishable key", "key (form field)", "Authorization: Bearer", ... */
 } fca_page_key_t;
 
 typedef struct {

@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "fcaudit/rules.h"
+#include "fcaudit/stripereq.h"
 #include "fcaudit/util.h"
 
 #include <jansson.h>
@@ -169,9 +170,86 @@ static void api_evidence(fca_audit_t *a, const fca_audit_request_t *req) {
   pthread_mutex_unlock(&a->mu);
 }
 
+/* The page an api.stripe.com request was made for (lock held): the Referer's page when the
+ * Referer is the page's (Stripe.js calls from the page itself), else -- a call from Stripe's
+ * own frames, whose Referer is js.stripe.com, or none -- the client's most recent tagged page
+ * within the window. */
+static fca_page_t *api_page(fca_audit_t *a, const char *cid, const char *referer, int64_t now) {
+  if (referer && *referer) {
+    const char *h;
+    size_t hn;
+    url_host(referer, &h, &hn);
+    if (!fca_detect_stripe_host(h, hn)) return fca_correlate_page(a, cid, referer, now).page;
+  }
+  int64_t since = now - (int64_t)a->o.correlation_window_ms;
+  for (fca_page_t *p = fca_registry_next(a->reg, NULL); p && p->ts_ms >= since;
+       p = fca_registry_next(a->reg, p))
+    if (p->tagged_by != FCA_TAG_NONE && strcmp(p->client_id, cid) == 0) return p;
+  return NULL;
+}
+
+/* A publishable key an api.stripe.com request carries: recorded on its page (FC-TEST-1, item
+ * 4), the evidence naming the endpoint (the URL without its query). */
+static void api_key(fca_audit_t *a, const char *cid, const char *referer, int64_t now,
+                    const char *url, fca_key_kind_t kind, const char *key, size_t n,
+                    const char *name) {
+  char *where = fca_page_url_noquery(url);
+  pthread_mutex_lock(&a->mu);
+  fca_page_t *p = api_page(a, cid, referer, now);
+  if (p) fca_correlate_key(a, p, kind == FCA_KEY_LIVE, key, n, -1, "request", name, where);
+  pthread_mutex_unlock(&a->mu);
+  free(where);
+}
+
+/* The key in the query (`key=`) or an `Authorization: Bearer` header of an api.stripe.com call. */
+static void api_head_keys(fca_audit_t *a, const fca_audit_request_t *req, const char *referer,
+                          const fca_audit_header_t *auth) {
+  const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
+  const char *q = strchr(req->url, '?');
+  char key[FCA_STRIPEREQ_KEY_MAX + 1];
+  size_t kn;
+  if (q) {
+    size_t ql = strcspn(q + 1, "#");
+    fca_key_kind_t k = fca_stripereq_form_key(q + 1, ql, key, sizeof key, &kn);
+    if (k) api_key(a, cid, referer, req->now_ms, req->url, k, key, kn, "key (query)");
+  }
+  const char *bk;
+  fca_key_kind_t k = auth ? fca_stripereq_bearer(auth->value, auth->value_len, &bk, &kn) : 0;
+  if (k) api_key(a, cid, referer, req->now_ms, req->url, k, bk, kn, "Authorization: Bearer");
+}
+
+/* The urlencoded body of an api.stripe.com call, once complete (or cut at the bound). */
+static void api_form_done(fca_audit_exchange_t *x) {
+  if (!x->form_wanted || x->form_done) return;
+  x->form_done = true;
+  size_t n = x->form_len;
+  if (x->form_over) /* only whole fields: a key cut at the bound is not a key */
+    while (n && x->form[n - 1] != '&') n--;
+  char key[FCA_STRIPEREQ_KEY_MAX + 1];
+  size_t kn;
+  fca_key_kind_t k = x->form ? fca_stripereq_form_key(x->form, n, key, sizeof key, &kn) : 0;
+  if (k) api_key(x->a, x->client_id, x->referer, x->now_ms, x->url, k, key, kn, "key (form field)");
+  free(x->form);
+  x->form = NULL;
+  x->form_len = 0;
+}
+
+void fca_audit_request_body(fca_audit_exchange_t *x, const void *data, size_t len) {
+  if (x->ignored || !x->form_wanted || x->form_done || x->form_over || !len) return;
+  size_t room = FCA_STRIPEREQ_BODY_MAX - x->form_len;
+  if (len > room) {
+    len = room;
+    x->form_over = true;
+  }
+  x->form = fca_xrealloc(x->form, x->form_len + len + 1);
+  memcpy(x->form + x->form_len, data, len);
+  x->form_len += len;
+}
+
 fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t *req) {
   atomic_fetch_add_explicit(&a->exchanges, 1, memory_order_relaxed);
-  const fca_audit_header_t *dest = NULL, *referer = NULL, *accept = NULL;
+  const fca_audit_header_t *dest = NULL, *referer = NULL, *accept = NULL, *auth = NULL,
+                           *ctype = NULL;
   for (size_t i = 0; i < req->nheaders; i++) {
     const fca_audit_header_t *h = &req->headers[i];
     if (h->name_len == 14 && name_is(h, "sec-fetch-dest"))
@@ -180,6 +258,10 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
       referer = h;
     else if (h->name_len == 6 && name_is(h, "accept"))
       accept = h;
+    else if (h->name_len == 13 && name_is(h, "authorization"))
+      auth = h;
+    else if (h->name_len == 12 && name_is(h, "content-type"))
+      ctype = h;
   }
   if (!req->url ||
       (req->method && strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0))
@@ -203,19 +285,28 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
         fc = fca_detect_fc_api(&u);
         fca_url_free(&u);
       }
-      if (!fc) return a->ignored;
-      api_evidence(a, req);
+      char *ref = rv ? fca_xstrndup(rv, rl) : NULL;
+      api_head_keys(a, req, ref, auth);
+      free(ref);
+      bool form = req->method && strcmp(req->method, "POST") == 0 && ctype &&
+                  fca_detect_ctype_form(ctype->value, ctype->value_len);
+      if (!fc && !form) return a->ignored;
+      if (fc) api_evidence(a, req);
       fca_audit_exchange_t *x = new_exchange(a, req, rv, rl);
-      x->api_candidate = true;
+      x->api_candidate = fc;
+      x->form_wanted = form;
       return x;
     }
     return a->ignored; /* Stripe's own documents are never pages */
   }
-  bool doc = false, top = true, script = false;
+  bool doc = false, top = true, script = false, data = false;
   if (!dest) {
     /* non-browser client, or a plain-HTTP origin (no Sec-Fetch-*): the response decides */
     doc = !accept || fca_detect_accepts_html(accept->value, accept->value_len);
     script = true;
+    data = true;
+  } else if (value_is(dest, "empty")) {
+    data = true; /* fetch() / XHR: the `/config` pattern */
   } else if (value_is(dest, "document")) {
     doc = true;
   } else if (value_is(dest, "iframe") || value_is(dest, "frame")) {
@@ -224,12 +315,13 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
   } else if (d_script) {
     script = true;
   }
-  if (!doc && !script) return a->ignored;
-  if (req->method && strcmp(req->method, "GET") != 0 && !doc) return a->ignored;
+  if (!doc && !script && !data) return a->ignored;
+  if (req->method && strcmp(req->method, "GET") != 0 && !doc && !data) return a->ignored;
   fca_audit_exchange_t *x = new_exchange(a, req, rv, rl);
   x->doc_candidate = doc;
   x->top_level = top;
-  x->script_candidate = script;
+  x->script_candidate = script && (!req->method || strcmp(req->method, "GET") == 0);
+  x->data_candidate = data;
   x->sfd_script = d_script;
   return x;
 }
@@ -295,6 +387,7 @@ static bool same_origin(const char *url, const char *origin) {
 void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audit_header_t *headers,
                              size_t nheaders) {
   if (x->ignored || x->mode != FCA_X_NONE || x->ended) return;
+  api_form_done(x);
   x->status = status;
   const fca_audit_header_t *ct = NULL;
   size_t ce_len = 0, nce = 0;
@@ -329,6 +422,21 @@ void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audi
     pthread_mutex_unlock(&a->mu);
   } else if (x->api_candidate && ok && ct && fca_detect_ctype_json(ct->value, ct->value_len)) {
     x->mode = FCA_X_API;
+  } else if (x->data_candidate && ok && ct &&
+             (fca_detect_ctype_json(ct->value, ct->value_len) ||
+              fca_detect_ctype_js(ct->value, ct->value_len))) {
+    /* a JSON or JavaScript answer of the page's own site (the `/config` pattern) */
+    char *site = fca_page_url_site(x->url);
+    fca_audit_t *a = x->a;
+    pthread_mutex_lock(&a->mu);
+    fca_match_t m = fca_correlate_page(a, x->client_id, x->referer, x->now_ms);
+    if (m.page && site && strcmp(site, m.page->site) == 0) {
+      fca_page_ref(m.page);
+      x->page = m.page;
+      x->mode = FCA_X_DATA;
+    }
+    pthread_mutex_unlock(&a->mu);
+    free(site);
   }
   if (x->mode == FCA_X_NONE) return;
   char *ce = NULL;
@@ -352,6 +460,7 @@ void fca_audit_response_body(fca_audit_exchange_t *x, const void *data, size_t l
 void fca_audit_response_end(fca_audit_exchange_t *x, bool complete) {
   if (x->ignored || x->ended) return;
   x->ended = true;
+  api_form_done(x);
   if (x->mode != FCA_X_NONE) fca_docscan_end(x, complete);
 }
 
@@ -369,6 +478,7 @@ void fca_audit_exchange_free(fca_audit_exchange_t *x) {
   free(x->client_id);
   free(x->referer);
   free(x->base);
+  free(x->form);
   free(x);
 }
 

@@ -70,7 +70,11 @@ struct fca_audit {
   struct fca_audit_exchange *ignored; /* the shared exchange of everything not inspected */
 };
 
-typedef enum { FCA_X_NONE = 0, FCA_X_DOC, FCA_X_SCRIPT, FCA_X_API } fca_x_mode_t;
+typedef enum { FCA_X_NONE = 0, FCA_X_DOC, FCA_X_SCRIPT, FCA_X_API, FCA_X_DATA } fca_x_mode_t;
+
+#ifndef FCA_AUDIT_DATA_MAX
+#define FCA_AUDIT_DATA_MAX (1024 * 1024) /* decoded bytes of a JSON/JS fetch scanned for keys */
+#endif
 
 /* One exchange. Everything not inspected shares a->ignored (no allocation at all). */
 struct fca_audit_exchange {
@@ -81,10 +85,15 @@ struct fca_audit_exchange {
   int64_t now_ms;
   bool top_level; /* Sec-Fetch-Dest document (or absent) rather than iframe/frame */
   bool doc_candidate, script_candidate, sfd_script, api_candidate;
+  bool data_candidate; /* fetch/XHR (or no Sec-Fetch-Dest): a JSON or JS answer may hold a key */
+  /* an urlencoded request body to api.stripe.com: its `key` field (bounded) */
+  bool form_wanted, form_over, form_done;
+  char *form;
+  size_t form_len;
   /* response */
   fca_x_mode_t mode;
   int status;
-  fca_page_t *page; /* DOC: the page; SCRIPT: the page the script was served to */
+  fca_page_t *page; /* DOC: the page; SCRIPT, DATA: the page the response was served to */
   bool same_origin; /* SCRIPT: same origin as that page */
   fca_decode_t *dec;
   fca_html_scan_t *scan;
@@ -119,6 +128,11 @@ fca_match_t fca_correlate_page(fca_audit_t *a, const char *client_id, const char
 void fca_correlate_tag(fca_audit_t *a, fca_page_t *p, fca_tag_kind_t kind, fca_confidence_t conf,
                        const char *source, const char *name, const char *value, size_t len,
                        int64_t offset, const char *url);
+/* A publishable key seen for p (in its markup, a script or JSON response, or an api.stripe.com
+ * request): recorded once per page (where first seen), then the rules run. `name` and
+ * `source` are static strings; url: where it was seen when not the page itself. */
+void fca_correlate_key(fca_audit_t *a, fca_page_t *p, bool live, const char *v, size_t n,
+                       int64_t offset, const char *source, const char *name, const char *url);
 /* A framed page appeared: join it with a known parent <iframe>, if any. */
 void fca_correlate_framed_page(fca_audit_t *a, fca_page_t *child);
 /* A parent's iframe p->iframes[idx] appeared: index it, join it with a known framed page. */

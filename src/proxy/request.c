@@ -106,6 +106,12 @@ void fca_conn_on_resp_body(void *ud, const char *data, size_t len) {
   if (c->ax_body) fca_audit_response_body(c->ax, data, len);
 }
 
+/* The request body, as it is forwarded: the audit reads what it needs (a bounded form). */
+void fca_conn_on_req_body(void *ud, const char *data, size_t len) {
+  fca_conn_t *c = ud;
+  if (c->ax) fca_audit_request_body(c->ax, data, len);
+}
+
 /* --anticache: documents and scripts are fetched afresh so the audit sees them. */
 static bool anticache_applies(const fca_http_head_t *h) {
   size_t n;
