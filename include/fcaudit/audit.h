@@ -75,6 +75,11 @@ bool fca_audit_wants_body(const fca_audit_exchange_t *x);
  * warning when no page was tagged). Call once, after every exchange was freed. */
 void fca_audit_finish(fca_audit_t *a);
 
+/* Time passes (call about once a second): pages whose correlation window has ended without
+ * their Stripe.js request are settled (the `stripe-js-not-fetched` note) without waiting for
+ * the next request. Cheap when no page awaits. */
+void fca_audit_tick(fca_audit_t *a, int64_t now_ms);
+
 typedef struct {
   uint64_t exchanges, pages_seen, pages_tagged, violations, notes, bytes_inspected;
 } fca_audit_stats_t;

@@ -141,6 +141,14 @@ struct fca_page {
   const char *tag_name;   /* script[src], request, script literal */
   bool announced;         /* `page` event emitted (tagged at the confidence asked for) */
 
+  /* Stripe.js seen or only referenced (jsfetch.c; script-tag pages) */
+  char *js_url;      /* the Stripe.js URL its first <script src> names (https, no fragment) */
+  bool js_await;     /* in the audit's await list */
+  bool js_fetched;   /* the client requested it (or Stripe's frame or API shows it ran) */
+  bool js_cached;    /* fetched earlier by the client and still fresh: maybe from its cache */
+  bool js_noted;     /* stripe-js-not-fetched emitted */
+  unsigned js_others; /* other subresource requests of the page seen meanwhile */
+
   /* framing: set by a join of the parent's <iframe> with this page */
   fca_page_t *parent;   /* holds a reference */
   size_t parent_iframe; /* index into parent->iframes */

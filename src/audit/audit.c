@@ -35,6 +35,7 @@ fca_audit_t *fca_audit_new(const fca_audit_opts_t *opts) {
   a->ignored->ignored = true;
   a->ignored->ended = true;
   atomic_init(&a->exchanges, 0);
+  atomic_init(&a->nawait_hint, 0);
   atomic_init(&a->bytes_inspected, 0);
   return a;
 }
@@ -42,6 +43,7 @@ fca_audit_t *fca_audit_new(const fca_audit_opts_t *opts) {
 void fca_audit_free(fca_audit_t *a) {
   if (!a) return;
   for (size_t i = 0; i < a->npending; i++) fca_page_unref(a->pending[i]);
+  fca_jsfetch_free(a);
   fca_registry_free(a->reg);
   fca_dedup_free(a->dedup);
   for (fca_card_t *c = a->cards, *n; c; c = n) {
@@ -100,6 +102,14 @@ static bool host_eq(const char *h, size_t n, const char *lit) {
   return strlen(lit) == n && strncasecmp(h, lit, n) == 0;
 }
 
+/* A navigation or frame load rather than a subresource. */
+static bool document_request(const fca_audit_header_t *dest, const fca_audit_header_t *accept) {
+  if (dest)
+    return value_is(dest, "document") || value_is(dest, "iframe") || value_is(dest, "frame") ||
+           value_is(dest, "embed") || value_is(dest, "object");
+  return accept && memmem(accept->value, accept->value_len, "text/html", 9) != NULL;
+}
+
 static fca_audit_exchange_t *new_exchange(fca_audit_t *a, const fca_audit_request_t *req,
                                           const char *referer, size_t referer_len) {
   fca_audit_exchange_t *x = fca_xcalloc(1, sizeof *x);
@@ -112,29 +122,32 @@ static fca_audit_exchange_t *new_exchange(fca_audit_t *a, const fca_audit_reques
   return x;
 }
 
-/* A request that is evidence by itself: Stripe.js (tags its page) or the FC iframe. */
-static void stripe_request(fca_audit_t *a, const fca_audit_request_t *req, const char *referer,
+/* A request that is evidence by itself: Stripe.js (tags its page, and is the fetch a page tagged
+ * by its markup awaits) or the FC iframe. Returns true for Stripe.js. */
+static bool stripe_request(fca_audit_t *a, const fca_audit_request_t *req, const char *referer,
                            size_t referer_len, bool sfd_script_or_absent) {
   fca_url_t u;
-  if (fca_url_parse(req->url, strlen(req->url), &u) != 0) return;
+  if (fca_url_parse(req->url, strlen(req->url), &u) != 0) return false;
   bool is_js = sfd_script_or_absent && fca_detect_stripejs_url(&u, false);
   bool inner = !is_js && fca_detect_linked_accounts_inner(&u);
   fca_url_free(&u);
-  if (!is_js && !inner) return;
+  if (!is_js && !inner) return false;
   char *ref = referer ? fca_xstrndup(referer, referer_len) : NULL;
   const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
   pthread_mutex_lock(&a->mu);
   fca_match_t m = fca_correlate_page(a, cid, ref, req->now_ms);
+  if (is_js) fca_jsfetch_seen(a, cid, req->url, req->now_ms, m.page, m.confidence);
   if (m.page && is_js) {
     fca_correlate_tag(a, m.page, FCA_TAG_SCRIPT_REQUEST, m.confidence, "request",
                       "Stripe.js request", req->url, strlen(req->url), -1, req->url);
   } else if (m.page) {
+    fca_jsfetch_ran(a, m.page);
     fca_page_fc_t *f = FCA_PAGE_PUSH(m.page, fc);
     if (!f) {
       m.page->dropped++;
       pthread_mutex_unlock(&a->mu);
       free(ref);
-      return;
+      return false;
     }
     f->kind = "linked-accounts-inner";
     f->source = "request";
@@ -143,6 +156,7 @@ static void stripe_request(fca_audit_t *a, const fca_audit_request_t *req, const
   }
   pthread_mutex_unlock(&a->mu);
   free(ref);
+  return is_js;
 }
 
 /* An api.stripe.com FC call is made from Stripe's own iframe (its Referer is js.stripe.com), so
@@ -154,6 +168,7 @@ static void api_evidence(fca_audit_t *a, const fca_audit_request_t *req) {
   for (fca_page_t *p = fca_registry_next(a->reg, NULL); p && p->ts_ms >= since;
        p = fca_registry_next(a->reg, p)) {
     if (!p->announced || strcmp(p->client_id, cid) != 0) continue;
+    fca_jsfetch_ran(a, p);
     size_t ul = strcspn(req->url, "?#"); /* the endpoint, not its parameters */
     bool seen = false;
     for (size_t i = 0; i < p->nfc && !seen; i++)
@@ -273,10 +288,23 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
   bool d_script = dest && value_is(dest, "script");
   const char *rv = referer ? referer->value : NULL;
   size_t rl = referer ? referer->value_len : 0;
+  bool js_host = stripe && host_eq(host, hn, "js.stripe.com");
+  /* While pages await their Stripe.js request, count the other subresources they load. */
+  if (atomic_load_explicit(&a->nawait_hint, memory_order_relaxed) > 0 && !js_host &&
+      !document_request(dest, accept)) {
+    char *ref = rv ? fca_xstrndup(rv, rl) : NULL;
+    const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
+    pthread_mutex_lock(&a->mu);
+    fca_jsfetch_other(a, cid, ref, req->now_ms);
+    pthread_mutex_unlock(&a->mu);
+    free(ref);
+  }
   if (stripe) {
-    if (host_eq(host, hn, "js.stripe.com")) {
-      stripe_request(a, req, rv, rl, d_script || !dest);
-      return a->ignored;
+    if (js_host) {
+      if (!stripe_request(a, req, rv, rl, d_script || !dest)) return a->ignored;
+      fca_audit_exchange_t *x = new_exchange(a, req, rv, rl);
+      x->js_request = true;
+      return x;
     }
     if (host_eq(host, hn, "api.stripe.com")) {
       fca_url_t u;
@@ -372,6 +400,7 @@ static void not_modified(fca_audit_exchange_t *x) {
   if (prev->tagged_by != FCA_TAG_NONE)
     fca_correlate_tag(a, p, prev->tagged_by, prev->confidence, prev->tag_source, prev->tag_name,
                       prev->tag_ev.value, prev->tag_ev.len, prev->tag_ev.offset, prev->tag_ev.url);
+  if (prev->js_url) fca_jsfetch_await(a, p, prev->js_url);
   pthread_mutex_unlock(&a->mu);
   x->page = p;
   x->mode = FCA_X_DOC;
@@ -388,6 +417,12 @@ void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audi
                              size_t nheaders) {
   if (x->ignored || x->mode != FCA_X_NONE || x->ended) return;
   api_form_done(x);
+  if (x->js_request) {
+    pthread_mutex_lock(&x->a->mu);
+    fca_jsfetch_response(x->a, x->client_id, x->url, x->now_ms, status, headers, nheaders);
+    pthread_mutex_unlock(&x->a->mu);
+    return;
+  }
   x->status = status;
   const fca_audit_header_t *ct = NULL;
   size_t ce_len = 0, nce = 0;
@@ -490,12 +525,20 @@ void fca_audit_finish(fca_audit_t *a) {
   }
   a->finished = true;
   fca_correlate_pending(a, true);
+  fca_jsfetch_settle(a, fca_now_ms(), true);
   json_t *s = fca_summary_build(a);
   fca_event_t ev = {.type = FCA_EV_SUMMARY, .summary = s, .count = 1};
   const char *w = json_string_value(json_object_get(s, "warning"));
   ev.message = w ? w : "end of run";
   fca_audit_emit(a, &ev);
   json_decref(s);
+  pthread_mutex_unlock(&a->mu);
+}
+
+void fca_audit_tick(fca_audit_t *a, int64_t now_ms) {
+  if (!atomic_load_explicit(&a->nawait_hint, memory_order_relaxed)) return;
+  pthread_mutex_lock(&a->mu);
+  if (!a->finished) fca_jsfetch_settle(a, now_ms, false);
   pthread_mutex_unlock(&a->mu);
 }
 

@@ -61,6 +61,7 @@ void fca_correlate_tag(fca_audit_t *a, fca_page_t *p, fca_tag_kind_t kind, fca_c
   if (p->card) { /* an upgrade of an announced page: the scorecard shows the final tag */
     p->card->tagged_by = kind;
     p->card->confidence = conf;
+    if (kind == FCA_TAG_SCRIPT_REQUEST) p->card->stripe_js = "fetched";
   }
   fca_rules_announce(a, p);
   if (!was_tagged && !p->announced) a->pages_below_confidence++;

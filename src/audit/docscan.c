@@ -95,6 +95,8 @@ static void on_tag(void *ud, const fca_html_tag_t *t) {
   }
 }
 
+static char *resolve_nofrag(const char *base, const char *ref, size_t n);
+
 static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t *s) {
   fca_audit_exchange_t *x = ud;
   bool runs = !t->inert && fca_detect_script_runs(s);
@@ -120,6 +122,11 @@ static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t
   fca_correlate_tag(x->a, p, FCA_TAG_SCRIPT_TAG, FCA_CONF_HIGH, "script", "script[src]", s->src.ptr,
                     s->src.len, (int64_t)t->offset, NULL);
   fca_rules_evaluate(x->a, p);
+  if (!p->js_url) { /* the browser should now request it: await that request */
+    char *u = resolve_nofrag(base_of(x), s->src.ptr, s->src.len);
+    fca_jsfetch_await(x->a, p, u);
+    free(u);
+  }
   unlock(x);
 }
 

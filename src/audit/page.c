@@ -183,6 +183,7 @@ void fca_page_unref(fca_page_t *p) {
     fca_page_t *parent = p->parent;
     free_findings(p);
     fca_page_ev_clear(&p->tag_ev);
+    free(p->js_url);
     free(p->fired);
     free(p->url);
     free(p->dedup_url);
