@@ -172,8 +172,6 @@ void fca_jsfetch_response(fca_audit_t *a, const char *client_id, const char *url
                           int status, const fca_audit_header_t *hs, size_t n);
 void fca_jsfetch_settle(fca_audit_t *a, int64_t now_ms, bool final);
 void fca_jsfetch_free(fca_audit_t *a);
-/* How long a response stays fresh in a browser's cache (RFC 9111 4.2.1), in ms; 0 = not. */
-int64_t fca_jsfetch_freshness_ms(const fca_audit_header_t *hs, size_t n);
 
 /* summary.c: the end-of-run summary object (jansson json_t*). */
 void *fca_summary_build(fca_audit_t *a);
