@@ -6,9 +6,9 @@
 #include "fcaudit/audit.h"
 
 #include "engine.h"
-#include "fcaudit/rules.h"
-#include "fcaudit/stripereq.h"
 #include "fcaudit/util.h"
+#include "rules.h"
+#include "stripereq.h"
 
 #include <jansson.h>
 #include <stdlib.h>

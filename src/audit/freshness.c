@@ -1,7 +1,7 @@
 /* freshness: how long a browser's private cache may reuse a response without asking (RFC 9111
  * 4.2.1): Cache-Control max-age (no-store and no-cache: never), else Expires - Date (an invalid
  * Expires: already expired), else 10% of Date - Last-Modified (the heuristic browsers use). */
-#include "fcaudit/freshness.h"
+#include "freshness.h"
 
 #include <string.h>
 #include <strings.h>

@@ -12,8 +12,8 @@
  *    closed at once) says nothing.
  * The await list and the table of recent Stripe.js fetches are bounded; runs under the lock. */
 #include "engine.h"
-#include "fcaudit/freshness.h"
-#include "fcaudit/rules.h"
+#include "freshness.h"
+#include "rules.h"
 #include "fcaudit/util.h"
 
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* stack: the server stack from response headers, and fixes in its words. Detection scores a few
  * fingerprints in one pass over the headers; an application framework wins over the web server
  * in front of it (a Django app behind nginx is fixed in settings.py, not in nginx). */
-#include "fcaudit/stack.h"
+#include "stack.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* stripereq: the publishable key of an api.stripe.com request (form field, query, Bearer). */
-#include "fcaudit/stripereq.h"
+#include "stripereq.h"
 
-#include "fcaudit/detect.h"
+#include "detect.h"
 
 #include <string.h>
 #include <strings.h>
