@@ -56,7 +56,7 @@ typedef struct {
 fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t *req);
 /* A slice of the request body as sent (chunked framing removed). Only an urlencoded POST to
  * api.stripe.com is read (its `key` field, at most FCA_STRIPEREQ_BODY_MAX bytes); for every
- * other exchange this returns at once. Call before the response head. */
+ * other exchange this returns at once. The body is judged when the exchange ends. */
 void fca_audit_request_body(fca_audit_exchange_t *x, const void *data, size_t len);
 /* The final response head (interim 1xx responses are not passed). */
 void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audit_header_t *headers,

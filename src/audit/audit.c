@@ -416,7 +416,8 @@ static bool same_origin(const char *url, const char *origin) {
 void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audit_header_t *headers,
                              size_t nheaders) {
   if (x->ignored || x->mode != FCA_X_NONE || x->ended) return;
-  api_form_done(x);
+  /* (an urlencoded request body is read up to the end of the exchange: a server may answer
+   * before the whole body has passed) */
   if (x->js_request) {
     pthread_mutex_lock(&x->a->mu);
     fca_jsfetch_response(x->a, x->client_id, x->url, x->now_ms, status, headers, nheaders);

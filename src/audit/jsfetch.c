@@ -1,7 +1,9 @@
 /* jsfetch: Stripe.js seen or only referenced (RULES.md). A page tagged by its markup awaits the
  * browser's request for the Stripe.js URL its <script src> names. It is settled:
  *  - fetched: a request for that URL from the same client arrives at or after the page's
- *    response (however late), or a Stripe.js request whose Referer is the page's full URL;
+ *    response (however late): the page it correlates to (Referer: the page's URL, else the
+ *    client's latest document of the Referer's origin) when that page awaits it, else every
+ *    page of the client awaiting that URL;
  *  - cached: the client fetched that URL before and the response is still fresh (RFC 9111
  *    freshness: max-age, Expires - Date, or the 10% Last-Modified heuristic; no-store and
  *    no-cache are never fresh), so the browser may run it from its cache without a request;
@@ -148,10 +150,15 @@ void fca_jsfetch_seen(fca_audit_t *a, const char *cid, const char *url, int64_t 
     e->fresh_until_ms = 0;
   }
   e->at_ms = now_ms;
+  /* The page the request correlates to, when it awaits this URL (or names it by its full URL);
+   * else every page of the client awaiting this URL (the request cannot be told apart). */
+  bool mine = matched && matched->js_await && now_ms >= matched->ts_ms &&
+              (strcmp(matched->js_url, u) == 0 || conf == FCA_CONF_HIGH);
   for (size_t i = 0; i < a->nawait; i++) {
     fca_page_t *p = a->await[i];
-    bool same = strcmp(p->client_id, cid) == 0 && now_ms >= p->ts_ms &&
-                (strcmp(p->js_url, u) == 0 || (p == matched && conf == FCA_CONF_HIGH));
+    bool same = mine ? p == matched
+                     : strcmp(p->client_id, cid) == 0 && now_ms >= p->ts_ms &&
+                           strcmp(p->js_url, u) == 0;
     if (same && !p->js_fetched) {
       p->js_fetched = true;
       set_state(p, "fetched");

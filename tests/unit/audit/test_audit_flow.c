@@ -429,3 +429,15 @@ Test(flow, unknown_stack_has_no_stack_fix) {
   cr_assert_null(c->fix_stack);
   cr_assert_null(c->fix_stack_text);
 }
+
+Test(flow, the_request_goes_to_the_page_it_correlates_to) {
+  page_at(PAGE, "<html>" STRIPE "</html>", 1000);
+  sub("https://shop.test/a.js", "script", 1100);
+  page_at("https://shop.test/other", "<html>" STRIPE "</html>", 2000);
+  stripejs("https://js.stripe.com/v3", 2100, NULL); /* Referer: the origin: the latest page */
+  summary();
+  const cap_event_t *n = cap_find(&cap, FCA_EV_NOTE, NULL);
+  cr_assert_not_null(n, "the first page never got its Stripe.js");
+  cr_assert_str_eq(n->page_url, PAGE);
+  cr_assert_eq(cap_count(&cap, FCA_EV_NOTE, NULL), 1);
+}
