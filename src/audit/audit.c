@@ -299,6 +299,19 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
     pthread_mutex_unlock(&a->mu);
     free(ref);
   }
+  if (stripe && rv && atomic_load_explicit(&a->nawait_hint, memory_order_relaxed) > 0) {
+    const char *rh;
+    size_t rhn;
+    char *ref = fca_xstrndup(rv, rl);
+    url_host(ref, &rh, &rhn);
+    if (!fca_detect_stripe_host(rh, rhn)) { /* from the page itself, not from Stripe's frames */
+      const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
+      pthread_mutex_lock(&a->mu);
+      fca_jsfetch_stripe_host(a, cid, ref, req->now_ms);
+      pthread_mutex_unlock(&a->mu);
+    }
+    free(ref);
+  }
   if (stripe) {
     if (js_host) {
       if (!stripe_request(a, req, rv, rl, d_script || !dest)) return a->ignored;

@@ -167,6 +167,10 @@ void fca_jsfetch_await(fca_audit_t *a, fca_page_t *p, const char *src_url);
 void fca_jsfetch_seen(fca_audit_t *a, const char *client_id, const char *url, int64_t now_ms,
                       fca_page_t *matched, fca_confidence_t conf);
 void fca_jsfetch_ran(fca_audit_t *a, fca_page_t *p);
+/* A request to a Stripe host other than Stripe.js itself: when its Referer is a page's (not a
+ * Stripe document's), Stripe.js ran on that page. */
+void fca_jsfetch_stripe_host(fca_audit_t *a, const char *client_id, const char *referer,
+                             int64_t now_ms);
 void fca_jsfetch_other(fca_audit_t *a, const char *client_id, const char *referer, int64_t now_ms);
 void fca_jsfetch_response(fca_audit_t *a, const char *client_id, const char *url, int64_t now_ms,
                           int status, const fca_audit_header_t *hs, size_t n);

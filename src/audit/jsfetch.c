@@ -4,15 +4,18 @@
  *    response (however late): the page it correlates to (Referer: the page's URL, else the
  *    client's latest document of the Referer's origin) when that page awaits it, else every
  *    page of the client awaiting that URL;
- *  - cached: the client fetched that URL before and the response is still fresh (RFC 9111
- *    freshness: max-age, Expires - Date, or the 10% Last-Modified heuristic; no-store and
- *    no-cache are never fresh), so the browser may run it from its cache without a request;
+ *  - ran: a request to a Stripe host (Stripe.js' frames, its API and telemetry calls) whose
+ *    Referer is the page's (its URL, or its origin: the client's latest document of that
+ *    origin) shows Stripe.js ran there, e.g. from the browser's cache without a request;
  *  - never fetched: once the correlation window after the page has passed (checked on every
  *    request while pages await, by fca_audit_tick, and at the end of the run), when the client
  *    requested other subresources of the page in the meantime but not Stripe.js: a `note`
  *    (`stripe-js-not-fetched`). A page whose client requested nothing else (curl, a page
  *    closed at once) says nothing.
- * The await list and the table of recent Stripe.js fetches are bounded; runs under the lock. */
+ * A copy the client fetched earlier that is still fresh (RFC 9111) is only mentioned in the
+ * note: one IP address is often several browser contexts with separate caches, so freshness
+ * alone never settles a page. The await list and the table of recent Stripe.js fetches are
+ * bounded; runs under the lock. */
 #include "engine.h"
 #include "freshness.h"
 #include "rules.h"
@@ -83,6 +86,13 @@ static void never_fetched(fca_audit_t *a, fca_page_t *p) {
                         "subresource(s) of this page but never %s (blocked by an extension, a "
                         "network policy, or a script error before it?)",
                         p->js_others, p->js_url);
+  if (p->js_cached) {
+    char *more = fca_xasprintf("%s (a copy this client fetched earlier was still fresh, but no "
+                               "request of the page reached any Stripe host either)",
+                               why);
+    free(why);
+    why = more;
+  }
   set_state(p, "never-fetched");
   p->js_noted = true;
   fca_rules_note(a, p, NULL, "stripe-js-not-fetched", why);
@@ -111,10 +121,9 @@ void fca_jsfetch_await(fca_audit_t *a, fca_page_t *p, const char *src_url) {
     set_state(p, "fetched");
     return;
   }
-  if (e && e->fresh_until_ms >= p->ts_ms) {
+  if (e && e->fresh_until_ms >= p->ts_ms) { /* maybe run from the cache: said, not decisive */
     p->js_cached = true;
     set_state(p, "cached");
-    return;
   }
   if (a->nawait == FCA_AUDIT_AWAIT_MAX) { /* full: settle the oldest with what is known */
     size_t oldest = 0;
@@ -172,6 +181,13 @@ void fca_jsfetch_ran(fca_audit_t *a, fca_page_t *p) {
   if (!p || p->js_fetched || !p->js_url) return;
   p->js_fetched = true; /* Stripe's frame or API was reached: Stripe.js ran (from the cache?) */
   set_state(p, p->js_cached ? "cached" : "fetched");
+}
+
+void fca_jsfetch_stripe_host(fca_audit_t *a, const char *cid, const char *referer,
+                             int64_t now_ms) {
+  if (!a->nawait || !referer || !*referer) return;
+  fca_match_t m = fca_correlate_page(a, cid, referer, now_ms);
+  if (m.page && m.page->js_await && now_ms >= m.page->ts_ms) fca_jsfetch_ran(a, m.page);
 }
 
 void fca_jsfetch_other(fca_audit_t *a, const char *cid, const char *referer, int64_t now_ms) {

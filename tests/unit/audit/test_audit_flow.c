@@ -323,17 +323,36 @@ Test(flow, another_client_fetching_does_not_count) {
   cr_assert_eq(cap_count(&cap, FCA_EV_NOTE, NULL), 1);
 }
 
-Test(flow, fresh_cached_copy_is_not_never_fetched) {
+Test(flow, cached_copy_that_runs_calls_stripe) {
   page_at(PAGE, "<html>" STRIPE "</html>", 1000);
   stripejs("https://js.stripe.com/v3", 1100, "max-age=300");
   page_at(PAGE "?again", "<html>" STRIPE "</html>", 5000); /* reload: served from the cache */
   sub_of(PAGE "?again", "https://shop.test/a.js", "script", 5100);
+  /* Stripe.js runs from the cache: its frames and calls leave from the page (Referer: origin) */
+  x_run(A, &(xreq_t){.url = "https://m.stripe.network/inner.html", .dest = "iframe",
+                     .referer = "https://shop.test/", .now_ms = 5200});
   fca_audit_tick(A, 5000 + W + 1);
   cr_assert_eq(cap_count(&cap, FCA_EV_NOTE, NULL), 0);
   json_t *s = summary();
   cr_assert_str_eq(json_string_value(json_object_get(
                        json_array_get(json_object_get(s, "pages"), 1), "stripe_js")),
                    "cached");
+}
+
+Test(flow, a_fresh_copy_alone_does_not_settle) {
+  /* several browser contexts share one address but not their caches: a fresh copy fetched by
+   * "the client" proves nothing by itself */
+  page_at(PAGE, "<html>" STRIPE "</html>", 1000);
+  stripejs("https://js.stripe.com/v3", 1100, "max-age=300");
+  page_at(PAGE "?csp", "<html>" STRIPE "</html>", 5000);
+  sub_of(PAGE "?csp", "https://shop.test/a.js", "script", 5100);
+  x_run(A, &(xreq_t){.url = "https://m.stripe.network/inner.html", .dest = "iframe",
+                     .referer = "https://js.stripe.com/", .now_ms = 5200}); /* a Stripe frame's */
+  summary();
+  const cap_event_t *n = cap_find(&cap, FCA_EV_NOTE, NULL);
+  cr_assert_not_null(n);
+  cr_assert_str_eq(n->page_url, PAGE "?csp");
+  cr_assert_not_null(strstr(n->message, "still fresh"), "%s", n->message);
 }
 
 Test(flow, stale_or_no_store_copy_must_be_fetched_again) {
