@@ -103,6 +103,7 @@ struct fca_audit_exchange {
   char *url, *client, *client_id, *referer;
   int64_t now_ms;
   bool top_level; /* Sec-Fetch-Dest document (or absent) rather than iframe/frame */
+  bool body_decoded; /* offline: bodies arrive decoded (Content-Encoding already undone) */
   bool doc_candidate, script_candidate, sfd_script, api_candidate;
   bool data_candidate; /* fetch/XHR (or no Sec-Fetch-Dest): a JSON or JS answer may hold a key */
   /* an urlencoded request body to api.stripe.com: its `key` field (bounded) */

@@ -62,6 +62,7 @@ struct fca_conn {
   int tunnel_host_port;
   char *url;                /* the current request's absolute URL */
   fca_audit_exchange_t *ax; /* the audit of the current exchange */
+  struct fca_harw_x *hx;    /* --har: the HAR record of the current exchange, or NULL */
   bool up_reusable;         /* the upstream is idle after a complete keep-alive response */
   bool up_reused;           /* the current exchange runs on a reused upstream */
   bool retried;             /* the current request was already re-sent once */
