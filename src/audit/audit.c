@@ -102,12 +102,14 @@ static bool host_eq(const char *h, size_t n, const char *lit) {
   return strlen(lit) == n && strncasecmp(h, lit, n) == 0;
 }
 
-/* A navigation or frame load rather than a subresource. */
+/* A navigation or frame load rather than a subresource. Without Sec-Fetch-Dest (a plain-HTTP
+ * origin, a non-browser client) anything that would take HTML counts as one, so a tool that
+ * fetches pages one after the other never looks like a page loading its subresources. */
 static bool document_request(const fca_audit_header_t *dest, const fca_audit_header_t *accept) {
   if (dest)
     return value_is(dest, "document") || value_is(dest, "iframe") || value_is(dest, "frame") ||
            value_is(dest, "embed") || value_is(dest, "object");
-  return accept && memmem(accept->value, accept->value_len, "text/html", 9) != NULL;
+  return !accept || fca_detect_accepts_html(accept->value, accept->value_len);
 }
 
 static fca_audit_exchange_t *new_exchange(fca_audit_t *a, const fca_audit_request_t *req,

@@ -460,3 +460,25 @@ Test(flow, the_request_goes_to_the_page_it_correlates_to) {
   cr_assert_str_eq(n->page_url, PAGE);
   cr_assert_eq(cap_count(&cap, FCA_EV_NOTE, NULL), 1);
 }
+
+Test(flow, a_tool_fetching_pages_one_after_the_other_gets_no_note) {
+  /* curl/wrk: no Sec-Fetch-Dest, Accept absent or any type: each request may be a document */
+  for (int i = 0; i < 3; i++) {
+    char url[64];
+    snprintf(url, sizeof url, "%s?n=%d", PAGE, i);
+    x_run(A, &(xreq_t){.url = url, .ctype = "text/html", .body = "<html>" STRIPE "</html>",
+                       .now_ms = 1000 + i * 10, .accept = i == 1 ? "*/*" : NULL});
+  }
+  x_run(A, &(xreq_t){.url = "https://shop.test/logo.png", .accept = "image/avif,image/webp,*/*",
+                     .now_ms = 1100});
+  summary();
+  cr_assert_eq(cap_count(&cap, FCA_EV_NOTE, NULL), 0);
+  /* a subresource that does not take HTML still counts */
+  fca_audit_free(A);
+  cap_clear(&cap);
+  A = cap_audit(&cap, "test");
+  page_at(PAGE, "<html>" STRIPE "</html>", 1000);
+  x_run(A, &(xreq_t){.url = "https://shop.test/logo.png", .accept = "image/png", .now_ms = 1100});
+  summary();
+  cr_assert_eq(cap_count(&cap, FCA_EV_NOTE, NULL), 1);
+}
