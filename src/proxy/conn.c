@@ -144,6 +144,7 @@ static const char *reason_phrase(int status) {
   case 502: return "Bad Gateway";
   case 504: return "Gateway Timeout";
   case 503: return "Service Unavailable";
+  case 505: return "HTTP Version Not Supported";
   case 508: return "Loop Detected";
   default: return "Error";
   }
@@ -319,6 +320,12 @@ void fca_conn_process_client(fca_conn_t *c) {
     }
     fca_conn_handle_request_head(c, (size_t)hl);
     if (c->closing || c->close_after_flush) return;
+    if (c->rs == REQ_PEEK) {
+      /* Bytes sent in the same segment as CONNECT (a ClientHello, a request) wait for no
+       * further event. */
+      if (evbuffer_get_length(in) > 0) fca_conn_process_client(c);
+      return;
+    }
   }
   if (c->rs == REQ_BODY) {
     const char *why = NULL;
