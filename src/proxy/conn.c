@@ -12,6 +12,7 @@
 #include "fcaudit/endpoint.h"
 #include "fcaudit/http1.h"
 #include "fcaudit/intercept.h"
+#include "fcaudit/redact.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/upool.h"
 #include "fcaudit/util.h"
@@ -159,6 +160,10 @@ void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  /* Whatever URL a message quotes loses its password (and query with --redact-query). */
+  char *clean = fca_redact_text(msg, strlen(msg), cfg_of(c)->redact_query, NULL);
+  if (clean) snprintf(msg, sizeof msg, "%s", clean);
+  free(clean);
   atomic_fetch_add(&c->w->stats->errors, 1);
   fca_warn("%s: %d %s: %s", c->client_addr, status, reason_phrase(status), msg);
   if (c->response_started || c->closing) {

@@ -9,6 +9,7 @@
 #include "fcaudit/http1.h"
 #include "fcaudit/intercept.h"
 #include "fcaudit/listener.h"
+#include "fcaudit/redact.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/upool.h"
 #include "fcaudit/util.h"
@@ -233,8 +234,9 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
   fca_target_t t;
   if (h->method == HTTP_CONNECT) {
     if (c->inner || fca_http_parse_authority(target, h->target_len, 0, &t) < 0) {
-      fca_conn_send_error(c, 400, "CONNECT needs host:port, got '%.*s'", (int)h->target_len,
-                          target);
+      char *shown = fca_redact_target(target, h->target_len, cfg_of(c)->redact_query);
+      fca_conn_send_error(c, 400, "CONNECT needs host:port, got '%s'", shown);
+      free(shown);
       return;
     }
     snprintf(c->host, sizeof c->host, "%s", t.host);
@@ -264,8 +266,11 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
           c, 400,
           "this is a proxy: send absolute-form requests (e.g. curl -x http://HOST:PORT "
           "http://example.test/)");
-    else
-      fca_conn_send_error(c, 400, "bad request target '%.*s'", (int)h->target_len, target);
+    else {
+      char *shown = fca_redact_target(target, h->target_len, cfg_of(c)->redact_query);
+      fca_conn_send_error(c, 400, "bad request target '%s'", shown);
+      free(shown);
+    }
     return;
   } else if (strcmp(t.scheme, "http") != 0) {
     fca_conn_send_error(c, 400,

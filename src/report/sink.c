@@ -6,6 +6,9 @@
  * once per episode; secret header values and (optionally) query strings never reach an output. */
 #include "fcaudit/sink.h"
 
+#include "fcaudit/redact.h"
+#include "fcaudit/util.h"
+
 #include <jansson.h>
 
 #include <errno.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include "fcaudit/eventjson.h"
+#include "fcaudit/redact.h"
 #include "fcaudit/util.h"
 
 typedef struct qline {
@@ -206,29 +210,28 @@ static bool secret_name(const char *name) {
           strcasecmp(name, "authorization") == 0 || strcasecmp(name, "proxy-authorization") == 0);
 }
 
-/* url without ?query and #fragment (malloc'd), or NULL when it has neither. */
-static char *strip_query(const char *url) {
-  if (!url) return NULL;
-  size_t n = strcspn(url, "?#");
-  return url[n] ? fca_xstrndup(url, n) : NULL;
+/* text without URL passwords (and, when strip_query, URL queries and fragments), malloc'd, or
+ * NULL when nothing had to go. */
+static char *redact(const char *text, size_t n, bool strip_query, size_t *out_len) {
+  return text ? fca_redact_text(text, n, strip_query, out_len) : NULL;
 }
 
-/* Every "url" string inside a summary object loses its query and fragment. */
-static void redact_urls(json_t *j) {
+/* Every "url" string inside a summary object is redacted. */
+static void redact_urls(json_t *j, bool strip_query) {
   if (json_is_array(j)) {
     size_t i;
     json_t *v;
-    json_array_foreach(j, i, v) redact_urls(v);
+    json_array_foreach(j, i, v) redact_urls(v, strip_query);
   } else if (json_is_object(j)) {
     const char *k;
     json_t *v;
     json_object_foreach(j, k, v) {
       if (strcmp(k, "url") == 0 && json_is_string(v)) {
-        char *u = strip_query(json_string_value(v));
+        char *u = redact(json_string_value(v), json_string_length(v), strip_query, NULL);
         if (u) json_string_set(v, u);
         free(u);
       } else {
-        redact_urls(v);
+        redact_urls(v, strip_query);
       }
     }
   }
@@ -240,18 +243,27 @@ void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
   char *page_url = NULL, *ev_url = NULL;
   json_t *summary = NULL;
   if (e.ts_ms == 0) e.ts_ms = fca_now_ms();
-  if (s->redact_query) {
-    if (e.has_page && (page_url = strip_query(e.page.url))) e.page.url = page_url;
-    if (e.has_evidence && (ev_url = strip_query(e.evidence.url))) e.evidence.url = ev_url;
-    if (e.summary) {
-      summary = json_deep_copy((const json_t *)e.summary);
-      redact_urls(summary);
-      e.summary = summary;
-    }
-  }
+  /* URL passwords never leave the sink; with --redact-query neither do queries, wherever a URL
+   * appears (page and evidence URLs, URLs inside evidence values, the summary). */
+  bool sq = s->redact_query;
+  char *ev_value = NULL;
+  if (e.has_page && e.page.url && (page_url = redact(e.page.url, strlen(e.page.url), sq, NULL)))
+    e.page.url = page_url;
+  if (e.has_evidence && e.evidence.url &&
+      (ev_url = redact(e.evidence.url, strlen(e.evidence.url), sq, NULL)))
+    e.evidence.url = ev_url;
   if (e.has_evidence && secret_name(e.evidence.name)) {
     e.evidence.value = "[redacted]";
     e.evidence.value_len = strlen("[redacted]");
+  } else if (e.has_evidence && e.evidence.value &&
+             (ev_value =
+                  redact(e.evidence.value, e.evidence.value_len, sq, &e.evidence.value_len))) {
+    e.evidence.value = ev_value;
+  }
+  if (e.summary) {
+    summary = json_deep_copy((const json_t *)e.summary);
+    redact_urls(summary, sq);
+    e.summary = summary;
   }
   size_t len = 0;
   bool has_log = atomic_load_explicit(&s->has_log, memory_order_relaxed);
@@ -274,6 +286,7 @@ void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
   for (size_t i = 0; i < n; i++) s->subs[i].fn(s->subs[i].userdata, &e);
   free(page_url);
   free(ev_url);
+  free(ev_value);
   json_decref(summary);
 }
 

@@ -77,8 +77,9 @@ Test(hostile, fd_exhaustion_backs_off_says_so_once_and_resumes) {
                 "%zu bytes of stderr):\n%.2000s",
                 said, elen, err);
   cr_assert_not_null(strstr(err, "file descriptors"), "the episode is reported:\n%.2000s", err);
+  cr_assert(fca_proc_alive(px.pid), "fcaudit died:\n%.3000s",
+            err + (elen > 3000 ? elen - 3000 : 0));
   free(err);
-  cr_assert(fca_proc_alive(px.pid));
   for (int i = 0; i < N; i++)
     if (fds[i] >= 0) close(fds[i]);
   setrlimit(RLIMIT_NOFILE, &old);

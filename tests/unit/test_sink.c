@@ -244,6 +244,51 @@ Test(sink, redact_query_everywhere) {
   cr_assert_str_eq(v.page.url, "https://shop.test/checkout?session=abc#step2");
 }
 
+Test(sink, redact_query_reaches_urls_inside_evidence_values) {
+  char *log = path_in("redact-value.ndjson");
+  FILE *con = tmpfile();
+  fca_sink_t *s = fca_sink_new(&(fca_sink_opts_t){
+      .log_path = log, .console = con, .color = FCA_COLOR_NEVER, .redact_query = true});
+  seen_t seen = {0};
+  cr_assert_eq(fca_sink_subscribe(s, subscriber, &seen), 0);
+  fca_event_t v = violation(1);
+  const char *val = "script-src https://js.stripe.test/v3?client_secret=pi_SECRET 'self'";
+  v.evidence.name = "Content-Security-Policy";
+  v.evidence.value = val;
+  v.evidence.value_len = strlen(val);
+  fca_sink_emit(s, &v);
+  fca_sink_close(s);
+  char *text = slurp(log, NULL);
+  cr_assert_null(strstr(text, "pi_SECRET"), "%s", text);
+  cr_assert_not_null(strstr(text, "script-src https://js.stripe.test/v3 'self'"), "%s", text);
+  free(text);
+  cr_assert_null(strstr(seen.value, "pi_SECRET"), "%s", seen.value);
+  rewind(con);
+  char buf[2048] = "";
+  cr_assert_not_null(fgets(buf, sizeof buf, con));
+  cr_assert_null(strstr(buf, "pi_SECRET"), "%s", buf);
+  fclose(con);
+}
+
+Test(sink, url_passwords_never_written) {
+  char *log = path_in("pw.ndjson");
+  fca_sink_t *s = fca_sink_new(&(fca_sink_opts_t){.log_path = log});
+  fca_event_t v = violation(1);
+  v.page.url = "https://user:hunter2@shop.test/checkout?session=abc";
+  v.evidence.url = "https://u:pw2secret@js.test/x.js";
+  const char *val = "see http://a:pw3secret@b.test/";
+  v.evidence.value = val;
+  v.evidence.value_len = strlen(val);
+  fca_sink_emit(s, &v);
+  fca_sink_close(s);
+  char *text = slurp(log, NULL);
+  cr_assert_null(strstr(text, "hunter2"), "%s", text);
+  cr_assert_null(strstr(text, "pw2secret"), "%s", text);
+  cr_assert_null(strstr(text, "pw3secret"), "%s", text);
+  cr_assert_not_null(strstr(text, "https://user:***@shop.test/checkout?session=abc"), "%s", text);
+  free(text);
+}
+
 Test(sink, query_kept_without_redaction) {
   char *log = path_in("keep.ndjson");
   fca_sink_t *s = fca_sink_new(&(fca_sink_opts_t){.log_path = log});
