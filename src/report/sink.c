@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fcaudit/eventjson.h"
@@ -47,13 +48,26 @@ struct fca_sink {
   char run_id[FCA_RUN_ID_SIZE];
   qline_t *qhead, *qtail;
   bool in_error;
+  bool torn; /* the file ends inside a line that could not be taken back */
   fca_sink_stats_t st;
   sub_t subs[FCA_SINK_SUBSCRIBERS_MAX];
   atomic_size_t nsubs; /* entries below it are complete (release/acquire) */
 };
 
+/* Opens the log for appending. A file whose last line was cut short (a crash or a full disk in
+ * an earlier run) gets its newline first, so the first event of this run is a line of its own. */
 static int open_log(const char *path) {
-  return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EACCES) return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  struct stat st;
+  char last;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+    if (write(fd, "\n", 1) != 1) { /* reported by the first write of an event */
+    }
+  }
+  return fd;
 }
 
 /* Writes buf[*off..len) to fd, retrying EINTR and partial writes. Returns 0 or an errno. */
@@ -85,6 +99,25 @@ static void recovered(fca_sink_t *s) {
   fca_warn("event log %s: writable again; queued events written", s->path ? s->path : "(fd)");
 }
 
+/* A write that failed after `off` bytes of a line left them in the file: take them back so the
+ * file holds whole lines only; if the file cannot be truncated (not a regular file), the next
+ * line starts with a newline instead. Lock held. */
+static void untear(fca_sink_t *s, size_t off) {
+  if (off == 0) return;
+  off_t end = lseek(s->fd, 0, SEEK_END);
+  if (end >= (off_t)off && ftruncate(s->fd, end - (off_t)off) == 0) return;
+  s->torn = true;
+}
+
+/* Before a line: the newline a torn line still needs. Returns 0 or an errno. Lock held. */
+static int mend(fca_sink_t *s) {
+  if (!s->torn) return 0;
+  size_t off = 0;
+  int err = write_all(s->fd, "\n", 1, &off);
+  if (!err) s->torn = false;
+  return err;
+}
+
 /* Queues a line that could not be written; off bytes of it are already in the current file. */
 static void enqueue(fca_sink_t *s, const char *line, size_t len, size_t off) {
   if (s->st.queued_bytes + len > FCA_SINK_RETRY_MAX) {
@@ -113,8 +146,11 @@ static int drain(fca_sink_t *s) {
   while (s->qhead) {
     if (s->fd < 0) return -1;
     qline_t *q = s->qhead;
-    int err = write_all(s->fd, q->data, q->len, &q->off);
+    int err = mend(s);
+    if (!err) err = write_all(s->fd, q->data, q->len, &q->off);
     if (err) {
+      untear(s, q->off);
+      q->off = 0;
       report_error(s, err);
       return -1;
     }
@@ -137,10 +173,12 @@ static void log_line(fca_sink_t *s, const char *line, size_t len) {
     return;
   }
   size_t off = 0;
-  int err = write_all(s->fd, line, len, &off);
+  int err = mend(s);
+  if (!err) err = write_all(s->fd, line, len, &off);
   if (err) {
+    untear(s, off);
     report_error(s, err);
-    enqueue(s, line, len, off);
+    enqueue(s, line, len, 0);
     return;
   }
   s->st.lines_written++;
@@ -296,7 +334,7 @@ void fca_sink_event_fn(void *sink, const fca_event_t *ev) { fca_sink_emit(sink, 
 static void use_fd(fca_sink_t *s, int fd) {
   if (s->fd >= 0 && s->fd != fd) close(s->fd);
   s->fd = fd;
-  /* A line torn in the old file is written whole in the new one. */
+  s->torn = false; /* a new file: open_log started it on a fresh line */
   if (s->qhead) s->qhead->off = 0;
 }
 

@@ -352,3 +352,38 @@ Test(hostile, userinfo_password_never_echoed_without_redact_query) {
   assert_no_secret("stderr", err, "PWSECRET");
   free(err);
 }
+
+/* ---- 7. a torn last line from an earlier run ---- */
+
+Test(hostile, next_run_starts_the_event_log_on_a_fresh_line) {
+  cr_assert_eq(fca_origin_start(&org, NULL), 0);
+  char *dir = fca_tmpdir_new();
+  char *log = fca_path(dir, "events.ndjson");
+  const char *torn = "{\"type\":\"violation\",\"ru";
+  cr_assert_eq(fca_write_file(log, torn, strlen(torn)), 0);
+  cr_assert_eq(fca_testproxy_start(&px, (const char *const[]){"--log", log, NULL}), 0);
+  char *url = fca_origin_url(&org, "/echo");
+  char *proxy = fca_testproxy_url(&px);
+  fca_run_t r;
+  fca_curl(&r, 5000, "-x", proxy, url, NULL);
+  fca_run_free(&r);
+  fca_testproxy_stop(&px);
+  size_t n;
+  char *text = fca_read_file(log, &n);
+  cr_assert_not_null(text);
+  cr_assert(n > strlen(torn) + 1 && text[strlen(torn)] == '\n',
+            "the first event is glued to the torn line:\n%.600s", text);
+  cr_assert_eq(text[n - 1], '\n');
+  /* Every line after the torn one is a whole event. */
+  size_t events = 0;
+  for (char *p = text + strlen(torn) + 1; p < text + n; p = strchr(p, '\n') + 1) {
+    cr_assert_eq(*p, '{', "%.200s", p);
+    events++;
+  }
+  cr_assert_geq(events, 1);
+  free(text);
+  free(url);
+  free(proxy);
+  free(log);
+  free(dir);
+}
