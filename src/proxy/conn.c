@@ -590,11 +590,11 @@ void fca_conn_accept(fca_worker_t *w, int fd, const struct sockaddr *sa, socklen
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c->client = fca_ep_new(w->base, fd, false, &client_cbs, c);
   fca_ep_set_low_watermark(c->client, (size_t)w->shared->cfg->buffer_limit / 2);
-  c->pending = evbuffer_new();
-  c->retry = evbuffer_new();
-  c->timer = event_new(w->base, -1, 0, on_timer, c);
-  c->free_ev = event_new(w->base, -1, 0, on_free, c);
-  c->gc_ev = event_new(w->base, -1, 0, on_gc, c);
+  c->pending = fca_xcheck(evbuffer_new(), "a connection's buffers");
+  c->retry = fca_xcheck(evbuffer_new(), "a connection's buffers");
+  c->timer = fca_xcheck(event_new(w->base, -1, 0, on_timer, c), "a connection's events");
+  c->free_ev = fca_xcheck(event_new(w->base, -1, 0, on_free, c), "a connection's events");
+  c->gc_ev = fca_xcheck(event_new(w->base, -1, 0, on_gc, c), "a connection's events");
   fca_http1_init(&c->req, HTTP_REQUEST, NULL, c);
   fca_http1_init(&c->resp, HTTP_RESPONSE, fca_conn_on_resp_body, c);
   c->next = w->conns;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -385,5 +386,32 @@ Test(hostile, next_run_starts_the_event_log_on_a_fresh_line) {
   free(url);
   free(proxy);
   free(log);
+  free(dir);
+}
+
+/* ---- a CA directory anyone may write to ---- */
+
+Test(hostile, world_writable_ca_dir_is_refused) {
+  char *dir = fca_tmpdir_new();
+  char *ca = fca_path(dir, "ca");
+  cr_assert_eq(mkdir(ca, 0700), 0);
+  cr_assert_eq(chmod(ca, 0777), 0);
+  char listen[64];
+  snprintf(listen, sizeof listen, "127.0.0.1:%d", fca_free_port());
+  char *log = fca_path(dir, "events.ndjson");
+  char *const argv[] = {FCA_TEST_BINARY, "--listen", listen,    "--only-resolved",
+                        "--ca-dir",      ca,         "--admin", "off",
+                        "--log",         log,        NULL};
+  fca_run_t r;
+  int rc = fca_run(argv, 5000, &r);
+  cr_assert_eq(rc, 0, "fcaudit ran with a world-writable --ca-dir");
+  cr_assert_neq(fca_run_exit_code(&r), 0);
+  cr_assert_not_null(strstr(r.err, "writable by others"), "%s", r.err);
+  fca_run_free(&r);
+  char *key = fca_path(ca, "ca.key");
+  cr_assert_neq(access(key, F_OK), 0, "no key is written there");
+  free(key);
+  free(log);
+  free(ca);
   free(dir);
 }
