@@ -7,15 +7,15 @@
  * only when no DNS lookup still refers to it. */
 #include "conn_int.h"
 
+#include "endpoint.h"
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
-#include "fcaudit/endpoint.h"
-#include "fcaudit/http1.h"
-#include "fcaudit/intercept.h"
 #include "fcaudit/redact.h"
 #include "fcaudit/tlsctx.h"
-#include "fcaudit/upool.h"
 #include "fcaudit/util.h"
+#include "http1.h"
+#include "intercept.h"
+#include "upool.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
