@@ -166,6 +166,13 @@ void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
   free(clean);
   atomic_fetch_add(&c->w->stats->errors, 1);
   fca_warn("%s: %d %s: %s", c->client_addr, status, reason_phrase(status), msg);
+  if (status >= 400 && status < 500 && !c->response_started) {
+    fca_proxy_stats_t *st = c->w->stats;
+    atomic_fetch_add(&st->refused, 1);
+    if (!atomic_flag_test_and_set(&st->first_refusal_taken))
+      snprintf(st->first_refusal, sizeof st->first_refusal, "%d %s: %.150s", status,
+               reason_phrase(status), msg);
+  }
   if (c->response_started || c->closing) {
     fca_conn_close(c);
     return;

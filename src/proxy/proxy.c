@@ -41,6 +41,7 @@ struct fca_proxy {
   fca_worker_t *workers;
   int nworkers;
   int stops;
+  bool joined;
   int64_t started_ms;
 };
 
@@ -514,10 +515,24 @@ static void finish_run(fca_proxy_t *p) {
   if (p->sink) fca_sink_flush(p->sink);
 }
 
-void fca_proxy_wait_free(fca_proxy_t *p) {
+void fca_proxy_wait(fca_proxy_t *p) {
+  if (p->joined) return;
   for (int i = 0; i < p->nworkers; i++) pthread_join(p->workers[i].thread, NULL);
+  p->joined = true;
   finish_run(p);
+}
+
+void fca_proxy_wait_free(fca_proxy_t *p) {
+  fca_proxy_wait(p);
   free_proxy(p);
+}
+
+void fca_proxy_outcome(fca_proxy_t *p, fca_proxy_outcome_t *out) {
+  memset(out, 0, sizeof *out);
+  out->refused = atomic_load(&p->stats.refused);
+  out->forwarded = atomic_load(&p->stats.forwarded);
+  if (out->refused)
+    snprintf(out->first_refusal, sizeof out->first_refusal, "%s", p->stats.first_refusal);
 }
 
 /* ---- foreground run ---- */

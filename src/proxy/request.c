@@ -7,11 +7,11 @@
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
 #include "fcaudit/redact.h"
-#include "listener.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 #include "http1.h"
 #include "intercept.h"
+#include "listener.h"
 #include "upool.h"
 
 #include <arpa/inet.h>

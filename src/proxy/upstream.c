@@ -35,6 +35,7 @@ static void on_dns(int result, struct evutil_addrinfo *res, void *arg);
 static void upstream_connected(fca_conn_t *c, fca_ep_t *ep);
 
 void fca_conn_upstream_ready(fca_conn_t *c) {
+  atomic_fetch_add(&c->w->stats->forwarded, 1);
   if (c->connect_tunnel) {
     /* The CONNECT target is reachable: tell the client, then tunnel. */
     c->response_started = true;

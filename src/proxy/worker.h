@@ -47,6 +47,9 @@ typedef struct {
   atomic_ullong errors, tls_handshakes, tls_failures, upstream_reused;
   /* accept() failing for lack of descriptors or memory: workers in such an episode, and the
    * failed attempts of the current episode (reported once when it starts and once at its end) */
+  atomic_ullong refused, forwarded; /* see fca_proxy_outcome_t */
+  atomic_flag first_refusal_taken;
+  char first_refusal[200]; /* written once, by the worker that took the flag */
   atomic_uint accept_starved;
   atomic_ullong accept_failures;
   atomic_llong accept_starved_since_ms;
