@@ -101,9 +101,10 @@ struct fca_page {
   char *origin;    /* scheme://host[:port] */
   char *site;      /* registrable domain (libpsl), else the host */
   char *client;    /* "127.0.0.1:50312" */
-  char *client_id; /* "127.0.0.1" */
+  char *client_id; /* the client for correlation: "127.0.0.1 ua:<hash of its User-Agent>" */
   char *referer;   /* request Referer, or NULL */
   bool top_level;
+  bool secure;       /* its origin is potentially trustworthy: COOP/COEP apply (trustworthy.h) */
   bool not_modified; /* a 304 that reused an earlier response's findings */
   int status;
   int64_t ts_ms; /* response head time (recency for correlation) */
@@ -129,6 +130,8 @@ struct fca_page {
   size_t niframes, cap_iframes;
   fca_page_key_t *keys;
   size_t nkeys, cap_keys;
+  uint64_t *srcs; /* hashes of the resolved URLs of its running <script src> (any script) */
+  size_t nsrcs, cap_srcs;
   fca_page_fc_t *fc;
   size_t nfc, cap_fc;
   uint64_t dropped; /* list entries over the caps */
@@ -158,10 +161,14 @@ struct fca_page {
   bool doc_ended, complete;
   bool pass_emitted;
   fca_level_t worst;       /* highest warning/error level found (dedup included) */
+  uint64_t insecure_noted; /* bit per rule: its `ignored-on-http` note was emitted */
   fca_page_fired_t *fired; /* grown on demand up to FCA_PAGE_FIRED_MAX */
   size_t nfired, cap_fired;
   struct fca_card *card; /* scorecard record (engine.h), once announced */
 };
+
+/* The hash a script URL is remembered by in p->srcs (the URL without fragment). */
+uint64_t fca_page_src_hash(const char *url);
 
 /* A new page with one reference; strings are copied. */
 fca_page_t *fca_page_new(uint64_t id, const char *url, const char *client, const char *client_id,
