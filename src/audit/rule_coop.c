@@ -1,4 +1,5 @@
-/* rule_coop: FC-COOP-1..3 on top-level pages (COOP is ignored in frames), FC-COOP-4 on framed
+/* rule_coop: FC-COOP-1..3 on top-level pages (COOP is ignored in frames and, on plain HTTP, everywhere: an
+ * ignored-on-http note instead), FC-COOP-4 on framed
  * pages through their top-level page, which the registry keeps whether it is tagged or not. */
 #include "engine.h"
 #include "fcaudit/util.h"
