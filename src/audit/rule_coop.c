@@ -1,6 +1,6 @@
-/* rule_coop: FC-COOP-1..3 on top-level pages (COOP is ignored in frames and, on plain HTTP, everywhere: an
- * ignored-on-http note instead), FC-COOP-4 on framed
- * pages through their top-level page, which the registry keeps whether it is tagged or not. */
+/* rule_coop: FC-COOP-1..3 on top-level pages (COOP is ignored in frames), FC-COOP-4 on framed
+ * pages through their top-level page, which the registry keeps whether it is tagged or not. On
+ * plain HTTP (not a secure context) browsers ignore COOP: an `ignored-on-http` note instead. */
 #include "engine.h"
 #include "fcaudit/util.h"
 #include "rules.h"
