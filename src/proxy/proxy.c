@@ -372,6 +372,12 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
     goto fail;
   }
   p->shared.sink = p->sink;
+  /* The run model hears every event from the first one, and learns the run id before any
+   * other thread (admin, workers) can read it. */
+  if (model && fca_model_subscribe(model, p->sink) < 0) {
+    snprintf(err, errlen, "the event sink has no room for the run model");
+    goto fail;
+  }
   if (make_audit(p, cfg, err, errlen) < 0) goto fail;
   if (load_ca(p, cfg, err, errlen) < 0) goto fail;
 
@@ -584,7 +590,6 @@ int fca_proxy_main(const fca_config_t *cfg) {
     fca_model_free(model);
     return 3;
   }
-  fca_model_subscribe(model, fca_proxy_sink(p));
   for (size_t i = 0; i < p->shared.nlisten; i++) {
     char name[80];
     fca_sockaddr_format(&p->shared.listen[i], name, sizeof name);
