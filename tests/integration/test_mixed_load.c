@@ -16,16 +16,19 @@
 
 TestSuite(mixed, .fini = fca_harness_cleanup, .timeout = 600);
 
-enum { ROUNDS = 4, PER_ROUND = 10 };
+enum { ROUNDS = 6, PER_ROUND = 16 };
 
 Test(mixed, concurrent_http_https_tunnels_admin_and_sighup) {
   fca_origin_t plain, tls;
   cr_assert_eq(fca_origin_start(&plain, NULL), 0);
   cr_assert_eq(fca_origin_start(&tls, &(fca_origin_opts_t){.tls = true}), 0);
   int admin_port = fca_free_port();
-  char admin[64], resolve[128], ignore[64];
+  char admin[64], resolve[128], resolve_b[128], resolve_c[128], ignore[64];
   snprintf(admin, sizeof admin, "127.0.0.1:%d", admin_port);
   snprintf(resolve, sizeof resolve, "shop.test:%d:127.0.0.1", tls.port);
+  /* More names: certificates are minted while the metrics thread reads the cache's counters. */
+  snprintf(resolve_b, sizeof resolve_b, "b.shop.test:%d:127.0.0.1", tls.port);
+  snprintf(resolve_c, sizeof resolve_c, "c.shop.test:%d:127.0.0.1", tls.port);
   snprintf(ignore, sizeof ignore, "localhost");
   fca_testproxy_t px;
   cr_assert_eq(
@@ -37,9 +40,12 @@ Test(mixed, concurrent_http_https_tunnels_admin_and_sighup) {
   char proxy[64], cacert[512];
   snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", px.port);
   snprintf(cacert, sizeof cacert, "%s/ca.pem", px.ca_dir);
-  char u_plain[128], u_tls[128], u_tunnel[128], u_report[128], u_metrics[128], u_health[128];
+  char u_plain[128], u_tls[128], u_tls_b[128], u_tls_c[128], u_tunnel[128], u_report[128],
+      u_metrics[128], u_health[128];
   snprintf(u_plain, sizeof u_plain, "http://127.0.0.1:%d/size/20000", plain.port);
   snprintf(u_tls, sizeof u_tls, "https://shop.test:%d/", tls.port);
+  snprintf(u_tls_b, sizeof u_tls_b, "https://b.shop.test:%d/", tls.port);
+  snprintf(u_tls_c, sizeof u_tls_c, "https://c.shop.test:%d/", tls.port);
   /* localhost is in --ignore-hosts: a blind tunnel to the TLS origin. */
   snprintf(u_tunnel, sizeof u_tunnel, "https://localhost:%d/echo", tls.port);
   snprintf(u_report, sizeof u_report, "http://127.0.0.1:%d/api/report.json", admin_port);
@@ -62,12 +68,14 @@ Test(mixed, concurrent_http_https_tunnels_admin_and_sighup) {
     for (int i = 0; i < PER_ROUND; i++) {
       const char *u;
       bool via_proxy = true, tls_client = false;
-      switch (i % 6) {
+      switch (i % 8) {
       case 0: u = u_plain; break;
       case 1: u = u_tls, tls_client = true; break;
       case 2: u = u_tunnel; break;
       case 3: u = u_report, via_proxy = false; break;
       case 4: u = u_metrics, via_proxy = false; break;
+      case 5: u = round % 2 ? u_tls_b : u_tls_c, tls_client = true; break;
+      case 6: u = u_metrics, via_proxy = false; break;
       default: u = u_health; break;
       }
       const char *argv[16];

@@ -86,6 +86,11 @@ Test(hostile, fd_exhaustion_backs_off_says_so_once_and_resumes) {
   cr_assert_not_null(strstr(err, "file descriptors"), "the episode is reported:\n%.2000s", err);
   int wst = 0;
   bool alive = fca_proc_alive(px.pid) || fca_proc_wait(px.pid, 0, &wst) != 0;
+  if (!alive) {
+    free(err);
+    err = fca_testproxy_stderr(&px);
+    elen = strlen(err);
+  }
   cr_assert(alive, "fcaudit died (wait status %#x):\n%.3000s", (unsigned)wst,
             err + (elen > 3000 ? elen - 3000 : 0));
   free(err);
