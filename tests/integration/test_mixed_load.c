@@ -34,7 +34,8 @@ Test(mixed, concurrent_http_https_tunnels_admin_and_sighup) {
   cr_assert_eq(
       fca_testproxy_start(&px, (const char *const[]){"--workers", "2", "--admin", admin,
                                                      "--upstream-ca", tls.ca_pem, "--resolve",
-                                                     resolve, "--ignore-hosts", ignore, NULL}),
+                                                     resolve, "--resolve", resolve_b, "--resolve",
+                                                     resolve_c, "--ignore-hosts", ignore, NULL}),
       0);
   cr_assert_eq(fca_wait_tcp_port(admin_port, 10000), 0, "admin listener");
   char proxy[64], cacert[512];
@@ -114,8 +115,12 @@ Test(mixed, concurrent_http_https_tunnels_admin_and_sighup) {
       snprintf(name, sizeof name, "curl-%d-%d.err", round, i);
       char *errp = fca_path(dir, name);
       char *err = fca_read_file(errp, NULL);
-      cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "round %d request %d failed: %s", round, i,
-                err ? err : "");
+      if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        char *perr = fca_testproxy_stderr(&px);
+        size_t pl = strlen(perr);
+        cr_assert_fail("round %d request %d failed: %s\nfcaudit:\n%s", round, i, err ? err : "",
+                       perr + (pl > 2000 ? pl - 2000 : 0));
+      }
       free(err);
       free(errp);
     }

@@ -91,13 +91,15 @@ static void run_all(const char *ce, const unsigned char *in, size_t n, size_t ca
     same_output(&t, r, "split", split);
     result_free(&t);
   }
-  result_t b;
-  run(ce, in, n, cap, SIZE_MAX - 1, 0, &b);
-  cr_assert_eq(b.state, r->state, "byte by byte: state %s (%s) vs %s (%s)",
-               fca_decode_state_name(b.state), b.reason, fca_decode_state_name(r->state),
-               r->reason);
-  same_output(&b, r, "byte by byte", 1);
-  result_free(&b);
+  if (n <= 16384) { /* byte by byte (bounded for time: larger inputs get the splits above) */
+    result_t b;
+    run(ce, in, n, cap, SIZE_MAX - 1, 0, &b);
+    cr_assert_eq(b.state, r->state, "byte by byte: state %s (%s) vs %s (%s)",
+                 fca_decode_state_name(b.state), b.reason, fca_decode_state_name(r->state),
+                 r->reason);
+    same_output(&b, r, "byte by byte", 1);
+    result_free(&b);
+  }
   for (unsigned seed = 1; seed <= 20; seed++) {
     result_t t;
     run(ce, in, n, cap, SIZE_MAX, seed, &t);
