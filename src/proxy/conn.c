@@ -607,7 +607,7 @@ void fca_conn_accept(fca_worker_t *w, int fd, const struct sockaddr *sa, socklen
   c->timer = fca_xcheck(event_new(w->base, -1, 0, on_timer, c), "a connection's events");
   c->free_ev = fca_xcheck(event_new(w->base, -1, 0, on_free, c), "a connection's events");
   c->gc_ev = fca_xcheck(event_new(w->base, -1, 0, on_gc, c), "a connection's events");
-  fca_http1_init(&c->req, HTTP_REQUEST, w->shared->har ? fca_conn_on_req_body : NULL, c);
+  fca_http1_init(&c->req, HTTP_REQUEST, fca_conn_on_req_body, c);
   fca_http1_init(&c->resp, HTTP_RESPONSE, fca_conn_on_resp_body, c);
   c->next = w->conns;
   if (w->conns) w->conns->prev = c;

@@ -151,6 +151,14 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg) {
   event_base_loopexit(w->base, NULL);
 }
 
+/* The audit's clock: settles what waits on time alone (a Stripe.js request that never came). */
+static void on_tick(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  fca_worker_t *w = arg;
+  if (w->shared->audit) fca_audit_tick(w->shared->audit, fca_now_ms());
+}
+
 /* Runs in the worker thread. */
 static void on_stop(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
@@ -306,6 +314,7 @@ static void free_proxy(fca_proxy_t *p) {
     if (w->stop_ev) event_free(w->stop_ev);
     if (w->drain_timer) event_free(w->drain_timer);
     if (w->accept_timer) event_free(w->accept_timer);
+    if (w->tick_ev) event_free(w->tick_ev);
     if (w->upool) fca_upool_free(w->upool);
     if (w->dns) evdns_base_free(w->dns, 1);
     if (w->tls_srv) fca_tls_server_free(w->tls_srv);
@@ -441,6 +450,11 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
     w->accept_timer = evtimer_new(w->base, on_accept_timer, w);
     if (!w->stop_ev || !w->drain_timer || !w->accept_timer) fca_oom("a worker's events");
+    if (i == 0 && p->shared.audit) {
+      w->tick_ev = fca_xcheck(event_new(w->base, -1, EV_PERSIST, on_tick, w), "a worker's events");
+      struct timeval second = {1, 0};
+      event_add(w->tick_ev, &second);
+    }
     w->listeners = fca_xcalloc(p->shared.nlisten, sizeof *w->listeners);
     for (size_t k = 0; k < p->shared.nlisten; k++) {
       int fd = fca_listen_socket(&p->shared.listen[k], err, errlen);
@@ -512,6 +526,16 @@ void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *m) {
     fca_sink_stats(p->sink, &ss);
     m->events_written = ss.lines_written;
     m->sink_write_errors = ss.write_errors;
+  }
+  for (size_t i = 0; i < p->nredis; i++) {
+    fca_redis_sink_stats_t rs;
+    fca_redis_sink_stats(p->redis[i], &rs);
+    m->redis_sinks++;
+    m->redis_connected += rs.connected;
+    m->redis_shipped += rs.shipped;
+    m->redis_waiting += rs.waiting;
+    m->redis_unshipped += rs.dropped;
+    m->redis_failures += rs.failures;
   }
   m->started_ms = p->started_ms;
 }
