@@ -313,8 +313,8 @@ static void free_proxy(fca_proxy_t *p) {
     free(w->listeners);
     if (w->stop_ev) event_free(w->stop_ev);
     if (w->drain_timer) event_free(w->drain_timer);
-    if (w->accept_timer) event_free(w->accept_timer);
     if (w->tick_ev) event_free(w->tick_ev);
+    if (w->accept_timer) event_free(w->accept_timer);
     if (w->upool) fca_upool_free(w->upool);
     if (w->dns) evdns_base_free(w->dns, 1);
     if (w->tls_srv) fca_tls_server_free(w->tls_srv);
@@ -448,13 +448,13 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
         fca_upool_new(w->base, 64, cfg->idle_timeout_ms < 30000 ? cfg->idle_timeout_ms : 30000);
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
-    w->accept_timer = evtimer_new(w->base, on_accept_timer, w);
-    if (!w->stop_ev || !w->drain_timer || !w->accept_timer) fca_oom("a worker's events");
     if (i == 0 && p->shared.audit) {
       w->tick_ev = fca_xcheck(event_new(w->base, -1, EV_PERSIST, on_tick, w), "a worker's events");
       struct timeval second = {1, 0};
       event_add(w->tick_ev, &second);
     }
+    w->accept_timer = evtimer_new(w->base, on_accept_timer, w);
+    if (!w->stop_ev || !w->drain_timer || !w->accept_timer) fca_oom("a worker's events");
     w->listeners = fca_xcalloc(p->shared.nlisten, sizeof *w->listeners);
     for (size_t k = 0; k < p->shared.nlisten; k++) {
       int fd = fca_listen_socket(&p->shared.listen[k], err, errlen);

@@ -69,12 +69,12 @@ typedef struct fca_worker {
   bool draining;
   struct event *stop_ev;
   struct event *drain_timer;
+  struct event *tick_ev; /* worker 0: the audit's clock (fca_audit_tick), once a second */
   struct event *accept_timer; /* resumes accepting after a pause for lack of descriptors */
   unsigned accept_backoff_ms; /* the next pause; 0 outside an episode */
   bool accept_paused;         /* listeners disabled by the pause */
   bool accept_failed;         /* accept failed since the listeners were enabled again */
   bool accept_progress;       /* a connection was accepted during the episode */
-  struct event *tick_ev; /* worker 0: the audit's clock (fca_audit_tick), once a second */
   pthread_t thread;
   struct fca_tls_server *tls_srv; /* per worker: minted-certificate cache */
   struct fca_tls_client *tls_cli; /* per worker: upstream context and sessions */
