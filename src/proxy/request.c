@@ -45,6 +45,42 @@ bool fca_conn_is_self(fca_conn_t *c, const struct sockaddr *sa) {
   return fca_sockaddr_reaches_listener(sa, s->listen, s->nlisten, s->local, s->nlocal);
 }
 
+/* With --allow-remote, a tunnel may reach this host's own services only on the usual TLS
+ * ports, unless --allow-local-connect (as squid allows CONNECT to SSL ports only). */
+bool fca_conn_local_connect_denied(fca_conn_t *c, const struct sockaddr *sa) {
+  const fca_config_t *cfg = cfg_of(c);
+  if (!cfg->allow_remote || cfg->allow_local_connect) return false;
+  int port = sa->sa_family == AF_INET    ? ntohs(((const struct sockaddr_in *)sa)->sin_port)
+             : sa->sa_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)sa)->sin6_port)
+                                         : 0;
+  if (port == 443 || port == 8443) return false;
+  const fca_proxy_shared_t *s = c->w->shared;
+  return fca_sockaddr_is_this_host(sa, s->local, s->nlocal);
+}
+
+/* A route whose addresses are known without DNS and one of which is this proxy (self) or, for
+ * a tunnel, a local port it may not reach. Returns 508, 403 or 0. */
+static int route_refusal(fca_conn_t *c, const fca_route_t *rt) {
+  int refusal = 0;
+  for (size_t i = 0; i < rt->n_addrs && refusal != 508; i++) {
+    struct evutil_addrinfo hints = {0}, *r = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = EVUTIL_AI_NUMERICHOST | EVUTIL_AI_NUMERICSERV;
+    char port[8];
+    snprintf(port, sizeof port, "%d", rt->port);
+    if (evutil_getaddrinfo(rt->addrs[i], port, &hints, &r) != 0 || !r) continue;
+    for (struct evutil_addrinfo *a = r; a; a = a->ai_next) {
+      if (fca_conn_is_self(c, a->ai_addr))
+        refusal = 508;
+      else if (!refusal && fca_conn_local_connect_denied(c, a->ai_addr))
+        refusal = 403;
+    }
+    evutil_freeaddrinfo(r);
+  }
+  return refusal;
+}
+
 /* A route whose addresses are known without DNS and one of which is this proxy. */
 static bool route_is_self(fca_conn_t *c, const fca_route_t *rt) {
   for (size_t i = 0; i < rt->n_addrs; i++) {
@@ -172,8 +208,16 @@ static void handle_connect(fca_conn_t *c) {
   if (parent)
     fca_routes_lookup(c->w->shared->routes, c->w->shared->parent_host, c->w->shared->parent_port,
                       &prt);
-  if (!admin && route_is_self(c, parent ? &prt : &rt)) {
+  int refusal = admin ? 0 : parent ? (route_is_self(c, &prt) ? 508 : 0) : route_refusal(c, &rt);
+  if (refusal == 508) {
     fca_conn_send_error(c, 508, "request for %s:%d points at this proxy itself", c->host, c->port);
+    return;
+  }
+  if (refusal == 403) {
+    fca_conn_send_error(c, 403,
+                        "CONNECT to port %d of this host is not allowed for remote clients; "
+                        "start fcaudit with --allow-local-connect to allow it",
+                        c->port);
     return;
   }
   fca_http1_next(&c->req); /* requests inside the tunnel start afresh */

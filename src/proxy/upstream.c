@@ -82,6 +82,14 @@ static void connect_addr(fca_conn_t *c, const struct sockaddr *sa, socklen_t len
     fca_conn_send_error(c, 508, "request for %s:%d points at this proxy itself", c->host, c->port);
     return;
   }
+  if ((c->connect_tunnel || c->inner) && !c->via_parent && !c->to_admin &&
+      fca_conn_local_connect_denied(c, sa)) {
+    fca_conn_send_error(c, 403,
+                        "CONNECT to port %d of this host is not allowed for remote clients; "
+                        "start fcaudit with --allow-local-connect to allow it",
+                        c->port);
+    return;
+  }
   int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     connect_failed(c, strerror(errno));
