@@ -521,10 +521,9 @@ void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audi
   } else if (x->api_candidate && ok && ct && fca_detect_ctype_json(ct->value, ct->value_len)) {
     x->mode = FCA_X_API;
   } else if (x->data_candidate &&
-             (status == 304 ||
-              (ok && ct &&
-               (fca_detect_ctype_json(ct->value, ct->value_len) ||
-                fca_detect_ctype_js(ct->value, ct->value_len))))) {
+             (status == 304 || (ok && ct &&
+                                (fca_detect_ctype_json(ct->value, ct->value_len) ||
+                                 fca_detect_ctype_js(ct->value, ct->value_len))))) {
     /* a JSON or JavaScript answer of the page's own site (the `/config` pattern); a 304 reuses
      * the client's cached copy, whose keys were remembered when it was served in full */
     char *site = fca_page_url_site(x->url);
@@ -578,8 +577,7 @@ void fca_audit_response_no_body(fca_audit_exchange_t *x, const char *why) {
     pthread_mutex_lock(&x->a->mu);
     fca_keymemo_apply(x->a, x->client_id, x->url, p);
     pthread_mutex_unlock(&x->a->mu);
-  }
-  else if (x->mode == FCA_X_NONE && x->doc_candidate && x->status == 304)
+  } else if (x->mode == FCA_X_NONE && x->doc_candidate && x->status == 304)
     what = "304 Not Modified with no earlier full response of this document: nothing in it "
            "could be judged";
   if (!what) return;

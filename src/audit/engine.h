@@ -120,8 +120,8 @@ struct fca_audit_exchange {
   /* request */
   char *url, *client, *client_id, *referer;
   int64_t now_ms;
-  bool top_level; /* Sec-Fetch-Dest document (or absent) rather than iframe/frame */
-  bool no_dest;   /* no Sec-Fetch-Dest: a frame is told by a parent's <iframe> (correlate.c) */
+  bool top_level;    /* Sec-Fetch-Dest document (or absent) rather than iframe/frame */
+  bool no_dest;      /* no Sec-Fetch-Dest: a frame is told by a parent's <iframe> (correlate.c) */
   bool body_decoded; /* offline: bodies arrive decoded (Content-Encoding already undone) */
   bool doc_candidate, script_candidate, sfd_script, api_candidate;
   bool data_candidate; /* fetch/XHR (or no Sec-Fetch-Dest): a JSON or JS answer may hold a key */

@@ -26,8 +26,7 @@ static bool same_url(const char *a, const char *b) {
 static fca_keymemo_t *find(fca_audit_t *a, const char *cid, const char *url, uint64_t h) {
   for (size_t i = 0; i < FCA_AUDIT_KEYMEMO_MAX; i++) {
     fca_keymemo_t *e = &a->keymemo[i];
-    if (e->url && e->hash == h && strcmp(e->client_id, cid) == 0 && same_url(e->url, url))
-      return e;
+    if (e->url && e->hash == h && strcmp(e->client_id, cid) == 0 && same_url(e->url, url)) return e;
   }
   return NULL;
 }

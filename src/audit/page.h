@@ -145,11 +145,11 @@ struct fca_page {
   bool announced;         /* `page` event emitted (tagged at the confidence asked for) */
 
   /* Stripe.js seen or only referenced (jsfetch.c; script-tag pages) */
-  char *js_url;      /* the Stripe.js URL its first <script src> names (https, no fragment) */
-  bool js_await;     /* in the audit's await list */
-  bool js_fetched;   /* the client requested it (or Stripe's frame or API shows it ran) */
-  bool js_cached;    /* fetched earlier by the client and still fresh: maybe from its cache */
-  bool js_noted;     /* stripe-js-not-fetched emitted */
+  char *js_url;       /* the Stripe.js URL its first <script src> names (https, no fragment) */
+  bool js_await;      /* in the audit's await list */
+  bool js_fetched;    /* the client requested it (or Stripe's frame or API shows it ran) */
+  bool js_cached;     /* fetched earlier by the client and still fresh: maybe from its cache */
+  bool js_noted;      /* stripe-js-not-fetched emitted */
   unsigned js_others; /* other subresource requests of the page seen meanwhile */
 
   /* framing: set by a join of the parent's <iframe> with this page */

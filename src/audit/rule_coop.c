@@ -76,11 +76,12 @@ void fca_rule_coop(fca_audit_t *a, fca_page_t *p) {
     return;
   }
   fca_page_t *top = fca_rules_top_of(p);
-  if (!top) return; /* not known yet: a later join re-evaluates */
+  if (!top) return;   /* not known yet: a later join re-evaluates */
   if (!top->secure) { /* the top-level page's COOP is ignored on plain HTTP */
     char *why;
     if (fca_coop_effective(&top->coop_p) == FCA_COOP_SAME_ORIGIN) {
-      fca_rules_note_insecure(a, p, FCA_RULE_COOP_4, "the top-level page's Cross-Origin-Opener-Policy",
+      fca_rules_note_insecure(a, p, FCA_RULE_COOP_4,
+                              "the top-level page's Cross-Origin-Opener-Policy",
                               top->coop.n ? top->coop.v[0] : "", top->origin);
       why = fca_xasprintf("top-level page: Cross-Origin-Opener-Policy same-origin ignored on "
                           "plain HTTP (unsafe-none); it breaks the bank popup once the page is "

@@ -43,12 +43,11 @@ static void iframe_rules(fca_audit_t *a, fca_page_t *p, const fca_page_t *parent
   uint32_t popups = missing & (FCA_SBX_ALLOW_POPUPS | FCA_SBX_ALLOW_POPUPS_TO_ESCAPE_SANDBOX);
   char *fix = NULL;
   if (popups)
-    fix = fca_xasprintf("Add %s to the iframe's sandbox attribute",
-                        popups == FCA_SBX_ALLOW_POPUPS_TO_ESCAPE_SANDBOX
-                            ? "allow-popups-to-escape-sandbox"
-                        : popups == FCA_SBX_ALLOW_POPUPS
-                            ? "allow-popups"
-                            : "allow-popups and allow-popups-to-escape-sandbox");
+    fix = fca_xasprintf(
+        "Add %s to the iframe's sandbox attribute",
+        popups == FCA_SBX_ALLOW_POPUPS_TO_ESCAPE_SANDBOX ? "allow-popups-to-escape-sandbox"
+        : popups == FCA_SBX_ALLOW_POPUPS                 ? "allow-popups"
+                                         : "allow-popups and allow-popups-to-escape-sandbox");
   if (missing & FCA_SBX_ALLOW_POPUPS_TO_ESCAPE_SANDBOX)
     fca_rules_fire_fix(a, p, FCA_RULE_SBX_1, ev.value, &ev, "iframe", "iframe[sandbox]", fix, NULL);
   if (missing & FCA_SBX_ALLOW_POPUPS)

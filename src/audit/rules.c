@@ -203,8 +203,8 @@ void fca_rules_note(fca_audit_t *a, fca_page_t *p, const char *client, const cha
   fca_audit_emit(a, &ev);
 }
 
-void fca_rules_note_insecure(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule,
-                             const char *header, const char *value, const char *where) {
+void fca_rules_note_insecure(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *header,
+                             const char *value, const char *where) {
   if (!p->announced || (unsigned)rule >= 64 || (p->insecure_noted >> rule) & 1u) return;
   if (fca_ruleset_level_of(a->o.rules, rule, p->url) == FCA_LEVEL_IGNORE) return;
   p->insecure_noted |= 1ull << rule;
@@ -213,8 +213,7 @@ void fca_rules_note_insecure(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule,
                             "context), so it has no effect now; once the page is served over "
                             "HTTPS it applies and %s (%s)",
                             header, value, where,
-                            rule == FCA_RULE_ISO_1
-                                ? "blocks Stripe's cross-origin iframes"
+                            rule == FCA_RULE_ISO_1    ? "blocks Stripe's cross-origin iframes"
                             : rule == FCA_RULE_COOP_2 ? "popups may lose their opener"
                             : rule == FCA_RULE_COOP_3
                                 ? "bank logins fail once it is enforced"

@@ -80,7 +80,7 @@ static const cap_event_t *page_event(const char *url) {
 #define PLAIN_TOP "http://plain.test/coop"
 #define PLAIN_FRAME "http://plain.test/framed"
 #define SBX_IFRAME                                                                                 \
-  "<iframe sandbox=\"allow-scripts allow-same-origin allow-popups allow-forms\" "                \
+  "<iframe sandbox=\"allow-scripts allow-same-origin allow-popups allow-forms\" "                  \
   "src=\"/framed\"></iframe>"
 
 /* A browser document on plain HTTP: no Sec-Fetch-*, Accept takes HTML. */
@@ -115,103 +115,162 @@ Test(clients, plain_http_frame_is_judged_as_a_frame_of_its_parent) {
 
 Test(clients, plain_http_frame_with_the_parents_referer_or_origin) {
   const char *body = "<html>" STRIPE "<iframe src=/framed></iframe></html>";
-  x_run(A, &(xreq_t){.url = PLAIN_TOP, .accept = "text/html", .ctype = "text/html", .body = body,
+  x_run(A, &(xreq_t){.url = PLAIN_TOP,
+                     .accept = "text/html",
+                     .ctype = "text/html",
+                     .body = body,
                      .now_ms = 1000});
-  x_run(A, &(xreq_t){.url = PLAIN_FRAME, .referer = PLAIN_TOP, .accept = "text/html",
-                     .ctype = "text/html", .body = STRIPE, .now_ms = 1100});
+  x_run(A, &(xreq_t){.url = PLAIN_FRAME,
+                     .referer = PLAIN_TOP,
+                     .accept = "text/html",
+                     .ctype = "text/html",
+                     .body = STRIPE,
+                     .now_ms = 1100});
   cr_assert_not(page_event(PLAIN_FRAME)->top_level);
   cap_clear(&cap);
   /* a cross-origin frame is sent the parent's origin only */
-  x_run(A, &(xreq_t){.url = "http://shop.test/outer", .accept = "text/html",
+  x_run(A, &(xreq_t){.url = "http://shop.test/outer",
+                     .accept = "text/html",
                      .ctype = "text/html",
-                     .body = "<iframe src=http://pay.test/embed></iframe>", .now_ms = 2000});
-  x_run(A, &(xreq_t){.url = "http://pay.test/embed", .referer = "http://shop.test/",
-                     .accept = "text/html", .ctype = "text/html", .body = STRIPE, .now_ms = 2100});
+                     .body = "<iframe src=http://pay.test/embed></iframe>",
+                     .now_ms = 2000});
+  x_run(A, &(xreq_t){.url = "http://pay.test/embed",
+                     .referer = "http://shop.test/",
+                     .accept = "text/html",
+                     .ctype = "text/html",
+                     .body = STRIPE,
+                     .now_ms = 2100});
   cr_assert_not(page_event("http://pay.test/embed")->top_level);
 }
 
 Test(clients, plain_http_document_stays_top_level_otherwise) {
   const char *body = "<html>" STRIPE "<iframe src=/framed></iframe></html>";
-  x_run(A, &(xreq_t){.url = PLAIN_TOP, .accept = "text/html", .ctype = "text/html", .body = body,
+  x_run(A, &(xreq_t){.url = PLAIN_TOP,
+                     .accept = "text/html",
+                     .ctype = "text/html",
+                     .body = body,
                      .now_ms = 1000});
   /* a Referer naming another page: a link followed from there, not this frame */
-  x_run(A, &(xreq_t){.url = PLAIN_FRAME, .referer = "http://plain.test/elsewhere",
-                     .accept = "text/html", .ctype = "text/html", .body = STRIPE, .now_ms = 1100});
+  x_run(A, &(xreq_t){.url = PLAIN_FRAME,
+                     .referer = "http://plain.test/elsewhere",
+                     .accept = "text/html",
+                     .ctype = "text/html",
+                     .body = STRIPE,
+                     .now_ms = 1100});
   cr_assert(page_event(PLAIN_FRAME)->top_level);
   cap_clear(&cap);
   /* past the correlation window */
-  x_run(A, &(xreq_t){.url = "http://plain.test/p2", .accept = "text/html", .ctype = "text/html",
-                     .body = "<iframe src=/f2></iframe>", .now_ms = 5000});
-  x_run(A, &(xreq_t){.url = "http://plain.test/f2", .accept = "text/html", .ctype = "text/html",
-                     .body = STRIPE, .now_ms = 5000 + 31000});
+  x_run(A, &(xreq_t){.url = "http://plain.test/p2",
+                     .accept = "text/html",
+                     .ctype = "text/html",
+                     .body = "<iframe src=/f2></iframe>",
+                     .now_ms = 5000});
+  x_run(A, &(xreq_t){.url = "http://plain.test/f2",
+                     .accept = "text/html",
+                     .ctype = "text/html",
+                     .body = STRIPE,
+                     .now_ms = 5000 + 31000});
   cr_assert(page_event("http://plain.test/f2")->top_level);
   cap_clear(&cap);
   /* another client (another User-Agent on the same address) */
-  x_run(A, &(xreq_t){.url = "http://plain.test/p3", .accept = "text/html", .ctype = "text/html",
-                     .body = "<iframe src=/f3></iframe>", .now_ms = 9000,
+  x_run(A, &(xreq_t){.url = "http://plain.test/p3",
+                     .accept = "text/html",
+                     .ctype = "text/html",
+                     .body = "<iframe src=/f3></iframe>",
+                     .now_ms = 9000,
                      .rh = {{"User-Agent", CHROME}}});
-  x_run(A, &(xreq_t){.url = "http://plain.test/f3", .accept = "text/html", .ctype = "text/html",
-                     .body = STRIPE, .now_ms = 9100, .rh = {{"User-Agent", CURL}}});
+  x_run(A, &(xreq_t){.url = "http://plain.test/f3",
+                     .accept = "text/html",
+                     .ctype = "text/html",
+                     .body = STRIPE,
+                     .now_ms = 9100,
+                     .rh = {{"User-Agent", CURL}}});
   cr_assert(page_event("http://plain.test/f3")->top_level);
 }
 
 /* ---- 2. a client is its address and its User-Agent ---------------------------------------- */
 
 #define SHOP "https://shop.test/checkout"
-#define LOADER_JS "(function(){var s=document.createElement('script');s.src='https://js.stripe.com/v3/';})()"
+#define LOADER_JS                                                                                  \
+  "(function(){var s=document.createElement('script');s.src='https://js.stripe.com/v3/';})()"
 
 static void chrome_page(const char *url, const char *body, int64_t t) {
-  x_run(A, &(xreq_t){.url = url, .dest = "document", .ctype = "text/html", .body = body,
-                     .now_ms = t, .rh = {{"User-Agent", CHROME}}});
+  x_run(A, &(xreq_t){.url = url,
+                     .dest = "document",
+                     .ctype = "text/html",
+                     .body = body,
+                     .now_ms = t,
+                     .rh = {{"User-Agent", CHROME}}});
 }
 
 Test(clients, curl_on_the_same_address_is_another_client) {
   chrome_page(SHOP, "<html><script src=/app.js></script></html>", 1000);
   /* curl: no Sec-Fetch-*, no Referer */
-  x_run(A, &(xreq_t){.url = "https://shop.test/loader.js", .ctype = "application/javascript",
-                     .body = LOADER_JS, .now_ms = 1500, .rh = {{"User-Agent", CURL}}});
+  x_run(A, &(xreq_t){.url = "https://shop.test/loader.js",
+                     .ctype = "application/javascript",
+                     .body = LOADER_JS,
+                     .now_ms = 1500,
+                     .rh = {{"User-Agent", CURL}}});
   cr_assert_eq(cap_count(&cap, FCA_EV_PAGE, NULL), 0, "curl's script does not tag Chromium's page");
-  x_run(A, &(xreq_t){.url = "https://shop.test/config", .ctype = "application/json",
-                     .body = "{\"publishableKey\":\"" LIVE "\"}", .now_ms = 1600,
+  x_run(A, &(xreq_t){.url = "https://shop.test/config",
+                     .ctype = "application/json",
+                     .body = "{\"publishableKey\":\"" LIVE "\"}",
+                     .now_ms = 1600,
                      .rh = {{"User-Agent", CURL}}});
   /* the page gets tagged later by its own Stripe.js request: curl's /config is not its key */
-  x_run(A, &(xreq_t){.url = "https://js.stripe.com/v3/", .dest = "script",
-                     .referer = "https://shop.test/", .now_ms = 1700,
+  x_run(A, &(xreq_t){.url = "https://js.stripe.com/v3/",
+                     .dest = "script",
+                     .referer = "https://shop.test/",
+                     .now_ms = 1700,
                      .rh = {{"User-Agent", CHROME}}});
   cr_assert_eq(cap_count(&cap, FCA_EV_PAGE, NULL), 1);
   cr_assert_eq(cap_count(&cap, FCA_EV_VIOLATION, "FC-TEST-1"), 0);
   /* a Stripe.js request of curl does not tag Chromium's page either */
   cap_clear(&cap);
   chrome_page("https://b.test/", "<html></html>", 3000);
-  x_run(A, &(xreq_t){.url = "https://js.stripe.com/v3/", .now_ms = 3100,
-                     .rh = {{"User-Agent", CURL}}});
+  x_run(A, &(xreq_t){
+               .url = "https://js.stripe.com/v3/", .now_ms = 3100, .rh = {{"User-Agent", CURL}}});
   cr_assert_eq(cap_count(&cap, FCA_EV_PAGE, NULL), 0);
 }
 
 Test(clients, script_literal_only_from_the_pages_own_script_request) {
   chrome_page(SHOP, "<html><script src=/app.js></script></html>", 1000);
   /* same client, no Sec-Fetch-Dest and no Referer, a script the page never loaded */
-  x_run(A, &(xreq_t){.url = "https://shop.test/loader.js", .ctype = "application/javascript",
-                     .body = LOADER_JS, .now_ms = 1100, .rh = {{"User-Agent", CHROME}}});
+  x_run(A, &(xreq_t){.url = "https://shop.test/loader.js",
+                     .ctype = "application/javascript",
+                     .body = LOADER_JS,
+                     .now_ms = 1100,
+                     .rh = {{"User-Agent", CHROME}}});
   cr_assert_eq(cap_count(&cap, FCA_EV_PAGE, NULL), 0);
   /* a Referer naming another page of the origin */
-  x_run(A, &(xreq_t){.url = "https://shop.test/loader.js", .dest = "script",
-                     .referer = "https://shop.test/other", .ctype = "application/javascript",
-                     .body = LOADER_JS, .now_ms = 1200, .rh = {{"User-Agent", CHROME}}});
+  x_run(A, &(xreq_t){.url = "https://shop.test/loader.js",
+                     .dest = "script",
+                     .referer = "https://shop.test/other",
+                     .ctype = "application/javascript",
+                     .body = LOADER_JS,
+                     .now_ms = 1200,
+                     .rh = {{"User-Agent", CHROME}}});
   cr_assert_eq(cap_count(&cap, FCA_EV_PAGE, NULL), 0);
   /* the script its HTML loads, requested without Sec-Fetch-* or Referer (plain HTTP,
    * no-referrer): it tags */
-  x_run(A, &(xreq_t){.url = "https://shop.test/app.js", .ctype = "application/javascript",
-                     .body = LOADER_JS, .now_ms = 1300, .rh = {{"User-Agent", CHROME}}});
+  x_run(A, &(xreq_t){.url = "https://shop.test/app.js",
+                     .ctype = "application/javascript",
+                     .body = LOADER_JS,
+                     .now_ms = 1300,
+                     .rh = {{"User-Agent", CHROME}}});
   const cap_event_t *p = page_event(SHOP);
   cr_assert_not_null(p);
   cr_assert_str_eq(p->tagged_by, "script-literal");
   cap_clear(&cap);
   /* requested as a script with the page's URL as Referer: tags */
   chrome_page("https://shop.test/dynamic", "<html></html>", 2000);
-  x_run(A, &(xreq_t){.url = "https://shop.test/loader.js", .dest = "script",
-                     .referer = "https://shop.test/dynamic", .ctype = "application/javascript",
-                     .body = LOADER_JS, .now_ms = 2100, .rh = {{"User-Agent", CHROME}}});
+  x_run(A, &(xreq_t){.url = "https://shop.test/loader.js",
+                     .dest = "script",
+                     .referer = "https://shop.test/dynamic",
+                     .ctype = "application/javascript",
+                     .body = LOADER_JS,
+                     .now_ms = 2100,
+                     .rh = {{"User-Agent", CHROME}}});
   cr_assert_not_null(page_event("https://shop.test/dynamic"));
 }
 
@@ -222,9 +281,10 @@ Test(clients, trustworthy_origins) {
                        "http://localhost/",    "http://LOCALHOST:8080/a", "http://a.b.localhost/",
                        "http://127.0.0.1:80/", "http://127.9.8.7/",       "http://[::1]:8080/",
                        "ws://localhost/"};
-  const char *no[] = {"http://plain.test/",    "http://localhost.test/", "http://128.0.0.1/",
-                      "http://127.0.0.1.test/", "http://10.0.0.1/",      "http://[::2]/",
-                      "ftp://localhost/",      "not a url",              "http://xlocalhost/"};
+  const char *no[] = {
+      "http://plain.test/", "http://localhost.test/", "http://128.0.0.1/", "http://127.0.0.1.test/",
+      "http://10.0.0.1/",   "http://[::2]/",          "ftp://localhost/",  "not a url",
+      "http://xlocalhost/"};
   for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
     cr_assert(fca_url_trustworthy(yes[i]), "%s is potentially trustworthy", yes[i]);
   for (size_t i = 0; i < sizeof no / sizeof *no; i++)
@@ -232,8 +292,11 @@ Test(clients, trustworthy_origins) {
 }
 
 Test(clients, coop_and_coep_are_ignored_on_plain_http) {
-  x_run(A, &(xreq_t){.url = "http://plain.test/pay", .accept = "text/html", .ctype = "text/html",
-                     .body = STRIPE, .now_ms = 1000,
+  x_run(A, &(xreq_t){.url = "http://plain.test/pay",
+                     .accept = "text/html",
+                     .ctype = "text/html",
+                     .body = STRIPE,
+                     .now_ms = 1000,
                      .h = {{"Cross-Origin-Opener-Policy", "same-origin"},
                            {"Cross-Origin-Opener-Policy-Report-Only", "same-origin"},
                            {"Cross-Origin-Embedder-Policy", "require-corp"}}});
@@ -247,11 +310,17 @@ Test(clients, coop_and_coep_are_ignored_on_plain_http) {
   cr_assert(strstr(n->message, "(FC-COOP-1)"), "%s", n->message);
   cr_assert_eq(cap_count(&cap, FCA_EV_PASS, NULL), 1, "nothing fails today");
   /* the same headers on loopback and https apply */
-  x_run(A, &(xreq_t){.url = "http://127.0.0.1:8080/pay", .dest = "document",
-                     .ctype = "text/html", .body = STRIPE, .now_ms = 1000,
+  x_run(A, &(xreq_t){.url = "http://127.0.0.1:8080/pay",
+                     .dest = "document",
+                     .ctype = "text/html",
+                     .body = STRIPE,
+                     .now_ms = 1000,
                      .h = {{"Cross-Origin-Opener-Policy", "same-origin"}}});
-  x_run(A, &(xreq_t){.url = "http://shop.localhost/pay", .dest = "document", .ctype = "text/html",
-                     .body = STRIPE, .now_ms = 1000,
+  x_run(A, &(xreq_t){.url = "http://shop.localhost/pay",
+                     .dest = "document",
+                     .ctype = "text/html",
+                     .body = STRIPE,
+                     .now_ms = 1000,
                      .h = {{"Cross-Origin-Embedder-Policy", "require-corp"}}});
   cr_assert_not_null(violation_on("FC-COOP-1", "http://127.0.0.1:8080/pay"));
   cr_assert_not_null(violation_on("FC-ISO-1", "http://shop.localhost/pay"));
@@ -267,10 +336,13 @@ Test(clients, ignored_rule_has_no_note_either) {
   fca_ruleset_t *rs = fca_ruleset_new();
   char err[256];
   cr_assert_eq(fca_ruleset_apply_cli(rs, "FC-COOP-1=ignore", err, sizeof err), 0);
-  A = fca_audit_new(&(fca_audit_opts_t){.emit = cap_fn, .emit_ud = &cap, .dedup = true,
-                                        .rules = rs});
-  x_run(A, &(xreq_t){.url = "http://plain.test/pay", .accept = "text/html", .ctype = "text/html",
-                     .body = STRIPE, .h = {{"Cross-Origin-Opener-Policy", "same-origin"}}});
+  A = fca_audit_new(
+      &(fca_audit_opts_t){.emit = cap_fn, .emit_ud = &cap, .dedup = true, .rules = rs});
+  x_run(A, &(xreq_t){.url = "http://plain.test/pay",
+                     .accept = "text/html",
+                     .ctype = "text/html",
+                     .body = STRIPE,
+                     .h = {{"Cross-Origin-Opener-Policy", "same-origin"}}});
   cr_assert_eq(notes_of("ignored-on-http", NULL), 0);
   fca_audit_free(A);
   A = cap_audit(&cap, "staging");
@@ -280,9 +352,14 @@ Test(clients, ignored_rule_has_no_note_either) {
 /* ---- 4. a cached /config (304) still shows its key ----------------------------------------- */
 
 static void config(const char *page, int status, const char *body, int64_t t) {
-  x_run(A, &(xreq_t){.url = "https://shop.test/config", .dest = "empty", .referer = page,
-                     .status = status, .ctype = status == 304 ? NULL : "application/json",
-                     .body = body, .now_ms = t, .rh = {{"User-Agent", CHROME}}});
+  x_run(A, &(xreq_t){.url = "https://shop.test/config",
+                     .dest = "empty",
+                     .referer = page,
+                     .status = status,
+                     .ctype = status == 304 ? NULL : "application/json",
+                     .body = body,
+                     .now_ms = t,
+                     .rh = {{"User-Agent", CHROME}}});
 }
 
 Test(clients, config_304_reuses_the_remembered_key) {
@@ -297,11 +374,17 @@ Test(clients, config_304_reuses_the_remembered_key) {
   cr_assert_str_eq(v->ev_url, "https://shop.test/config");
   cr_assert_str_eq(v->ev_source, "response");
   /* another client's 304 of the same URL: nothing remembered for it */
-  x_run(A, &(xreq_t){.url = "https://shop.test/third", .dest = "document", .ctype = "text/html",
-                     .body = "<html>" STRIPE "</html>", .now_ms = 6000,
+  x_run(A, &(xreq_t){.url = "https://shop.test/third",
+                     .dest = "document",
+                     .ctype = "text/html",
+                     .body = "<html>" STRIPE "</html>",
+                     .now_ms = 6000,
                      .rh = {{"User-Agent", CURL}}});
-  x_run(A, &(xreq_t){.url = "https://shop.test/config", .dest = "empty",
-                     .referer = "https://shop.test/third", .status = 304, .now_ms = 6100,
+  x_run(A, &(xreq_t){.url = "https://shop.test/config",
+                     .dest = "empty",
+                     .referer = "https://shop.test/third",
+                     .status = 304,
+                     .now_ms = 6100,
                      .rh = {{"User-Agent", CURL}}});
   cr_assert_null(violation_on("FC-TEST-1", "https://shop.test/third"));
 }
@@ -321,15 +404,23 @@ Test(clients, a_new_full_config_replaces_the_remembered_key) {
 /* ---- 5. the sandbox fix names only what is missing ----------------------------------------- */
 
 Test(clients, sandbox_fix_lists_only_the_missing_tokens) {
-  x_run(A, &(xreq_t){.url = "https://shop.test/outer", .dest = "document", .ctype = "text/html",
+  x_run(A, &(xreq_t){.url = "https://shop.test/outer",
+                     .dest = "document",
+                     .ctype = "text/html",
                      .body = "<iframe sandbox='allow-scripts allow-same-origin allow-popups' "
                              "src=/a></iframe><iframe sandbox='allow-scripts allow-same-origin' "
                              "src=/b></iframe>",
                      .now_ms = 1000});
-  x_run(A, &(xreq_t){.url = "https://shop.test/a", .dest = "iframe", .ctype = "text/html",
-                     .body = STRIPE, .now_ms = 1100});
-  x_run(A, &(xreq_t){.url = "https://shop.test/b", .dest = "iframe", .ctype = "text/html",
-                     .body = STRIPE, .now_ms = 1200});
+  x_run(A, &(xreq_t){.url = "https://shop.test/a",
+                     .dest = "iframe",
+                     .ctype = "text/html",
+                     .body = STRIPE,
+                     .now_ms = 1100});
+  x_run(A, &(xreq_t){.url = "https://shop.test/b",
+                     .dest = "iframe",
+                     .ctype = "text/html",
+                     .body = STRIPE,
+                     .now_ms = 1200});
   cr_assert_str_eq(violation_on("FC-SBX-1", "https://shop.test/a")->fix,
                    "Add allow-popups-to-escape-sandbox to the iframe's sandbox attribute");
   cr_assert_null(violation_on("FC-SBX-2", "https://shop.test/a"));
