@@ -129,5 +129,5 @@ SSL_CTX *fca_certcache_get(fca_certcache_t *c, const char *host) {
 
 void fca_certcache_stats(const fca_certcache_t *c, fca_certcache_stats_t *out) {
   *out = c->st;
-  out->entries = c->lru.count;
+  out->entries = fca_strmap_count(&c->lru.map);
 }

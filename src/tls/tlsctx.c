@@ -362,7 +362,7 @@ fail:
 
 void fca_tls_client_stats(const fca_tls_client_t *c, fca_tls_client_stats_t *out) {
   *out = c->st;
-  out->sessions = c->sessions.count;
+  out->sessions = fca_strmap_count(&c->sessions.map);
 }
 
 const char *fca_tls_verify_reason(long r) {
