@@ -6,8 +6,8 @@
 #include "cmd_run.h"
 #include "cmd_tail.h"
 #include "fcaudit/config.h"
-#include "fcaudit/proxy.h"
 #include "fcaudit/util.h"
+#include "run_session.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
     return usage_error(&cfg, msg);
   } else {
     if (fca_config_validate(&cfg, err, sizeof err) < 0) return usage_error(&cfg, err);
-    status = fca_proxy_main(&cfg);
+    status = fca_run_session_main(&cfg);
   }
   fca_config_free(&cfg);
   return status;

@@ -1,17 +1,13 @@
-/* proxy: starts the workers and stops them. Nothing is global: what workers share lives in
- * fca_proxy_shared_t (read-only after start) and in modules with their own locks. The main
- * thread handles signals and tells workers through events made active across threads
- * (libevent with pthreads support). */
+/* proxy: binds the listeners, starts the workers and stops them. Nothing is global: what
+ * workers share lives in fca_proxy_shared_t (read-only after start) and in modules with their
+ * own locks. The caller (the CLI's run session) owns the audit engine, the CA, signals and
+ * everything that outlives the workers; it tells workers to stop through events made active
+ * across threads (libevent with pthreads support). */
 #include "fcaudit/proxy.h"
 
-#include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
 #include "fcaudit/ca.h"
 #include "fcaudit/mint.h"
-#include "fcaudit/model.h"
-#include "fcaudit/reports.h"
-#include "fcaudit/ruleset.h"
-#include "fcaudit/sink.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 #include "intercept.h"
@@ -33,15 +29,11 @@
 
 struct fca_proxy {
   fca_proxy_shared_t shared;
-  fca_sink_t *sink;
-  fca_admin_t *admin;
-  fca_ruleset_t *rules;
-  fca_audit_t *audit;
   fca_proxy_stats_t stats;
   fca_worker_t *workers;
   int nworkers;
-  int stops;
-  int64_t started_ms;
+  bool running; /* worker threads started */
+  bool *joined; /* per worker, once its thread has been joined */
 };
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
@@ -141,57 +133,12 @@ static int make_dns(fca_worker_t *w, const fca_config_t *cfg, char *err, size_t 
   return 0;
 }
 
-/* The rules (levels from --rules and --rule) and the audit engine feeding the sink. */
-static int make_audit(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
-  p->rules = fca_ruleset_new();
-  if (cfg->rules_file && fca_ruleset_load_file(p->rules, cfg->rules_file, err, errlen) < 0)
-    return -1;
-  for (size_t i = 0; i < cfg->rule.n; i++)
-    if (fca_ruleset_apply_cli(p->rules, cfg->rule.items[i], err, errlen) < 0) return -1;
-  fca_audit_opts_t o = {
-      .emit = fca_sink_event_fn,
-      .emit_ud = p->sink,
-      .rules = p->rules,
-      .max_audit_bytes = cfg->max_audit_bytes,
-      .correlation_window_ms = cfg->correlation_window_ms,
-      .min_confidence_high = cfg->min_confidence && strcmp(cfg->min_confidence, "high") == 0,
-      .env = cfg->env ? cfg->env : "staging",
-      .dedup = !cfg->no_dedup,
-      .registry_max_pages = 1024,
-      .registry_max_age_ms = 30 * 60 * 1000,
-  };
-  p->audit = fca_audit_new(&o);
-  if (!p->audit) {
-    snprintf(err, errlen, "cannot start the audit engine");
-    return -1;
-  }
-  p->shared.audit = p->audit;
-  return 0;
-}
-
-static void metrics_cb(void *ud, fca_metrics_t *out) { fca_proxy_metrics(ud, out); }
-
-/* The admin listener (dashboard, CA page, metrics). A busy port is a warning: the proxy goes
- * on without it. Also where fcaudit.test is routed to. */
-static void start_admin(fca_proxy_t *p, const fca_config_t *cfg, struct fca_model *model) {
-  if (!cfg->admin || strcmp(cfg->admin, "off") == 0) return;
-  fca_admin_opts_t o = {.listen = cfg->admin,
-                        .allow_remote = cfg->allow_remote_admin,
-                        .sink = p->sink,
-                        .ca = p->shared.ca,
-                        .metrics = metrics_cb,
-                        .metrics_ud = p,
-                        .model = model};
-  char err[256];
-  p->admin = fca_admin_start(&o, err, sizeof err);
-  if (!p->admin) {
-    fca_warn("%s; going on without the admin pages", err);
-    return;
-  }
+void fca_proxy_route_admin(fca_proxy_t *p, const char *listen, int port) {
   /* Workers connect to it by address: a wildcard bind is reached on loopback. */
   fca_sockaddr_t a;
+  char err[256];
   char host[INET6_ADDRSTRLEN] = "127.0.0.1";
-  if (fca_listen_parse(cfg->admin, &a, err, sizeof err) == 0) {
+  if (fca_listen_parse(listen, &a, err, sizeof err) == 0) {
     const struct sockaddr *sa = (const struct sockaddr *)&a.addr;
     if (sa->sa_family == AF_INET) {
       const struct in_addr *in = &((const struct sockaddr_in *)sa)->sin_addr;
@@ -203,27 +150,14 @@ static void start_admin(fca_proxy_t *p, const fca_config_t *cfg, struct fca_mode
     }
   }
   snprintf(p->shared.admin_host, sizeof p->shared.admin_host, "%s", host);
-  p->shared.admin_port = fca_admin_port(p->admin);
+  p->shared.admin_port = port;
   bool v6 = strchr(host, ':') != NULL;
   fca_info("dashboard on http://%s%s%s:%d/ (and http://" FCA_ADMIN_HOST "/ through the proxy)",
            v6 ? "[" : "", host, v6 ? "]" : "", p->shared.admin_port);
 }
 
-/* The interception CA: created on first start (and said so once, with how to trust it). */
-static int load_ca(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
-  char *dir = fca_ca_resolve_dir(cfg->ca_dir);
-  if (!dir) {
-    snprintf(err, errlen, "no CA directory: set --ca-dir or FCAUDIT_CA_DIR (or HOME)");
-    return -1;
-  }
-  bool created = false;
-  p->shared.ca = fca_ca_load_or_create(dir, cfg->ca_key_type, true, &created, err, errlen);
-  if (!p->shared.ca) {
-    free(dir);
-    return -1;
-  }
-  if (created) fca_ca_print_trust_help(stderr, p->shared.ca, dir);
-  free(dir);
+/* The leaf key every minted certificate shares, of the CA's key type. */
+static int make_leaf_key(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
   p->shared.leaf_key = fca_mint_leaf_key_new(fca_ca_key_type(p->shared.ca));
   if (!p->shared.leaf_key) {
     snprintf(err, errlen, "cannot make the leaf key");
@@ -250,30 +184,23 @@ static void free_proxy(fca_proxy_t *p) {
     if (w->base) event_base_free(w->base);
   }
   free(p->workers);
+  free(p->joined);
   free(p->shared.listen);
   free(p->shared.auth_expected);
   fca_routes_free(p->shared.routes);
   fca_passthrough_free(p->shared.passthrough);
-  if (p->admin) fca_admin_stop_free(p->admin); /* before the sink it subscribed to */
-  if (p->audit) fca_audit_free(p->audit);
-  if (p->rules) fca_ruleset_free(p->rules);
-  if (p->sink) fca_sink_close(p->sink);
   if (p->shared.leaf_key) EVP_PKEY_free(p->shared.leaf_key);
-  if (p->shared.ca) fca_ca_free(p->shared.ca);
   free(p);
 }
 
-fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) {
-  return fca_proxy_start_with_model(cfg, NULL, err, errlen);
-}
-
-fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_model *model, char *err,
-                                        size_t errlen) {
+fca_proxy_t *fca_proxy_new(const fca_proxy_opts_t *o, char *err, size_t errlen) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, (void (*)(void))evthread_use_pthreads);
+  const fca_config_t *cfg = o->cfg;
   fca_proxy_t *p = fca_xcalloc(1, sizeof *p);
-  p->started_ms = fca_now_ms();
   p->shared.cfg = cfg;
+  p->shared.audit = o->audit;
+  p->shared.ca = o->ca;
   p->shared.routes = fca_routes_new(&cfg->resolve, &cfg->connect_to, err, errlen);
   if (!p->shared.routes) goto fail;
   if (cfg->proxy_auth) p->shared.auth_expected = basic_auth(cfg->proxy_auth);
@@ -282,20 +209,7 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
                                                         &p->shared.parent_port, err, errlen) < 0)
     goto fail;
   p->shared.passthrough = fca_passthrough_new();
-  fca_sink_opts_t so = {
-      .log_path = cfg->log,
-      .console = cfg->quiet ? NULL : stderr,
-      .color = FCA_COLOR_AUTO,
-      .redact_query = cfg->redact_query,
-  };
-  p->sink = fca_sink_new(&so);
-  if (!p->sink) {
-    snprintf(err, errlen, "cannot open the event log '%s'", cfg->log ? cfg->log : "-");
-    goto fail;
-  }
-  p->shared.sink = p->sink;
-  if (make_audit(p, cfg, err, errlen) < 0) goto fail;
-  if (load_ca(p, cfg, err, errlen) < 0) goto fail;
+  if (make_leaf_key(p, cfg, err, errlen) < 0) goto fail;
 
   const fca_strlist_t *ls = &cfg->listen;
   static char *const def_listen[] = {"127.0.0.1:8080"};
@@ -318,6 +232,7 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   p->nworkers = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1);
   p->workers = fca_xcalloc((size_t)p->nworkers, sizeof *p->workers);
+  p->joined = fca_xcalloc((size_t)p->nworkers, sizeof *p->joined);
   for (int i = 0; i < p->nworkers; i++) {
     fca_worker_t *w = &p->workers[i];
     w->index = i;
@@ -363,21 +278,31 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
       w->nlisteners = k + 1;
     }
   }
-  start_admin(p, cfg, model);
-  for (int i = 0; i < p->nworkers; i++) {
-    if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
-      fca_err("cannot start worker thread %d", i);
-      abort();
-    }
-  }
   return p;
 fail:
   free_proxy(p);
   return NULL;
 }
 
-struct fca_sink *fca_proxy_sink(fca_proxy_t *p) {
-  return p->sink;
+void fca_proxy_start(fca_proxy_t *p) {
+  for (int i = 0; i < p->nworkers; i++) {
+    if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
+      fca_err("cannot start worker thread %d", i);
+      abort();
+    }
+  }
+  p->running = true;
+}
+
+size_t fca_proxy_nlisten(const fca_proxy_t *p) { return p->shared.nlisten; }
+
+int fca_proxy_nworkers(const fca_proxy_t *p) { return p->nworkers; }
+
+void fca_proxy_listen_name(const fca_proxy_t *p, size_t i, char *buf, size_t n) {
+  if (i < p->shared.nlisten)
+    fca_sockaddr_format(&p->shared.listen[i], buf, n);
+  else if (n)
+    buf[0] = '\0';
 }
 
 void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *m) {
@@ -400,21 +325,6 @@ void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *m) {
     m->cert_cache_misses += cs.misses;
     m->certs_minted += cs.mints;
   }
-  if (p->audit) {
-    fca_audit_stats_t as;
-    fca_audit_stats(p->audit, &as);
-    m->pages_seen = as.pages_seen;
-    m->pages_tagged = as.pages_tagged;
-    m->audit_notes = as.notes;
-    m->audit_bytes = as.bytes_inspected;
-  }
-  if (p->sink) {
-    fca_sink_stats_t ss;
-    fca_sink_stats(p->sink, &ss);
-    m->events_written = ss.lines_written;
-    m->sink_write_errors = ss.write_errors;
-  }
-  m->started_ms = p->started_ms;
 }
 
 int fca_proxy_port(const fca_proxy_t *p, size_t i) {
@@ -422,109 +332,20 @@ int fca_proxy_port(const fca_proxy_t *p, size_t i) {
 }
 
 void fca_proxy_stop(fca_proxy_t *p) {
-  p->stops++;
   for (int i = 0; i < p->nworkers; i++) event_active(p->workers[i].stop_ev, EV_READ, 0);
 }
 
-/* Every exchange has ended: the summary goes out before the sink closes. */
-static void finish_run(fca_proxy_t *p) {
-  if (p->audit) fca_audit_finish(p->audit);
-  if (p->sink) fca_sink_flush(p->sink);
+bool fca_proxy_try_join(fca_proxy_t *p) {
+  bool alive = false;
+  for (int i = 0; p->running && i < p->nworkers; i++) {
+    if (!p->joined[i] && pthread_tryjoin_np(p->workers[i].thread, NULL) == 0) p->joined[i] = true;
+    if (!p->joined[i]) alive = true;
+  }
+  return !alive;
 }
 
 void fca_proxy_wait_free(fca_proxy_t *p) {
-  for (int i = 0; i < p->nworkers; i++) pthread_join(p->workers[i].thread, NULL);
-  finish_run(p);
+  for (int i = 0; p->running && i < p->nworkers; i++)
+    if (!p->joined[i]) pthread_join(p->workers[i].thread, NULL);
   free_proxy(p);
-}
-
-/* ---- foreground run ---- */
-
-typedef struct {
-  fca_proxy_t *proxy;
-  struct event_base *base;
-} main_ctx_t;
-
-static void on_signal(evutil_socket_t sig, short what, void *arg) {
-  (void)what;
-  main_ctx_t *m = arg;
-  if (sig == SIGHUP) {
-    fca_info("SIGHUP: reopening the event log");
-    fca_sink_reopen(m->proxy->sink);
-    return;
-  }
-  if (m->proxy->stops == 0)
-    fca_info("%s: stopping; finishing in-flight exchanges (up to %llu ms; again to force)",
-             sig == SIGINT ? "SIGINT" : "SIGTERM",
-             (unsigned long long)m->proxy->shared.cfg->drain_timeout_ms);
-  fca_proxy_stop(m->proxy);
-  event_base_loopexit(m->base, NULL);
-}
-
-int fca_proxy_main(const fca_config_t *cfg) {
-  fca_log_level_t lvl;
-  if (cfg->log_level && fca_log_level_parse(cfg->log_level, &lvl) == 0) fca_log_set_level(lvl);
-  char err[512];
-  /* The run model collects the events for the reports and the summary at exit. */
-  fca_model_t *model = fca_model_new(NULL);
-  if (fca_reports_prepare(model, cfg, err, sizeof err) < 0) {
-    fca_err("%s", err);
-    fca_model_free(model);
-    return 3;
-  }
-  /* Signals wait (blocked) until their handlers are in place: the workers inherit the mask,
-   * and the main thread unblocks them once libevent listens for them. */
-  sigset_t blocked, old;
-  sigemptyset(&blocked);
-  sigaddset(&blocked, SIGINT);
-  sigaddset(&blocked, SIGTERM);
-  sigaddset(&blocked, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &blocked, &old);
-  fca_proxy_t *p = fca_proxy_start_with_model(cfg, model, err, sizeof err);
-  if (!p) {
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    fca_err("%s", err);
-    fca_model_free(model);
-    return 3;
-  }
-  fca_model_subscribe(model, fca_proxy_sink(p));
-  for (size_t i = 0; i < p->shared.nlisten; i++) {
-    char name[80];
-    fca_sockaddr_format(&p->shared.listen[i], name, sizeof name);
-    fca_info("listening on %s (%d worker%s)", name, p->nworkers, p->nworkers == 1 ? "" : "s");
-  }
-  main_ctx_t m = {p, event_base_new()};
-  struct event *sigs[3];
-  int signo[3] = {SIGINT, SIGTERM, SIGHUP};
-  for (int i = 0; i < 3; i++) {
-    sigs[i] = evsignal_new(m.base, signo[i], on_signal, &m);
-    evsignal_add(sigs[i], NULL);
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  /* Keep handling signals while the workers drain (a second SIGINT forces). */
-  event_base_dispatch(m.base);
-  event_base_loopexit(m.base, NULL);
-  struct timeval tick = {0, 100000};
-  bool *joined = fca_xcalloc((size_t)p->nworkers, sizeof *joined);
-  for (;;) {
-    bool alive = false;
-    for (int i = 0; i < p->nworkers; i++) {
-      if (!joined[i] && pthread_tryjoin_np(p->workers[i].thread, NULL) == 0) joined[i] = true;
-      if (!joined[i]) alive = true;
-    }
-    if (!alive) break;
-    event_base_loopexit(m.base, &tick);
-    event_base_dispatch(m.base);
-  }
-  free(joined);
-  finish_run(p);
-  int status = 0;
-  if (fca_reports_write_all(model, cfg) < 0) status = 3;
-  fca_model_print_summary(stderr, model, fca_console_use_color(stderr, FCA_COLOR_AUTO));
-  for (int i = 0; i < 3; i++) event_free(sigs[i]);
-  event_base_free(m.base);
-  fca_info("stopped");
-  free_proxy(p);
-  fca_model_free(model);
-  return status;
 }
