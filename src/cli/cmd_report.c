@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fcaudit/console.h"
+#include "fcaudit/exit.h"
 #include "fcaudit/model.h"
 #include "fcaudit/reports.h"
 #include "fcaudit/util.h"
@@ -38,12 +39,12 @@ int fca_cmd_report_main(fca_config_t *cfg, int argc, char **argv) {
     } else if (strcmp(argv[i], "--run") == 0) {
       fprintf(stderr, "fcaudit report: --run needs a value (ID)\n");
       free(rest);
-      return 3;
+      return FCA_EXIT_FATAL;
     } else {
       rest[n++] = argv[i];
     }
   }
-  int status = 3;
+  int status = FCA_EXIT_FATAL;
   char err[512];
   fca_model_t *m = NULL;
   int i = 1;
@@ -56,7 +57,7 @@ int fca_cmd_report_main(fca_config_t *cfg, int argc, char **argv) {
     }
     if (help) {
       usage(stdout);
-      status = 0;
+      status = FCA_EXIT_OK;
       goto out;
     }
     if (next >= n) break;
@@ -88,7 +89,7 @@ int fca_cmd_report_main(fca_config_t *cfg, int argc, char **argv) {
   int wrote = fca_reports_write_all(m, cfg);
   if (!cfg->quiet)
     fca_model_print_summary(stdout, m, fca_console_use_color(stdout, FCA_COLOR_AUTO));
-  status = wrote < 0 ? 3 : fca_model_exit_code(m);
+  status = wrote < 0 ? FCA_EXIT_FATAL : fca_model_exit_code(m);
 out:
   fca_model_free(m);
   free(rest);

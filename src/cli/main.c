@@ -1,11 +1,12 @@
 /* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: ca, run, tail,
  * report. Options may come before the subcommand and after it.
- * Exit status 3 means fcaudit itself could not run (bad options, port, CA). */
+ * Exit statuses: fcaudit/exit.h (FCA_EXIT_FATAL: fcaudit itself could not run). */
 #include "ca_cmd.h"
 #include "cmd_report.h"
 #include "cmd_run.h"
 #include "cmd_tail.h"
 #include "fcaudit/config.h"
+#include "fcaudit/exit.h"
 #include "fcaudit/util.h"
 #include "run_session.h"
 
@@ -16,7 +17,7 @@
 static int usage_error(fca_config_t *cfg, const char *msg) {
   fprintf(stderr, "fcaudit: %s (see fcaudit --help)\n", msg);
   fca_config_free(cfg);
-  return 3;
+  return FCA_EXIT_FATAL;
 }
 
 int main(int argc, char **argv) {

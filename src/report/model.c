@@ -4,6 +4,7 @@
  * re-emit with a growing count, --no-dedup emits count 1 each time); pages are grouped by URL
  * without query and frame position; every array is bounded (FCA_MODEL_*_MAX). */
 #include "fcaudit/model.h"
+#include "fcaudit/exit.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -472,7 +473,7 @@ void fca_model_verdict(const fca_model_t *m, fca_model_verdict_t *v) {
 int fca_model_exit_code(const fca_model_t *m) {
   fca_model_verdict_t v;
   fca_model_verdict(m, &v);
-  return v.fail ? 1 : 0;
+  return v.fail ? FCA_EXIT_FINDINGS : FCA_EXIT_OK;
 }
 
 int64_t fca_model_pages_seen(const fca_model_t *m) {
