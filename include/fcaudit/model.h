@@ -166,8 +166,6 @@ bool fca_model_finding_fails(const fca_model_t *m, const fca_model_finding_t *f)
 void fca_model_fingerprint(const char *rule, const char *page_url, const char *ev_source,
                            const char *ev_name, const char *ev_value, const char *ev_url,
                            char out[FCA_FINGERPRINT_SIZE]);
-/* url without ?query and #fragment (malloc'd). */
-char *fca_model_strip_query(const char *url);
 
 /* The console summary: pages seen and tagged, findings by rule and level, each page's
  * scorecard, the verdict, and a clear warning when no page was tagged. */

@@ -51,6 +51,12 @@ size_t fca_edit_distance(const char *a, size_t la, const char *b, size_t lb, boo
 /* Case-insensitive glob with '*' and '?' (for host and URL patterns). */
 bool fca_glob_match(const char *pattern, const char *s);
 
+/* Where url's ?query or #fragment starts (its length when it has neither): what is left
+ * before it names the resource, not its parameters (src/util/url_query.c). */
+size_t fca_url_query_offset(const char *url);
+/* url without its ?query and #fragment, malloc'd; NULL for NULL. */
+char *fca_url_without_query(const char *url);
+
 /* Milliseconds since the epoch (wall clock) and a monotonic clock in ms. */
 int64_t fca_now_ms(void);
 int64_t fca_mono_ms(void);

@@ -153,7 +153,7 @@ static void api_evidence(fca_audit_t *a, const fca_audit_request_t *req) {
   for (fca_page_t *p = fca_registry_next(a->reg, NULL); p && p->ts_ms >= since;
        p = fca_registry_next(a->reg, p)) {
     if (!p->announced || strcmp(p->client_id, cid) != 0) continue;
-    size_t ul = strcspn(req->url, "?#"); /* the endpoint, not its parameters */
+    size_t ul = fca_url_query_offset(req->url); /* the endpoint, not its parameters */
     bool seen = false;
     for (size_t i = 0; i < p->nfc && !seen; i++)
       seen = p->fc[i].ev.len == ul && memcmp(p->fc[i].ev.value, req->url, ul) == 0;

@@ -37,11 +37,6 @@ char *fca_page_url_nofrag(const char *url) {
   return h ? fca_xstrndup(url, (size_t)(h - url)) : fca_xstrdup(url);
 }
 
-char *fca_page_url_noquery(const char *url) {
-  size_t n = strcspn(url, "?#");
-  return fca_xstrndup(url, n);
-}
-
 char *fca_page_url_origin(const char *url) {
   fca_url_t u;
   if (fca_url_parse(url, strlen(url), &u) != 0) return NULL;
@@ -71,7 +66,7 @@ fca_page_t *fca_page_new(uint64_t id, const char *url, const char *client, const
   fca_page_t *p = fca_xcalloc(1, sizeof *p);
   p->id = id;
   p->url = fca_page_url_nofrag(url);
-  p->dedup_url = fca_page_url_noquery(url);
+  p->dedup_url = fca_url_without_query(url);
   p->origin = fca_page_url_origin(url);
   if (!p->origin) p->origin = fca_xstrdup("");
   p->site = fca_page_url_site(url);

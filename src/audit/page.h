@@ -180,10 +180,10 @@ void fca_page_ev_clear(fca_page_ev_t *ev);
 /* Tagged at the confidence the run asks for, and announced with a `page` event. */
 static inline bool fca_page_is_audited(const fca_page_t *p) { return p->announced; }
 
-/* URL helpers: the URL without fragment, without query+fragment, and the origin
+/* URL helpers: the URL without fragment (without query and fragment: fca_url_without_query,
+ * fcaudit/util.h), and the origin
  * ("scheme://host[:port]"); each returns an allocated string or NULL when not a URL. */
 char *fca_page_url_nofrag(const char *url);
-char *fca_page_url_noquery(const char *url);
 char *fca_page_url_origin(const char *url);
 /* The registrable domain of a URL's host (libpsl builtin list), else the host itself. */
 char *fca_page_url_site(const char *url);

@@ -28,16 +28,11 @@ static void set_str(char **dst, const char *s) {
   *dst = fca_xstrdup(s);
 }
 
-char *fca_model_strip_query(const char *url) {
-  if (!url) return NULL;
-  return fca_xstrndup(url, strcspn(url, "?#"));
-}
-
 void fca_model_fingerprint(const char *rule, const char *page_url, const char *ev_source,
                            const char *ev_name, const char *ev_value, const char *ev_url,
                            char out[FCA_FINGERPRINT_SIZE]) {
-  char *pu = fca_model_strip_query(page_url ? page_url : "");
-  char *eu = fca_model_strip_query(ev_url ? ev_url : "");
+  char *pu = fca_url_without_query(page_url ? page_url : "");
+  char *eu = fca_url_without_query(ev_url ? ev_url : "");
   const char *parts[] = {rule ? rule : "",           pu,
                          ev_source ? ev_source : "", ev_name ? ev_name : "",
                          ev_value ? ev_value : "",   eu};
@@ -111,7 +106,7 @@ static size_t page_of(fca_model_t *m, const json_t *pg, const char *ts, bool cre
   const char *url = jstr(pg, "url");
   if (!url) return SIZE_MAX;
   bool top = !json_is_false(json_object_get(pg, "top_level"));
-  char *key = fca_model_strip_query(url);
+  char *key = fca_url_without_query(url);
   for (size_t i = 0; i < m->npages; i++) {
     if (m->pages[i].top_level == top && strcmp(m->pages[i].key, key) == 0) {
       free(key);

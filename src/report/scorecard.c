@@ -105,7 +105,7 @@ static void apply_engine(fca_model_t *m, bool *touched) {
     const json_t *card = json_object_get(pg, "scorecard");
     if (!card) card = json_object_get(pg, "items");
     if (!json_is_string(url) || !card) continue;
-    char *key = fca_model_strip_query(json_string_value(url));
+    char *key = fca_url_without_query(json_string_value(url));
     bool top = !json_is_false(json_object_get(pg, "top_level"));
     for (size_t k = 0; k < m->npages; k++) {
       fca_model_page_t *p = &m->pages[k];

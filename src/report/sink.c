@@ -209,8 +209,7 @@ static bool secret_name(const char *name) {
 /* url without ?query and #fragment (malloc'd), or NULL when it has neither. */
 static char *strip_query(const char *url) {
   if (!url) return NULL;
-  size_t n = strcspn(url, "?#");
-  return url[n] ? fca_xstrndup(url, n) : NULL;
+  return url[fca_url_query_offset(url)] ? fca_url_without_query(url) : NULL;
 }
 
 /* Every "url" string inside a summary object loses its query and fragment. */
