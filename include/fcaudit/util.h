@@ -41,7 +41,8 @@ int fca_parse_duration_ms(const char *s, uint64_t *out_ms);
 /* "256k", "16M", "1G" (binary multiples, optional trailing "iB"/"B"); bare number is bytes. */
 int fca_parse_size(const char *s, uint64_t *out_bytes);
 
-/* Writes a one-line error message into err (when err is non-NULL and errlen > 0). */
+/* The error idiom of every layer: a function that can fail takes (char *err, size_t errlen),
+ * returns NULL or -1, and writes one line into err with this (err may be NULL or errlen 0). */
 void fca_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Levenshtein distance between a[0..la) and b[0..lb) (for "did you mean" suggestions);

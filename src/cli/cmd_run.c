@@ -89,7 +89,7 @@ int fca_cmd_run_write_bundle(const char *path, const char *ca_pem, bool *had_sys
                              size_t errlen) {
   FILE *out = fopen(path, "w");
   if (!out) {
-    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    fca_seterr(err, errlen, "cannot write %s: %s", path, strerror(errno));
     return -1;
   }
   const char *candidates[] = {getenv("SSL_CERT_FILE"), X509_get_default_cert_file(),
@@ -108,7 +108,7 @@ int fca_cmd_run_write_bundle(const char *path, const char *ca_pem, bool *had_sys
   }
   int rc = append_file(out, ca_pem);
   if (fclose(out) != 0 || rc < 0) {
-    snprintf(err, errlen, "cannot build the CA bundle %s from %s", path, ca_pem);
+    fca_seterr(err, errlen, "cannot build the CA bundle %s from %s", path, ca_pem);
     return -1;
   }
   return 0;

@@ -3,6 +3,8 @@
  * let us share a port with another process, a probe bind without it runs first. */
 #include "listener.h"
 
+#include "fcaudit/util.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -48,8 +50,8 @@ int fca_listen_parse(const char *spec, fca_sockaddr_t *out, char *err, size_t er
     return 0;
   }
 bad:
-  snprintf(err, errlen,
-           "bad listen address '%s' (want ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080)", spec);
+  fca_seterr(err, errlen,
+             "bad listen address '%s' (want ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080)", spec);
   return -1;
 }
 
@@ -95,12 +97,12 @@ int fca_listen_probe(const fca_sockaddr_t *a, char *err, size_t errlen) {
     char name[80];
     fca_sockaddr_format(a, name, sizeof name);
     if (e == EADDRINUSE)
-      snprintf(err, errlen,
-               "cannot listen on %s: address already in use (another fcaudit or "
-               "proxy running?); choose another with --listen",
-               name);
+      fca_seterr(err, errlen,
+                 "cannot listen on %s: address already in use (another fcaudit or "
+                 "proxy running?); choose another with --listen",
+                 name);
     else
-      snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(e));
+      fca_seterr(err, errlen, "cannot listen on %s: %s", name, strerror(e));
     return -1;
   }
   return 0;
@@ -112,7 +114,7 @@ int fca_listen_socket(const fca_sockaddr_t *a, char *err, size_t errlen) {
   fca_sockaddr_format(a, name, sizeof name);
   int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    snprintf(err, errlen, "socket: %s", strerror(errno));
+    fca_seterr(err, errlen, "socket: %s", strerror(errno));
     return -1;
   }
   int one = 1;
@@ -120,7 +122,7 @@ int fca_listen_socket(const fca_sockaddr_t *a, char *err, size_t errlen) {
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (sa->sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (bind(fd, sa, a->len) < 0 || listen(fd, 1024) < 0) {
-    snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
+    fca_seterr(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
     close(fd);
     return -1;
   }

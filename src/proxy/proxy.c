@@ -118,15 +118,15 @@ static int make_dns(fca_worker_t *w, const fca_config_t *cfg, char *err, size_t 
       evdns_base_load_hosts(w->dns, NULL);
       for (size_t i = 0; i < cfg->dns_server.n; i++) {
         if (evdns_base_nameserver_ip_add(w->dns, cfg->dns_server.items[i]) != 0) {
-          snprintf(err, errlen, "bad --dns-server '%s' (want ADDR[:PORT])",
-                   cfg->dns_server.items[i]);
+          fca_seterr(err, errlen, "bad --dns-server '%s' (want ADDR[:PORT])",
+                     cfg->dns_server.items[i]);
           return -1;
         }
       }
     }
   }
   if (!w->dns) {
-    snprintf(err, errlen, "cannot set up the DNS resolver");
+    fca_seterr(err, errlen, "cannot set up the DNS resolver");
     return -1;
   }
   evdns_base_set_option(w->dns, "randomize-case:", "0");
@@ -160,7 +160,7 @@ void fca_proxy_route_admin(fca_proxy_t *p, const char *listen, int port) {
 static int make_leaf_key(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
   p->shared.leaf_key = fca_mint_leaf_key_new(fca_ca_key_type(p->shared.ca));
   if (!p->shared.leaf_key) {
-    snprintf(err, errlen, "cannot make the leaf key");
+    fca_seterr(err, errlen, "cannot make the leaf key");
     return -1;
   }
   if (cfg->insecure_upstream)
@@ -220,10 +220,10 @@ fca_proxy_t *fca_proxy_new(const fca_proxy_opts_t *o, char *err, size_t errlen) 
   for (size_t i = 0; i < ls->n; i++) {
     if (fca_listen_parse(ls->items[i], &p->shared.listen[i], err, errlen) < 0) goto fail;
     if (!cfg->allow_remote && !fca_sockaddr_is_loopback(&p->shared.listen[i])) {
-      snprintf(err, errlen,
-               "refusing to listen on %s: not a loopback address, and an open MITM proxy is "
-               "dangerous; add --allow-remote (and --proxy-auth USER:PASS) if you mean it",
-               ls->items[i]);
+      fca_seterr(err, errlen,
+                 "refusing to listen on %s: not a loopback address, and an open MITM proxy is "
+                 "dangerous; add --allow-remote (and --proxy-auth USER:PASS) if you mean it",
+                 ls->items[i]);
       goto fail;
     }
     if (fca_listen_probe(&p->shared.listen[i], err, errlen) < 0) goto fail;
@@ -240,7 +240,7 @@ fca_proxy_t *fca_proxy_new(const fca_proxy_opts_t *o, char *err, size_t errlen) 
     w->stats = &p->stats;
     w->base = event_base_new();
     if (!w->base) {
-      snprintf(err, errlen, "cannot create an event loop");
+      fca_seterr(err, errlen, "cannot create an event loop");
       goto fail;
     }
     if (make_dns(w, cfg, err, errlen) < 0) goto fail;
@@ -251,7 +251,7 @@ fca_proxy_t *fca_proxy_new(const fca_proxy_opts_t *o, char *err, size_t errlen) 
                      : fca_tls_client_new_sharing(p->workers[0].tls_cli, cfg->insecure_upstream,
                                                   err, errlen);
     if (!w->tls_srv || !w->tls_cli) {
-      if (!w->tls_srv) snprintf(err, errlen, "cannot set up TLS interception");
+      if (!w->tls_srv) fca_seterr(err, errlen, "cannot set up TLS interception");
       goto fail;
     }
     w->upool =
@@ -271,7 +271,7 @@ fca_proxy_t *fca_proxy_new(const fca_proxy_opts_t *o, char *err, size_t errlen) 
       w->listeners[k] = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, -1, fd);
       if (!w->listeners[k]) {
         close(fd);
-        snprintf(err, errlen, "cannot listen: %s", strerror(errno));
+        fca_seterr(err, errlen, "cannot listen: %s", strerror(errno));
         goto fail;
       }
       evconnlistener_set_error_cb(w->listeners[k], on_accept_error);

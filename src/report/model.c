@@ -335,7 +335,7 @@ int fca_model_load_stream(fca_model_t *m, FILE *f, const char *name, char *err, 
     free(runs);
     if (start < 0 || fseek(f, start, SEEK_SET) != 0) {
       free(line);
-      snprintf(err, errlen, "%s: cannot read it twice (use --run ID with a pipe)", name);
+      fca_seterr(err, errlen, "%s: cannot read it twice (use --run ID with a pipe)", name);
       return -1;
     }
   }
@@ -349,14 +349,14 @@ int fca_model_load_stream(fca_model_t *m, FILE *f, const char *name, char *err, 
   }
   free(line);
   if (ferror(f)) {
-    snprintf(err, errlen, "%s: read error: %s", name, strerror(errno));
+    fca_seterr(err, errlen, "%s: read error: %s", name, strerror(errno));
     return -1;
   }
   if (m->events == taken) {
     if (m->want_run)
-      snprintf(err, errlen, "%s: no event of run %s", name, m->want_run);
+      fca_seterr(err, errlen, "%s: no event of run %s", name, m->want_run);
     else
-      snprintf(err, errlen, "%s: no event in it", name);
+      fca_seterr(err, errlen, "%s: no event in it", name);
     return -1;
   }
   return 0;
@@ -365,7 +365,7 @@ int fca_model_load_stream(fca_model_t *m, FILE *f, const char *name, char *err, 
 int fca_model_load_file(fca_model_t *m, const char *path, char *err, size_t errlen) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
   if (!f) {
-    snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+    fca_seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
     return -1;
   }
   int rc = fca_model_load_stream(m, f, path, err, errlen);
@@ -407,7 +407,7 @@ int fca_model_parse_fail_on(const char *s, fca_level_t *out) {
 int fca_model_apply_baseline_json(fca_model_t *m, const json_t *report, char *err, size_t errlen) {
   const json_t *vs = json_object_get(report, "violations");
   if (!json_is_object(report) || !json_is_array(vs)) {
-    snprintf(err, errlen, "not an fcaudit JSON report (no \"violations\" array)");
+    fca_seterr(err, errlen, "not an fcaudit JSON report (no \"violations\" array)");
     return -1;
   }
   size_t i;
@@ -434,14 +434,14 @@ int fca_model_apply_baseline(fca_model_t *m, const char *path, char *err, size_t
   json_error_t je;
   json_t *r = json_load_file(path, 0, &je);
   if (!r) {
-    snprintf(err, errlen, "baseline %s: %s (line %d)", path, je.text, je.line);
+    fca_seterr(err, errlen, "baseline %s: %s (line %d)", path, je.text, je.line);
     return -1;
   }
   char why[256];
   int rc = fca_model_apply_baseline_json(m, r, why, sizeof why);
   json_decref(r);
   if (rc < 0) {
-    snprintf(err, errlen, "baseline %s: %s", path, why);
+    fca_seterr(err, errlen, "baseline %s: %s", path, why);
     return -1;
   }
   set_str(&m->baseline_path, path);
