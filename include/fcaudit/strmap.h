@@ -27,6 +27,15 @@ typedef struct {
   bool nocase;  /* ASCII letters compare and hash case-insensitively */
 } fca_strmap_t;
 
+/* FNV-1a 64 over n bytes, continuing from h (start with FCA_HASH_INIT): the map's hash, for
+ * anyone else who needs one. */
+#define FCA_HASH_INIT 1469598103934665603ull
+static inline uint64_t fca_hash_bytes(uint64_t h, const void *p, size_t n) {
+  const unsigned char *s = p;
+  for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
+  return h;
+}
+
 /* hint: the expected number of entries (0 = a small table). */
 void fca_strmap_init(fca_strmap_t *m, size_t hint, bool nocase);
 /* Frees every entry (free_val, when not NULL, gets each val) and the buckets. */

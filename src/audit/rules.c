@@ -4,6 +4,7 @@
 #include "rules.h"
 
 #include "engine.h"
+#include "fcaudit/strmap.h"
 #include "fcaudit/util.h"
 
 #include <stdlib.h>
@@ -48,12 +49,9 @@ void fca_rules_announce(fca_audit_t *a, fca_page_t *p) {
 }
 
 static uint64_t hash_ev(const fca_page_ev_t *e, const char *name) {
-  uint64_t h = 1469598103934665603ull;
-  const unsigned char *s = (const unsigned char *)e->value;
-  for (size_t i = 0; i < e->len; i++) h = (h ^ s[i]) * 1099511628211ull;
-  for (const char *q = e->url ? e->url : ""; *q; q++)
-    h = (h ^ (unsigned char)*q) * 1099511628211ull;
-  for (const char *q = name ? name : ""; *q; q++) h = (h ^ (unsigned char)*q) * 1099511628211ull;
+  uint64_t h = fca_hash_bytes(FCA_HASH_INIT, e->value, e->len);
+  if (e->url) h = fca_hash_bytes(h, e->url, strlen(e->url));
+  if (name) h = fca_hash_bytes(h, name, strlen(name));
   return h;
 }
 

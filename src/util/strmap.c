@@ -10,8 +10,12 @@ static unsigned char fold(unsigned char c, bool nocase) {
 }
 
 static uint64_t hash(const fca_strmap_t *m, const unsigned char *s, size_t n) {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (size_t i = 0; i < n; i++) h = (h ^ fold(s[i], m->nocase)) * 1099511628211ull;
+  if (!m->nocase) return fca_hash_bytes(FCA_HASH_INIT, s, n);
+  uint64_t h = FCA_HASH_INIT;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = fold(s[i], true);
+    h = fca_hash_bytes(h, &c, 1);
+  }
   return h;
 }
 
