@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fcaudit/checklist.h"
 #include "fcaudit/event.h"
 #include "fcaudit/ruleset.h"
 
@@ -35,12 +36,6 @@
 #ifndef FCA_MODEL_NOTES_MAX
 #define FCA_MODEL_NOTES_MAX 10000
 #endif
-
-typedef enum {
-  FCA_ITEM_NA = 0, /* nothing applies */
-  FCA_ITEM_PASS,
-  FCA_ITEM_FAIL,
-} fca_item_status_t;
 
 typedef struct {
   fca_item_status_t status;
@@ -170,8 +165,5 @@ void fca_model_fingerprint(const char *rule, const char *page_url, const char *e
 /* The console summary: pages seen and tagged, findings by rule and level, each page's
  * scorecard, the verdict, and a clear warning when no page was tagged. */
 void fca_model_print_summary(FILE *f, fca_model_t *m, bool color);
-
-const char *fca_item_status_name(fca_item_status_t s); /* pass | fail | n/a */
-const char *fca_item_title(int item);                  /* checklist item's short title */
 
 #endif

@@ -9,6 +9,7 @@
 #include "dedup.h"
 #include "detect.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/checklist.h"
 #include "fcaudit/ruleset.h"
 #include "html_scan.h"
 #include "page.h"
@@ -25,8 +26,6 @@
 #define FCA_AUDIT_PENDING_MAX 256 /* framed pages waiting for their iframe */
 #endif
 
-typedef enum { FCA_ITEM_NA = 0, FCA_ITEM_PASS, FCA_ITEM_FAIL } fca_item_state_t;
-
 /* The scorecard of a tagged page: outlives the page (the registry may forget it). */
 typedef struct fca_card {
   struct fca_card *next;
@@ -35,7 +34,7 @@ typedef struct fca_card {
   bool top_level;
   fca_tag_kind_t tagged_by;
   fca_confidence_t confidence;
-  fca_item_state_t state[5]; /* items 1..4 */
+  fca_item_status_t state[FCA_CHECKLIST_ITEMS + 1]; /* items 1..4 */
   char *why[5];
   uint64_t count[FCA_RULE_COUNT]; /* findings on this page by rule (dedup included) */
   fca_level_t level[FCA_RULE_COUNT];
