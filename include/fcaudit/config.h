@@ -59,12 +59,17 @@ typedef struct {
 
   /* output */
   char *log; /* NDJSON event log, default fcaudit-events.ndjson */
+  fca_strlist_t sink; /* "redis://..." event shippers (the log is their spool) */
+  char *instance;     /* name in the fleet; NULL = "HOST:PID" */
+  char *label;        /* run label in the fleet, or NULL */
   bool quiet;
   char *report_json;
   char *junit;
   char *sarif;
   char *report_html;
   char *baseline;
+  char *har;             /* write the session as HAR 1.2 */
+  uint64_t har_body_max; /* bodies kept in the HAR (2M) */
 
   /* run */
   char *fail_on; /* info|warning|error|never (error) */

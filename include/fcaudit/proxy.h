@@ -17,11 +17,13 @@
 typedef struct fca_proxy fca_proxy_t;
 struct fca_audit;
 struct fca_ca;
+struct fca_harw;
 
 typedef struct {
   const fca_config_t *cfg; /* read for the proxy's whole life */
   struct fca_audit *audit; /* fed every intercepted exchange; the caller's, outlives the proxy */
   struct fca_ca *ca;       /* the interception CA; the caller's, outlives the proxy */
+  struct fca_harw *har;    /* --har: exchanges recorded here (thread-safe), or NULL */
 } fca_proxy_opts_t;
 
 /* Binds every --listen address (probing each first) and makes the workers, which do not run

@@ -1,11 +1,14 @@
 /* run_session: see run_session.h. The only place that wires the layers of a run together:
- * report (sink, model, reports), checklist (rule levels), audit (the engine), tls (the CA),
- * admin (the pages) and proxy (listeners and workers). */
+ * report (sink, Redis sinks, model, reports), checklist (rule levels), audit (the engine, the
+ * HAR writer), tls (the CA), admin (the pages) and proxy (listeners and workers). */
 #include "run_session.h"
 
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/audit_config.h"
 #include "fcaudit/console.h"
+#include "fcaudit/har_writer.h"
+#include "fcaudit/redis_sink.h"
 #include "fcaudit/reports.h"
 #include "fcaudit/ruleset.h"
 #include "fcaudit/sink.h"
@@ -22,6 +25,9 @@ struct fca_run_session {
   const fca_config_t *cfg;
   fca_model_t *model;
   fca_sink_t *sink;
+  fca_redis_sink_t **redis; /* --sink redis://..., shipping from the log */
+  size_t nredis;
+  fca_harw_t *har; /* --har */
   fca_ruleset_t *rules;
   fca_audit_t *audit;
   fca_ca_t *ca;
@@ -30,34 +36,6 @@ struct fca_run_session {
   int64_t started_ms;
   int stops;
 };
-
-/* The rules (levels from --rules and --rule) and the audit engine feeding the sink. */
-static int make_audit(fca_run_session_t *s, char *err, size_t errlen) {
-  const fca_config_t *cfg = s->cfg;
-  s->rules = fca_ruleset_new();
-  if (cfg->rules_file && fca_ruleset_load_file(s->rules, cfg->rules_file, err, errlen) < 0)
-    return -1;
-  for (size_t i = 0; i < cfg->rule.n; i++)
-    if (fca_ruleset_apply_cli(s->rules, cfg->rule.items[i], err, errlen) < 0) return -1;
-  fca_audit_opts_t o = {
-      .emit = fca_sink_event_fn,
-      .emit_ud = s->sink,
-      .rules = s->rules,
-      .max_audit_bytes = cfg->max_audit_bytes,
-      .correlation_window_ms = cfg->correlation_window_ms,
-      .min_confidence_high = cfg->min_confidence && strcmp(cfg->min_confidence, "high") == 0,
-      .env = cfg->env ? cfg->env : "staging",
-      .dedup = !cfg->no_dedup,
-      .registry_max_pages = 1024,
-      .registry_max_age_ms = 30 * 60 * 1000,
-  };
-  s->audit = fca_audit_new(&o);
-  if (!s->audit) {
-    fca_seterr(err, errlen, "cannot start the audit engine");
-    return -1;
-  }
-  return 0;
-}
 
 /* The interception CA: created on first start (and said so once, with how to trust it). */
 static int load_ca(fca_run_session_t *s, char *err, size_t errlen) {
@@ -116,7 +94,10 @@ static void free_session(fca_run_session_t *s) {
   if (s->admin) fca_admin_stop_free(s->admin); /* before the sink it subscribed to */
   if (s->audit) fca_audit_free(s->audit);
   if (s->rules) fca_ruleset_free(s->rules);
+  for (size_t i = 0; i < s->nredis; i++) fca_redis_sink_close(s->redis[i]);
+  free(s->redis);
   if (s->sink) fca_sink_close(s->sink);
+  fca_harw_free(s->har); /* after the sink it subscribed to */
   if (s->ca) fca_ca_free(s->ca);
   fca_model_free(s->model);
   free(s);
@@ -143,9 +124,30 @@ fca_run_session_t *fca_run_session_start(const fca_config_t *cfg, char *err, siz
   }
   /* Before any listener: the model sees every event of the run. */
   fca_model_subscribe(s->model, s->sink);
-  if (make_audit(s, err, errlen) < 0) goto fail;
+  if (cfg->sink.n) {
+    s->redis = fca_xcalloc(cfg->sink.n, sizeof *s->redis);
+    for (size_t i = 0; i < cfg->sink.n; i++) {
+      fca_redis_sink_opts_t ro = {
+          .url = cfg->sink.items[i],
+          .log_path = cfg->log,
+          .instance = cfg->instance,
+          .label = cfg->label,
+          .close_timeout_ms = cfg->drain_timeout_ms,
+      };
+      s->redis[i] = fca_redis_sink_new(s->sink, &ro, err, errlen);
+      if (!s->redis[i]) goto fail;
+      s->nredis = i + 1;
+    }
+  }
+  s->audit = fca_audit_from_config(cfg, fca_sink_event_fn, s->sink, &s->rules, err, errlen);
+  if (!s->audit) goto fail;
+  if (cfg->har) {
+    s->har = fca_harw_open(cfg->har, cfg->har_body_max, err, errlen);
+    if (!s->har) goto fail;
+    fca_sink_subscribe(s->sink, fca_harw_event_fn, s->har);
+  }
   if (load_ca(s, err, errlen) < 0) goto fail;
-  fca_proxy_opts_t po = {.cfg = cfg, .audit = s->audit, .ca = s->ca};
+  fca_proxy_opts_t po = {.cfg = cfg, .audit = s->audit, .ca = s->ca, .har = s->har};
   s->proxy = fca_proxy_new(&po, err, errlen);
   if (!s->proxy) goto fail;
   start_admin(s);
@@ -169,6 +171,7 @@ int fca_run_session_finish(fca_run_session_t *s, int status, bool judge) {
   /* Every exchange has ended: the summary goes out before the reports are written. */
   fca_audit_finish(s->audit);
   fca_sink_flush(s->sink);
+  if (s->har) fca_harw_close(s->har);
   if (status != FCA_EXIT_FATAL) {
     if (fca_reports_write_all(s->model, s->cfg) < 0) status = FCA_EXIT_FATAL;
     fca_model_print_summary(stderr, s->model, fca_console_use_color(stderr, FCA_COLOR_AUTO));

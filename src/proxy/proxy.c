@@ -201,6 +201,7 @@ fca_proxy_t *fca_proxy_new(const fca_proxy_opts_t *o, char *err, size_t errlen) 
   p->shared.cfg = cfg;
   p->shared.audit = o->audit;
   p->shared.ca = o->ca;
+  p->shared.har = o->har;
   p->shared.routes = fca_routes_new(&cfg->resolve, &cfg->connect_to, err, errlen);
   if (!p->shared.routes) goto fail;
   if (cfg->proxy_auth) p->shared.auth_expected = basic_auth(cfg->proxy_auth);

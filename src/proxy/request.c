@@ -6,6 +6,7 @@
 #include "endpoint.h"
 #include "fcaudit/audit.h"
 #include "fcaudit/config.h"
+#include "fcaudit/har_writer.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 #include "http1.h"
@@ -74,6 +75,19 @@ size_t fca_conn_audit_headers(const fca_http_head_t *h, fca_audit_header_t *out)
 
 static void audit_begin(fca_conn_t *c, const fca_http_head_t *h) {
   fca_audit_t *a = c->w->shared->audit;
+  fca_harw_t *har = c->w->shared->har;
+  if (har) { /* the --har tap: the request head as the client sent it */
+    fca_audit_header_t hh[FCA_HTTP_MAX_FIELDS];
+    fca_harw_request_t hr = {.method = llhttp_method_name((llhttp_method_t)h->method),
+                             .url = c->url,
+                             .http_major = h->major,
+                             .http_minor = h->minor,
+                             .headers = hh,
+                             .nheaders = fca_conn_audit_headers(h, hh),
+                             .client = c->client_addr,
+                             .now_ms = fca_now_ms()};
+    c->hx = fca_harw_begin(har, &hr);
+  }
   if (!a) return;
   fca_audit_header_t hdrs[FCA_HTTP_MAX_FIELDS];
   char client_id[64];
@@ -94,6 +108,10 @@ static void audit_begin(fca_conn_t *c, const fca_http_head_t *h) {
 }
 
 void fca_conn_audit_end(fca_conn_t *c, bool complete) {
+  if (c->hx) {
+    fca_harw_end(c->hx, complete);
+    c->hx = NULL;
+  }
   if (!c->ax) return;
   fca_audit_response_end(c->ax, complete);
   fca_audit_exchange_free(c->ax);
@@ -104,6 +122,12 @@ void fca_conn_audit_end(fca_conn_t *c, bool complete) {
 void fca_conn_on_resp_body(void *ud, const char *data, size_t len) {
   fca_conn_t *c = ud;
   if (c->ax_body) fca_audit_response_body(c->ax, data, len);
+  if (c->hx) fca_harw_response_body(c->hx, data, len);
+}
+
+void fca_conn_on_req_body(void *ud, const char *data, size_t len) {
+  fca_conn_t *c = ud;
+  if (c->hx) fca_harw_request_body(c->hx, data, len);
 }
 
 /* --anticache: documents and scripts are fetched afresh so the audit sees them. */
@@ -202,6 +226,28 @@ void fca_conn_peek_tunnel(fca_conn_t *c) {
   fca_conn_start_upstream(c);
 }
 
+/* `GET /healthz` in origin-form on the proxy port: a load balancer's health check (HAProxy
+ * `option httpchk GET /healthz`). No proxy request ever has this form, so it needs no
+ * credentials and reveals nothing; 200 while serving, 503 once draining. */
+static bool is_health_check(const fca_http_head_t *h, const char *target) {
+  return (h->method == HTTP_GET || h->method == HTTP_HEAD) && h->target_len == 8 &&
+         memcmp(target, "/healthz", 8) == 0;
+}
+
+static void send_health(fca_conn_t *c) {
+  bool up = !c->w->draining;
+  const char *body = up ? "ok\n" : "draining\n";
+  c->response_started = true;
+  struct evbuffer *out = fca_ep_output(c->client);
+  evbuffer_add_printf(out,
+                      "HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                      up ? "200 OK" : "503 Service Unavailable", strlen(body));
+  if (!c->head_request) evbuffer_add(out, body, strlen(body));
+  c->ss = RESP_NONE;
+  fca_conn_close_after_flush(c);
+}
+
 void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
   struct evbuffer *in = fca_ep_input(c->client);
   const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)head_len);
@@ -215,11 +261,15 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
   c->client_keep_alive = h->keep_alive;
   c->response_started = false;
   c->head_request = (h->method == HTTP_HEAD);
+  const char *target = h->base + h->target_off;
+  if (!c->inner && is_health_check(h, target)) {
+    send_health(c);
+    return;
+  }
   if (!c->inner && !check_auth(c, h)) {
     fca_conn_send_error(c, 407, "proxy authentication required");
     return;
   }
-  const char *target = h->base + h->target_off;
   fca_target_t t;
   if (h->method == HTTP_CONNECT) {
     if (c->inner || fca_http_parse_authority(target, h->target_len, 0, &t) < 0) {
