@@ -65,6 +65,16 @@ static void metrics(void *ud, fca_metrics_t *m) {
   fca_sink_stats(s->sink, &ss);
   m->events_written = ss.lines_written;
   m->sink_write_errors = ss.write_errors;
+  for (size_t i = 0; i < s->nredis; i++) {
+    fca_redis_sink_stats_t rs;
+    fca_redis_sink_stats(s->redis[i], &rs);
+    m->redis_sinks++;
+    m->redis_connected += rs.connected;
+    m->redis_shipped += rs.shipped;
+    m->redis_waiting += rs.waiting;
+    m->redis_unshipped += rs.dropped;
+    m->redis_failures += rs.failures;
+  }
   m->started_ms = s->started_ms;
 }
 

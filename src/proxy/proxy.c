@@ -63,6 +63,14 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg) {
   event_base_loopexit(w->base, NULL);
 }
 
+/* The audit's clock: settles what waits on time alone (a Stripe.js request that never came). */
+static void on_tick(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  fca_worker_t *w = arg;
+  if (w->shared->audit) fca_audit_tick(w->shared->audit, fca_now_ms());
+}
+
 /* Runs in the worker thread. */
 static void on_stop(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
@@ -177,6 +185,7 @@ static void free_proxy(fca_proxy_t *p) {
     free(w->listeners);
     if (w->stop_ev) event_free(w->stop_ev);
     if (w->drain_timer) event_free(w->drain_timer);
+    if (w->tick_ev) event_free(w->tick_ev);
     if (w->upool) fca_upool_free(w->upool);
     if (w->dns) evdns_base_free(w->dns, 1);
     if (w->tls_srv) fca_tls_server_free(w->tls_srv);
@@ -259,6 +268,11 @@ fca_proxy_t *fca_proxy_new(const fca_proxy_opts_t *o, char *err, size_t errlen) 
         fca_upool_new(w->base, 64, cfg->idle_timeout_ms < 30000 ? cfg->idle_timeout_ms : 30000);
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
+    if (i == 0 && p->shared.audit) {
+      w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+      struct timeval second = {1, 0};
+      event_add(w->tick_ev, &second);
+    }
     w->listeners = fca_xcalloc(p->shared.nlisten, sizeof *w->listeners);
     for (size_t k = 0; k < p->shared.nlisten; k++) {
       int fd = fca_listen_socket(&p->shared.listen[k], err, errlen);
