@@ -51,7 +51,18 @@ void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *out);
 void fca_proxy_stop(fca_proxy_t *p);
 /* Joins the workers that have ended; true when none is left running. Does not block. */
 bool fca_proxy_try_join(fca_proxy_t *p);
+/* Waits for every worker to end (blocking); idempotent. */
+void fca_proxy_join(fca_proxy_t *p);
 /* Waits for the workers to end, then frees the proxy. Works on a proxy never started. */
 void fca_proxy_wait_free(fca_proxy_t *p);
+
+/* What became of the requests clients sent: refused by fcaudit itself (a 4xx it answered:
+ * authentication, --only-resolved, malformed requests) or forwarded (an origin or tunnel was
+ * reached). first_refusal: "407 Proxy Authentication Required: ..." of the first refusal. */
+typedef struct {
+  unsigned long long refused, forwarded;
+  char first_refusal[200];
+} fca_proxy_outcome_t;
+void fca_proxy_outcome(fca_proxy_t *p, fca_proxy_outcome_t *out);
 
 #endif

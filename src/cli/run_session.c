@@ -174,6 +174,10 @@ const fca_ca_t *fca_run_session_ca(const fca_run_session_t *s) { return s->ca; }
 
 void fca_run_session_reopen_log(fca_run_session_t *s) { fca_sink_reopen(s->sink); }
 
+void fca_run_session_stop(fca_run_session_t *s) {
+  if (s->stops++ == 0) fca_proxy_stop(s->proxy);
+}
+
 int fca_run_session_finish(fca_run_session_t *s, int status, bool judge) {
   if (s->stops == 0) fca_proxy_stop(s->proxy);
   fca_proxy_wait_free(s->proxy);
@@ -204,6 +208,7 @@ typedef struct {
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
   (void)what;
   main_ctx_t *m = arg;
+  if (!m->s) return; /* not started yet (signals are blocked until it is) */
   if (sig == SIGHUP) {
     fca_info("SIGHUP: reopening the event log");
     fca_run_session_reopen_log(m->s);
@@ -229,25 +234,30 @@ int fca_run_session_main(const fca_config_t *cfg) {
   sigaddset(&blocked, SIGTERM);
   sigaddset(&blocked, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &blocked, &old);
+  /* The signal loop and its descriptors exist before any worker accepts: clients arriving at
+   * once could otherwise take the last descriptor libevent needs for signals (a fatal exit). */
+  main_ctx_t m = {NULL, fca_xcheck(event_base_new(), "the main event loop")};
+  struct event *sigs[3];
+  int signo[3] = {SIGINT, SIGTERM, SIGHUP};
+  for (int i = 0; i < 3; i++) {
+    sigs[i] = fca_xcheck(evsignal_new(m.base, signo[i], on_signal, &m), "a signal event");
+    if (evsignal_add(sigs[i], NULL) != 0) fca_oom("a signal event");
+  }
   fca_run_session_t *s = fca_run_session_start(cfg, err, sizeof err);
   if (!s) {
+    for (int i = 0; i < 3; i++) event_free(sigs[i]);
+    event_base_free(m.base);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     fca_err("%s", err);
     return FCA_EXIT_FATAL;
   }
+  m.s = s;
   fca_proxy_t *p = s->proxy;
   int nworkers = fca_proxy_nworkers(p);
   for (size_t i = 0; i < fca_proxy_nlisten(p); i++) {
     char name[80];
     fca_proxy_listen_name(p, i, name, sizeof name);
     fca_info("listening on %s (%d worker%s)", name, nworkers, nworkers == 1 ? "" : "s");
-  }
-  main_ctx_t m = {s, event_base_new()};
-  struct event *sigs[3];
-  int signo[3] = {SIGINT, SIGTERM, SIGHUP};
-  for (int i = 0; i < 3; i++) {
-    sigs[i] = evsignal_new(m.base, signo[i], on_signal, &m);
-    evsignal_add(sigs[i], NULL);
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   /* Keep handling signals while the workers drain (a second SIGINT forces). */

@@ -28,6 +28,8 @@ const fca_ca_t *fca_run_session_ca(const fca_run_session_t *s);
 /* SIGHUP: the event log is reopened (log rotation). */
 void fca_run_session_reopen_log(fca_run_session_t *s);
 
+/* Starts the drain (once; later calls do nothing). */
+void fca_run_session_stop(fca_run_session_t *s);
 /* Drains the proxy (if not stopped yet: fca_proxy_stop), waits for the workers, sends the
  * audit summary, then, unless status is already FCA_EXIT_FATAL, writes the reports (a failure
  * makes it FCA_EXIT_FATAL) and prints the summary; with judge, the run's own verdict

@@ -104,6 +104,7 @@ bool fca_conn_retry_request(fca_conn_t *c);
 void fca_conn_upstream_eof(fca_conn_t *c);
 void fca_conn_shut_upstream_write(fca_conn_t *c);
 bool fca_conn_is_self(fca_conn_t *c, const struct sockaddr *sa);
+bool fca_conn_local_connect_denied(fca_conn_t *c, const struct sockaddr *sa);
 size_t fca_conn_audit_headers(const fca_http_head_t *h, fca_audit_header_t *out);
 void fca_conn_audit_end(fca_conn_t *c, bool complete);
 void fca_conn_on_resp_body(void *ud, const char *data, size_t len);
