@@ -426,7 +426,8 @@ static void digest_put(fca_csp_digest_t *d, const char *p, size_t n) {
 void fca_csp_digest_update(fca_csp_digest_t *d, const void *data, size_t n) {
   const char *p = data;
   size_t b = 0;
-  if (d->cr && n && p[0] == '\n') b = 1; /* the "\n" of a "\r\n" split across slices */
+  if (n == 0) return;
+  if (d->cr && p[0] == '\n') b = 1; /* the "\n" of a "\r\n" split across slices */
   d->cr = false;
   for (size_t i = b; i < n; i++) {
     if (p[i] != '\r') continue;
