@@ -9,6 +9,7 @@
 #ifndef FCAUDIT_CSP_H
 #define FCAUDIT_CSP_H
 
+#include "fcaudit/html_scan.h"
 #include "fcaudit/policy.h"
 #include "fcaudit/sha2.h"
 
@@ -149,6 +150,10 @@ typedef struct {
 void fca_csp_digest_init(fca_csp_digest_t *d, const bool algs[3]);
 void fca_csp_digest_update(fca_csp_digest_t *d, const void *data, size_t n);
 void fca_csp_digest_final(fca_csp_digest_t *d, fca_csp_request_t *req);
+/* CSP3 §6.7.3.1 "Is element nonceable?" for a <script>: it has a nonce, no attribute name or
+ * value contains "<script" or "<style" (ASCII case-insensitive), and the tag repeated no
+ * attribute (a duplicate-attribute parse error). */
+bool fca_csp_element_nonceable(const fca_html_tag_t *tag);
 /* Which hash algorithms the policy's hash sources for `kind` use (sets algs[alg] = true). */
 void fca_csp_hash_algs(fca_policy_str_t policy, fca_csp_kind_t kind, bool algs[3]);
 

@@ -446,3 +446,25 @@ void fca_csp_digest_final(fca_csp_digest_t *d, fca_csp_request_t *req) {
     if (d->on[a]) fca_sha2_final(&d->sha[a], req->digest[a]);
   }
 }
+
+static bool has_ci(const char *s, size_t n, const char *lit) {
+  size_t ln = strlen(lit);
+  for (size_t i = 0; i + ln <= n; i++)
+    if (strncasecmp(s + i, lit, ln) == 0) return true;
+  return false;
+}
+
+bool fca_csp_element_nonceable(const fca_html_tag_t *t) {
+  /* 1. no nonce attribute: not nonceable */
+  if (!fca_html_tag_attr(t, "nonce").present) return false;
+  /* 2. a script whose attributes smuggle markup (a dangling injection that swallowed the
+   * nonce of a following tag) */
+  for (size_t i = 0; i < t->nattrs; i++) {
+    const fca_html_attr_t *a = &t->attrs[i];
+    if (has_ci(a->name, a->name_len, "<script") || has_ci(a->name, a->name_len, "<style") ||
+        has_ci(a->value, a->value_len, "<script") || has_ci(a->value, a->value_len, "<style"))
+      return false;
+  }
+  /* 3. a duplicate-attribute parse error */
+  return !t->duplicate_attrs;
+}

@@ -6,6 +6,7 @@
 #define FCAUDIT_ENGINE_H
 
 #include "fcaudit/audit.h"
+#include "fcaudit/csp.h"
 #include "fcaudit/decode.h"
 #include "fcaudit/dedup.h"
 #include "fcaudit/detect.h"
@@ -13,6 +14,7 @@
 #include "fcaudit/page.h"
 #include "fcaudit/registry.h"
 #include "fcaudit/ruleset.h"
+#include "fcaudit/setupscan.h"
 #include "fcaudit/stripeapi.h"
 
 #include <pthread.h>
@@ -96,6 +98,19 @@ struct fca_audit_exchange {
   fca_stripeapi_t *api;
   char *base; /* DOC: resolved <base href> */
   bool ended;
+  /* DOC, CSP: only pages with a policy pay for any of this */
+  bool csp_any;  /* the page has a CSP header (enforced or report-only) or an enforced meta */
+  bool in_body;  /* a tag that starts the body was seen: a later <meta> CSP is ignored */
+  struct fca_csp_inline *inl; /* the inline script being read, when a CSP could block it */
+};
+
+/* The inline <script> being read on a page with a CSP (FC-CSP-4). */
+struct fca_csp_inline {
+  uint64_t script; /* its start tag's offset + 1, 0 when idle */
+  fca_csp_digest_t digest;
+  fca_setupscan_t setup;
+  char *nonce; /* when nonceable */
+  size_t nmeta;
 };
 
 /* docscan.c: the body pipelines (decode -> html_scan / litscan / JSON) of inspected exchanges. */

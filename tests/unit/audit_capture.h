@@ -16,7 +16,7 @@
 
 typedef struct {
   fca_event_type_t type;
-  char *rule, *message, *note, *client;
+  char *rule, *message, *note, *client, *fix;
   fca_level_t level;
   int item;
   uint64_t count;
@@ -50,6 +50,7 @@ static __attribute__((unused)) void cap_fn(void *ud, const fca_event_t *e) {
   r->type = e->type;
   r->rule = cap_dup(e->rule);
   r->message = cap_dup(e->message);
+  r->fix = cap_dup(e->fix);
   r->note = cap_dup(e->note);
   r->client = cap_dup(e->client);
   r->level = e->level;
@@ -85,6 +86,7 @@ static __attribute__((unused)) void cap_clear(capture_t *c) {
     cap_event_t *r = &c->ev[i];
     free(r->rule);
     free(r->message);
+    free(r->fix);
     free(r->note);
     free(r->client);
     free(r->page_url);
