@@ -4,7 +4,7 @@
  * names compare case-insensitively, and the first of two directives with one name wins. Each
  * sandboxing policy adds its restrictions (allowed tokens intersect). Report-only policies never
  * sandbox; they are only noted. Nothing here allocates: results are spans of the input. */
-#include "fcaudit/csp.h"
+#include "csp.h"
 
 #include <string.h>
 #include <strings.h>

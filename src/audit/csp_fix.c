@@ -2,7 +2,7 @@
  * the sources it needs added and the page's own sources kept. The structure (directive name,
  * kept and added sources) is what stack-specific wording builds on; the text form is the
  * generic one-line fix: "script-src 'self' https://js.stripe.com" plus the subdomain wildcard. */
-#include "fcaudit/csp.h"
+#include "csp.h"
 
 #include "fcaudit/util.h"
 

@@ -2,9 +2,9 @@
  * script or event handler, a frame or a fetch: the governing directive (§6.8 fallback lists),
  * then the directive's pre-request or inline check. Section numbers in comments are those of
  * the W3C CSP Level 3 draft. The caller checks every enforced policy: any Blocked blocks. */
-#include "fcaudit/csp.h"
+#include "csp.h"
 
-#include "fcaudit/url.h"
+#include "url.h"
 
 #include <string.h>
 #include <strings.h>

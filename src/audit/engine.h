@@ -5,17 +5,17 @@
 #ifndef FCAUDIT_ENGINE_H
 #define FCAUDIT_ENGINE_H
 
+#include "decode.h"
+#include "dedup.h"
+#include "detect.h"
+#include "csp.h"
 #include "fcaudit/audit.h"
-#include "fcaudit/csp.h"
-#include "fcaudit/decode.h"
-#include "fcaudit/dedup.h"
-#include "fcaudit/detect.h"
-#include "fcaudit/html_scan.h"
-#include "fcaudit/page.h"
-#include "fcaudit/registry.h"
 #include "fcaudit/ruleset.h"
-#include "fcaudit/setupscan.h"
-#include "fcaudit/stripeapi.h"
+#include "html_scan.h"
+#include "page.h"
+#include "registry.h"
+#include "setupscan.h"
+#include "stripeapi.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -82,6 +82,7 @@ struct fca_audit_exchange {
   char *url, *client, *client_id, *referer;
   int64_t now_ms;
   bool top_level; /* Sec-Fetch-Dest document (or absent) rather than iframe/frame */
+  bool body_decoded; /* offline: bodies arrive decoded (Content-Encoding already undone) */
   bool doc_candidate, script_candidate, sfd_script, api_candidate;
   /* response */
   fca_x_mode_t mode;

@@ -5,7 +5,7 @@
  * block nothing: the same checks fire at most at info, marked "report-only". Checks are
  * monotone (a later policy can only block more), so evaluating early is never wrong. */
 #include "engine.h"
-#include "fcaudit/rules.h"
+#include "rules.h"
 #include "fcaudit/util.h"
 
 #include <stdio.h>

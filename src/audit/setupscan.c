@@ -1,7 +1,7 @@
 /* setupscan: the patterns of Stripe set-up code, searched in each slice and across the seam
  * between two slices (the last bytes of the previous slice are kept), so that the result does
  * not depend on how the text was sliced. */
-#include "fcaudit/setupscan.h"
+#include "setupscan.h"
 
 #include <string.h>
 

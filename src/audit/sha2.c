@@ -1,7 +1,7 @@
 /* sha2: SHA-256 and SHA-512/384 as FIPS 180-4 §6.2 and §6.4 describe them (SHA-384 is SHA-512
  * with its own initial value, truncated), and RFC 4648 base64. Only CSP hash sources use them;
  * they run on inline code only when an enforced policy names a hash of that algorithm. */
-#include "fcaudit/sha2.h"
+#include "sha2.h"
 
 #include <string.h>
 
