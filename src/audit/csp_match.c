@@ -30,23 +30,25 @@ static bool is_http_s(const fca_url_t *u) {
          (u->scheme_len == 5 && memcmp(u->scheme, "https", 5) == 0);
 }
 
-/* A host is a domain (not an IP address literal): CSP3 §6.7.2.8 step 1 matches domains only. */
-static bool host_is_domain(const char *h, size_t n) {
-  if (n == 0 || h[0] == '[') return false;
+/* A host that is an IP address literal rather than a domain. */
+static bool host_is_ip(const char *h, size_t n) {
+  if (n == 0 || h[0] == '[') return true;
   for (size_t i = 0; i < n; i++)
-    if (!((h[i] >= '0' && h[i] <= '9') || h[i] == '.')) return true;
-  return false; /* all digits and dots: an IPv4 address */
+    if (!((h[i] >= '0' && h[i] <= '9') || h[i] == '.')) return false;
+  return true; /* all digits and dots: an IPv4 address */
 }
 
-/* §6.7.2.8 host-part matching. */
+/* §6.7.2.8 host-part matching. Step 1 of the draft matches domains only; Chromium also
+ * matches an IP-address host by "*" or by the same literal (verified in Chromium), and the
+ * browser decides, so that is what this does. A "*." wildcard never matches an address. */
 static bool host_part_matches(fca_policy_str_t pat, const char *host, size_t hn) {
-  if (!host_is_domain(host, hn)) return false;
   if (pat.n == 1 && pat.s[0] == '*') return true;
+  bool ip = host_is_ip(host, hn);
   if (pat.n >= 2 && pat.s[0] == '*' && pat.s[1] == '.') {
     /* remaining = pattern without the leading '*': ".example.com"; host must end with it, so
      * the bare domain does not match (subdomains only). */
     size_t rn = pat.n - 1;
-    return hn > rn && strncasecmp(host + hn - rn, pat.s + 1, rn) == 0;
+    return !ip && hn > rn && strncasecmp(host + hn - rn, pat.s + 1, rn) == 0;
   }
   return pat.n == hn && strncasecmp(pat.s, host, hn) == 0;
 }

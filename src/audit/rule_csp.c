@@ -27,8 +27,10 @@ typedef struct {
   const fca_page_cspmeta_t *meta; /* meta: the tag */
 } policy_t;
 
-/* Header policies (enforced, then report-only), then the first nmeta <meta> policies. A meta
- * policy is the whole content (HTML parses it as one serialized CSP, not a list). */
+/* Header policies (enforced, then report-only), then those of the first nmeta <meta> CSPs. The
+ * HTML standard parses a meta's content as one policy, but Chromium splits it on commas like a
+ * header (a meta "script-src 'none', script-src 'self'" blocks same-origin scripts there), and
+ * the browser is what decides. */
 static size_t policies(const fca_page_t *p, size_t nmeta, policy_t *out) {
   size_t n = 0;
   const fca_page_lines_t *sets[2] = {&p->csp, &p->csp_ro};
@@ -40,12 +42,12 @@ static size_t policies(const fca_page_t *p, size_t nmeta, policy_t *out) {
       while (n < POLICIES_MAX && fca_csp_next_policy(list, &pos, &pol))
         out[n++] = (policy_t){pol, ro == 1, line, NULL};
     }
-  for (size_t i = 0; i < nmeta && i < p->ncspmetas && n < POLICIES_MAX; i++) {
+  for (size_t i = 0; i < nmeta && i < p->ncspmetas; i++) {
     const fca_page_cspmeta_t *m = &p->cspmetas[i];
-    fca_policy_str_t pol = {m->content.value, m->content.len};
-    size_t dp = 0;
-    fca_csp_directive_t d;
-    if (fca_csp_next_directive(pol, &dp, &d)) out[n++] = (policy_t){pol, false, NULL, m};
+    fca_policy_str_t list = {m->content.value, m->content.len}, pol;
+    size_t pos = 0;
+    while (n < POLICIES_MAX && fca_csp_next_policy(list, &pos, &pol))
+      out[n++] = (policy_t){pol, false, NULL, m};
   }
   return n;
 }

@@ -65,10 +65,13 @@ Test(csp_match, host_wildcard_subdomains_only) {
   cr_assert(url_ok("https://*", V3, PAGE));
 }
 
-Test(csp_match, host_ip_literal_is_not_a_domain) {
-  /* §6.7.2.8 step 1 */
-  cr_assert_not(url_ok("http://127.0.0.1:8080", "http://127.0.0.1:8080/a.js",
-                       "http://127.0.0.1:8080/"));
+Test(csp_match, host_ip_literal_as_chromium_matches_it) {
+  /* §6.7.2.8 step 1 matches domains only, but Chromium matches an address host by "*" or the
+   * same literal (checked in Chromium 13x); "*." never matches an address */
+  cr_assert(url_ok("http://127.0.0.1:8080", "http://127.0.0.1:8080/a.js", "http://localhost:8080/"));
+  cr_assert(url_ok("*:8080", "http://127.0.0.1:8080/a.js", "http://localhost:8080/"));
+  cr_assert_not(url_ok("http://127.0.0.2:8080", "http://127.0.0.1:8080/a.js", "http://x.test/"));
+  cr_assert_not(url_ok("http://*.0.0.1:8080", "http://127.0.0.1:8080/a.js", "http://x.test/"));
   cr_assert(url_ok("'self'", "http://127.0.0.1:8080/a.js", "http://127.0.0.1:8080/"));
 }
 

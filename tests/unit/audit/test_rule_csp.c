@@ -163,6 +163,14 @@ Test(rule_csp, meta_applies_to_later_elements_in_head_only) {
                     STRIPE);
   every_split(b, NULL, "");
   free(b);
+  /* a comma splits a meta's content into policies, as in Chromium (checked there: a meta
+   * "script-src 'none', script-src 'self'" blocks same-origin scripts) */
+  cap_clear(&cap);
+  doc("https://shop.test/m",
+      "<meta http-equiv=Content-Security-Policy content=\"connect-src 'self', "
+      "connect-src https://api.stripe.com\">" STRIPE,
+      NULL, NULL);
+  assert_rules("FC-CSP-3");
   /* frame-ancestors/sandbox in meta do nothing here */
   cap_clear(&cap);
   doc("https://shop.test/n",
