@@ -406,3 +406,29 @@ Test(csp_match, connect_fallback) {
   cr_assert_eq(load("connect-src *.stripe.com", FCA_CSP_CONNECT, "https://api.stripe.com/", NULL),
                FCA_CSP_ALLOWED);
 }
+
+/* ---- §6.7.3.1 is element nonceable ------------------------------------------------------- */
+static void on_script_tag(void *ud, const fca_html_tag_t *t, const fca_html_script_t *s) {
+  (void)s;
+  *(int *)ud = fca_csp_element_nonceable(t) ? 1 : 0;
+}
+
+static int nonceable_of(const char *html) {
+  int r = -1;
+  fca_html_scan_cb_t cb = {.script = on_script_tag};
+  fca_html_scan_t *sc = fca_html_scan_new(&cb, &r);
+  fca_html_scan_feed(sc, html, strlen(html));
+  fca_html_scan_finish(sc);
+  fca_html_scan_free(sc);
+  return r;
+}
+
+Test(csp_match, element_nonceable) {
+  cr_assert_eq(nonceable_of("<script nonce=abc src=x.js></script>"), 1);
+  cr_assert_eq(nonceable_of("<script src=x.js></script>"), 0);             /* step 1 */
+  cr_assert_eq(nonceable_of("<script nonce=abc a=\"<SCRIPT\"></script>"), 0); /* step 2 */
+  cr_assert_eq(nonceable_of("<script nonce=abc a=\"x<style\"></script>"), 0);
+  cr_assert_eq(nonceable_of("<script nonce=abc <script></script>"), 0);      /* in a name */
+  cr_assert_eq(nonceable_of("<script nonce=abc src=a src=b></script>"), 0);   /* step 3 */
+  cr_assert_eq(nonceable_of("<script nonce=abc a=\"<scrip\"></script>"), 1);
+}
