@@ -84,7 +84,7 @@ static char *directive_text(const fca_csp_verdict_t *v, fca_csp_kind_t kind) {
 }
 
 static void fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const policy_t *pol,
-                 const char *value, const char *fix) {
+                 const char *value, const char *fix, const char *directive) {
   fca_page_ev_t ev = {0};
   const char *source = "csp", *name = "Content-Security-Policy";
   if (pol->meta) {
@@ -97,8 +97,8 @@ static void fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const policy
     fca_page_ev_set(&ev, pol->line, strlen(pol->line), -1, NULL);
     if (pol->report_only) name = "Content-Security-Policy-Report-Only";
   }
-  fca_rules_finding_t f = {.msg_value = value, .fix = fix, .ev = &ev, .source = source,
-                           .name = name};
+  fca_rules_finding_t f = {.msg_value = value, .fix = fix, .csp_directive = directive,
+                           .ev = &ev, .source = source, .name = name};
   char *msg = NULL;
   if (pol->report_only) {
     char *m = fca_rule_message(fca_rule_get(rule), value);
@@ -123,7 +123,7 @@ static void check_load(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule,
     if (v.result != FCA_CSP_BLOCKED) continue;
     char *dir = directive_text(&v, req->kind);
     const char *reason = "no source in it matches";
-    char *fix = NULL;
+    char *fix = NULL, *directive = NULL;
     if (v.why == FCA_CSP_WHY_STRICT_DYNAMIC) {
       reason = "it has 'strict-dynamic', which ignores host and scheme sources, and this "
                "<script> from the HTML has no matching nonce or hash";
@@ -135,9 +135,11 @@ static void check_load(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule,
       fca_csp_fix_t fx;
       fca_csp_fix_build(pols[i].pol, req->kind, fca_csp_stripe_sources(req->kind), &fx);
       fix = fca_rule_csp_fix_text(p, &fx, NULL);
+      directive = fca_csp_fix_directive(&fx);
     }
     char *value = fca_xasprintf("%s does not allow %s (%s)", dir, what, reason);
-    fire(a, p, rule, &pols[i], value, fix);
+    fire(a, p, rule, &pols[i], value, fix, directive);
+    free(directive);
     free(value);
     free(fix);
     free(dir);
@@ -200,7 +202,9 @@ static void rule_inline(fca_audit_t *a, fca_page_t *p) {
                      "handler"
                    : "Move it into a script file the policy allows, give the <script> the "
                      "policy's nonce, or allow this exact code by its hash");
-      fire(a, p, FCA_RULE_CSP_4, &pols[i], value, fix);
+      char *directive = fca_csp_fix_directive(&fx);
+      fire(a, p, FCA_RULE_CSP_4, &pols[i], value, fix, directive);
+      free(directive);
       free(fix);
       free(value);
       free(where);

@@ -25,12 +25,20 @@ void fca_rules_evaluate(fca_audit_t *a, fca_page_t *p);
  * seen (source: header|meta|script|iframe|csp|request|body|api; name: header or tag/attr). */
 void fca_rules_fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *msg_value,
                     const fca_page_ev_t *ev, const char *source, const char *name);
-/* The same with everything a finding may carry beyond the catalogue: its own message and fix
- * (NULL: the catalogue's), and a level cap (report-only findings stay info). */
+/* The same with the fix of this finding (NULL: the catalogue's) and, for a CSP directive, the
+ * directive the fix writes ("script-src 'self' https://js.stripe.com"), which the stack-specific
+ * fix renders in the words of the stack (NULL otherwise). */
+void fca_rules_fire_fix(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *msg_value,
+                        const fca_page_ev_t *ev, const char *source, const char *name,
+                        const char *fix, const char *csp_directive);
+/* Everything a finding may carry beyond the catalogue: its own message and fix (NULL: the
+ * catalogue's), the CSP directive its fix writes (for the stack-specific wording), and a level
+ * cap (report-only CSP findings stay info). */
 typedef struct {
   const char *msg_value;
   const char *message; /* replaces the catalogue message when set */
   const char *fix;     /* replaces the catalogue fix when set */
+  const char *csp_directive;
   const fca_page_ev_t *ev;
   const char *source, *name;
   fca_level_t max_level; /* FCA_LEVEL_IGNORE: no cap */

@@ -11,6 +11,7 @@
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
 #include "fcaudit/har_writer.h"
+#include "fcaudit/redact.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 #include "http1.h"
@@ -145,6 +146,7 @@ static const char *reason_phrase(int status) {
   case 502: return "Bad Gateway";
   case 504: return "Gateway Timeout";
   case 503: return "Service Unavailable";
+  case 505: return "HTTP Version Not Supported";
   case 508: return "Loop Detected";
   default: return "Error";
   }
@@ -159,8 +161,19 @@ void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  /* Whatever URL a message quotes loses its password (and query with --redact-query). */
+  char *clean = fca_redact_text(msg, strlen(msg), cfg_of(c)->redact_query, NULL);
+  if (clean) snprintf(msg, sizeof msg, "%s", clean);
+  free(clean);
   atomic_fetch_add(&c->w->stats->errors, 1);
   fca_warn("%s: %d %s: %s", c->client_addr, status, reason_phrase(status), msg);
+  if (status >= 400 && status < 500 && !c->response_started) {
+    fca_proxy_stats_t *st = c->w->stats;
+    atomic_fetch_add(&st->refused, 1);
+    if (!atomic_flag_test_and_set(&st->first_refusal_taken))
+      snprintf(st->first_refusal, sizeof st->first_refusal, "%d %s: %.150s", status,
+               reason_phrase(status), msg);
+  }
   if (c->response_started || c->closing) {
     fca_conn_close(c);
     return;
@@ -320,6 +333,12 @@ void fca_conn_process_client(fca_conn_t *c) {
     }
     fca_conn_handle_request_head(c, (size_t)hl);
     if (c->closing || c->close_after_flush) return;
+    if (c->rs == REQ_PEEK) {
+      /* Bytes sent in the same segment as CONNECT (a ClientHello, a request) wait for no
+       * further event. */
+      if (evbuffer_get_length(in) > 0) fca_conn_process_client(c);
+      return;
+    }
   }
   if (c->rs == REQ_BODY) {
     const char *why = NULL;
@@ -583,12 +602,12 @@ void fca_conn_accept(fca_worker_t *w, int fd, const struct sockaddr *sa, socklen
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c->client = fca_ep_new(w->base, fd, false, &client_cbs, c);
   fca_ep_set_low_watermark(c->client, (size_t)w->shared->cfg->buffer_limit / 2);
-  c->pending = evbuffer_new();
-  c->retry = evbuffer_new();
-  c->timer = event_new(w->base, -1, 0, on_timer, c);
-  c->free_ev = event_new(w->base, -1, 0, on_free, c);
-  c->gc_ev = event_new(w->base, -1, 0, on_gc, c);
-  fca_http1_init(&c->req, HTTP_REQUEST, w->shared->har ? fca_conn_on_req_body : NULL, c);
+  c->pending = fca_xcheck(evbuffer_new(), "a connection's buffers");
+  c->retry = fca_xcheck(evbuffer_new(), "a connection's buffers");
+  c->timer = fca_xcheck(event_new(w->base, -1, 0, on_timer, c), "a connection's events");
+  c->free_ev = fca_xcheck(event_new(w->base, -1, 0, on_free, c), "a connection's events");
+  c->gc_ev = fca_xcheck(event_new(w->base, -1, 0, on_gc, c), "a connection's events");
+  fca_http1_init(&c->req, HTTP_REQUEST, fca_conn_on_req_body, c);
   fca_http1_init(&c->resp, HTTP_RESPONSE, fca_conn_on_resp_body, c);
   c->next = w->conns;
   if (w->conns) w->conns->prev = c;

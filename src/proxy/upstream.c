@@ -35,6 +35,7 @@ static void on_dns(int result, struct evutil_addrinfo *res, void *arg);
 static void upstream_connected(fca_conn_t *c, fca_ep_t *ep);
 
 void fca_conn_upstream_ready(fca_conn_t *c) {
+  atomic_fetch_add(&c->w->stats->forwarded, 1);
   if (c->connect_tunnel) {
     /* The CONNECT target is reachable: tell the client, then tunnel. */
     c->response_started = true;
@@ -321,8 +322,7 @@ void fca_conn_upstream_eof(fca_conn_t *c) {
 void fca_conn_shut_upstream_write(fca_conn_t *c) {
   c->shut_up_pending = false;
   if (!c->up) return;
-  if (fca_ep_is_tls(c->up)) SSL_shutdown(fca_ep_ssl(c->up)); /* close_notify, then the FIN */
-  shutdown(fca_ep_fd(c->up), SHUT_WR);
+  fca_ep_shutdown_write(c->up); /* close_notify, then the FIN */
 }
 
 static void on_up_read(fca_ep_t *ep, void *ud) {
