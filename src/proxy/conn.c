@@ -8,8 +8,8 @@
 #include "conn_int.h"
 
 #include "endpoint.h"
-#include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/config.h"
 #include "fcaudit/har_writer.h"
 #include "fcaudit/redact.h"
 #include "fcaudit/tlsctx.h"
@@ -56,8 +56,7 @@ static void on_free(evutil_socket_t fd, short what, void *arg) {
   atomic_fetch_add(&w->stats->bytes_down, fca_ep_bytes_out(c->client));
   fca_ep_free(c->client);
   fca_ep_free(c->up);
-  for (size_t i = 0; i < c->ngrave; i++) fca_ep_free(c->graveyard[i]);
-  free(c->graveyard);
+  fca_defer_destroy(&c->graveyard);
   event_free(c->gc_ev);
   if (c->addrs) evutil_freeaddrinfo(c->addrs);
   evbuffer_free(c->pending);
@@ -87,9 +86,10 @@ static void on_gc(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
   fca_conn_t *c = arg;
-  for (size_t i = 0; i < c->ngrave; i++) fca_ep_free(c->graveyard[i]);
-  c->ngrave = 0;
+  fca_defer_run(&c->graveyard);
 }
+
+static void free_ep(void *ep) { fca_ep_free(ep); }
 
 /* The upstream may be closed from inside its own callback: it is shut down now (no more
  * events) and freed from a deferred event. */
@@ -97,9 +97,7 @@ void fca_conn_close_upstream(fca_conn_t *c) {
   c->up_reusable = false;
   if (!c->up) return;
   fca_ep_shutdown(c->up);
-  c->graveyard = fca_xrealloc(c->graveyard, (c->ngrave + 1) * sizeof *c->graveyard);
-  c->graveyard[c->ngrave++] = c->up;
-  event_active(c->gc_ev, EV_READ, 0);
+  if (fca_defer_add(&c->graveyard, free_ep, c->up)) event_active(c->gc_ev, EV_READ, 0);
   c->up = NULL;
   c->up_key[0] = '\0';
 }

@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "endpoint.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/defer.h"
 #include "http1.h"
 #include "routes.h"
 
@@ -42,8 +43,7 @@ struct fca_conn {
   resp_state_t ss;
   struct evbuffer *pending; /* request bytes produced before the upstream is connected */
   struct event *timer, *free_ev, *gc_ev;
-  fca_ep_t **graveyard; /* endpoints closed inside callbacks, freed from gc_ev */
-  size_t ngrave;
+  fca_defer_t graveyard; /* endpoints closed inside callbacks, freed from gc_ev */
   struct evdns_getaddrinfo_request *dns_req;
   int refs; /* the connection itself + a DNS lookup in flight */
   bool closing, close_after_flush, freed_scheduled;

@@ -4,8 +4,8 @@
 #include "conn_int.h"
 
 #include "endpoint.h"
-#include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/config.h"
 #include "fcaudit/har_writer.h"
 #include "fcaudit/redact.h"
 #include "fcaudit/tlsctx.h"

@@ -5,8 +5,8 @@
 #include "conn_int.h"
 
 #include "endpoint.h"
-#include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/config.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 #include "http1.h"
