@@ -46,6 +46,8 @@ struct fca_sink {
   fca_sink_stats_t st;
   sub_t subs[FCA_SINK_SUBSCRIBERS_MAX];
   atomic_size_t nsubs; /* entries below it are complete (release/acquire) */
+  fca_sink_summary_fn summary_fn;
+  void *summary_ud;
 };
 
 static int open_log(const char *path) {
@@ -249,6 +251,11 @@ void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
       e.summary = summary;
     }
   }
+  if (e.type == FCA_EV_SUMMARY && e.summary && s->summary_fn) {
+    if (!summary) summary = json_deep_copy((const json_t *)e.summary);
+    s->summary_fn(s->summary_ud, summary);
+    e.summary = summary;
+  }
   if (e.has_evidence && secret_name(e.evidence.name)) {
     e.evidence.value = "[redacted]";
     e.evidence.value_len = strlen("[redacted]");
@@ -278,6 +285,12 @@ void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
 }
 
 void fca_sink_event_fn(void *sink, const fca_event_t *ev) { fca_sink_emit(sink, ev); }
+
+void fca_sink_set_summary_fn(fca_sink_t *s, fca_sink_summary_fn fn, void *userdata) {
+  if (!s) return;
+  s->summary_fn = fn;
+  s->summary_ud = userdata;
+}
 
 /* Switches to a newly opened fd. Lock held. */
 static void use_fd(fca_sink_t *s, int fd) {
