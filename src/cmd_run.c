@@ -163,6 +163,8 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
     usage(stdout);
     return 0;
   }
+  fca_log_level_t lvl; /* options after `run` (--log-level among them) are read only now */
+  if (cfg->log_level && fca_log_level_parse(cfg->log_level, &lvl) == 0) fca_log_set_level(lvl);
   if (cmd >= argc) {
     usage(stderr);
     return FCA_EXIT_FATAL;
@@ -300,10 +302,11 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
 stop:
   /* Drain: in-flight exchanges finish (up to --drain-timeout) and their audits with them. */
   fca_proxy_stop(p);
-  fca_proxy_wait_free(p);
+  fca_proxy_wait(p);
   if (status != FCA_EXIT_FATAL) {
     if (fca_reports_write_all(m, cfg) < 0) status = FCA_EXIT_FATAL;
     fca_model_print_summary(stderr, m, fca_console_use_color(stderr, FCA_COLOR_AUTO));
+    fca_proxy_print_refusals(p, stderr);
     status = max_status(status, fca_model_exit_code(m));
     fprintf(stderr, "fcaudit run: exit status %d (%s)\n", status,
             status == 0   ? "pass"
@@ -311,6 +314,7 @@ stop:
             : status == 2 ? "the command failed"
                           : "fcaudit could not finish");
   }
+  fca_proxy_free(p);
 out:
   if (bundle) unlink(bundle);
   if (tmpdir) rmdir(tmpdir);

@@ -5,6 +5,8 @@
 #ifndef FCAUDIT_PROXY_H
 #define FCAUDIT_PROXY_H
 
+#include <stdio.h>
+
 #include "fcaudit/config.h"
 #include "fcaudit/metrics.h"
 
@@ -30,6 +32,12 @@ void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *out);
 void fca_proxy_stop(fca_proxy_t *p);
 /* Waits for the workers to end, then frees the proxy. */
 void fca_proxy_wait_free(fca_proxy_t *p);
+/* The two halves of fca_proxy_wait_free: wait for the workers (the run's summary is emitted),
+ * then free. Between them the proxy's counters are final. */
+void fca_proxy_wait(fca_proxy_t *p);
+void fca_proxy_free(fca_proxy_t *p);
+/* The end-of-run lines about requests refused by policy (refusals.h); nothing when none. */
+void fca_proxy_print_refusals(fca_proxy_t *p, FILE *f);
 
 /* Foreground run. Returns a process exit status: 0 after a clean shutdown, 3 when it could not
  * start. */

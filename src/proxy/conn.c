@@ -6,6 +6,7 @@
  * A connection is freed only from a deferred event (never inside an endpoint callback), and
  * only when no DNS lookup still refers to it. */
 #include "conn_int.h"
+#include "fcaudit/refusals.h"
 
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
@@ -149,17 +150,7 @@ static const char *reason_phrase(int status) {
   }
 }
 
-void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
-  char msg[600];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  atomic_fetch_add(&c->w->stats->errors, 1);
-  fca_warn("%s: %d %s: %s", c->client_addr, status, reason_phrase(status), msg);
+static void send_error_msg(fca_conn_t *c, int status, const char *msg) {
   if (c->response_started || c->closing) {
     fca_conn_close(c);
     return;
@@ -175,6 +166,31 @@ void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
   fca_conn_close_upstream(c);
   c->ss = RESP_NONE;
   fca_conn_close_after_flush(c);
+}
+
+void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
+  char msg[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  atomic_fetch_add(&c->w->stats->errors, 1);
+  fca_warn("%s: %d %s: %s", c->client_addr, status, reason_phrase(status), msg);
+  send_error_msg(c, status, msg);
+}
+
+void fca_conn_refuse(fca_conn_t *c, int status, const char *policy, const char *host,
+                     const char *fmt, ...) {
+  char msg[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  /* The user asked for it: told once per host at info level, then counted for the summary. */
+  if (fca_refusals_note(c->w->shared->refusals, policy, host))
+    fca_info("%s: %d %s: %s (told once per host; the summary counts them all)", c->client_addr,
+             status, reason_phrase(status), msg);
+  send_error_msg(c, status, msg);
 }
 
 /* ---- backpressure ---- */

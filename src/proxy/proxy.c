@@ -3,6 +3,7 @@
  * thread handles signals and tells workers through events made active across threads
  * (libevent with pthreads support). */
 #include "fcaudit/proxy.h"
+#include "fcaudit/refusals.h"
 
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
@@ -255,6 +256,7 @@ static void free_proxy(fca_proxy_t *p) {
   free(p->shared.auth_expected);
   fca_routes_free(p->shared.routes);
   fca_passthrough_free(p->shared.passthrough);
+  fca_refusals_free(p->shared.refusals);
   if (p->admin) fca_admin_stop_free(p->admin); /* before the sink it subscribed to */
   if (p->audit) fca_audit_free(p->audit);
   if (p->rules) fca_ruleset_free(p->rules);
@@ -283,6 +285,7 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
                                                         &p->shared.parent_port, err, errlen) < 0)
     goto fail;
   p->shared.passthrough = fca_passthrough_new();
+  p->shared.refusals = fca_refusals_new();
   fca_sink_opts_t so = {
       .log_path = cfg->log,
       .console = cfg->quiet ? NULL : stderr,
@@ -433,11 +436,19 @@ static void finish_run(fca_proxy_t *p) {
   if (p->sink) fca_sink_flush(p->sink);
 }
 
-void fca_proxy_wait_free(fca_proxy_t *p) {
+void fca_proxy_wait(fca_proxy_t *p) {
   for (int i = 0; i < p->nworkers; i++) pthread_join(p->workers[i].thread, NULL);
   finish_run(p);
-  free_proxy(p);
 }
+
+void fca_proxy_free(fca_proxy_t *p) { free_proxy(p); }
+
+void fca_proxy_wait_free(fca_proxy_t *p) {
+  fca_proxy_wait(p);
+  fca_proxy_free(p);
+}
+
+void fca_proxy_print_refusals(fca_proxy_t *p, FILE *f) { fca_refusals_print(p->shared.refusals, f); }
 
 /* ---- foreground run ---- */
 
@@ -522,6 +533,7 @@ int fca_proxy_main(const fca_config_t *cfg) {
   int status = 0;
   if (fca_reports_write_all(model, cfg) < 0) status = 3;
   fca_model_print_summary(stderr, model, fca_console_use_color(stderr, FCA_COLOR_AUTO));
+  fca_refusals_print(p->shared.refusals, stderr);
   for (int i = 0; i < 3; i++) event_free(sigs[i]);
   event_base_free(m.base);
   fca_info("stopped");

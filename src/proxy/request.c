@@ -132,10 +132,10 @@ static void handle_connect(fca_conn_t *c) {
   /* Through --upstream-proxy every host goes to the parent the user named (as plain HTTP does). */
   bool parent = c->w->shared->parent_port != 0;
   if (!admin && !parent && cfg->only_resolved && !fca_route_allowed_offline(&rt, c->host)) {
-    fca_conn_send_error(c, 403,
-                        "host '%s' is not allowed: --only-resolved forwards only hosts named by "
-                        "--resolve or --connect-to, and loopback addresses",
-                        c->host);
+    fca_conn_refuse(c, 403, "--only-resolved", c->host,
+                    "host '%s' is not allowed: --only-resolved forwards only hosts named by "
+                    "--resolve or --connect-to, and loopback addresses",
+                    c->host);
     return;
   }
   fca_http1_next(&c->req); /* requests inside the tunnel start afresh */
@@ -216,7 +216,13 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
   c->response_started = false;
   c->head_request = (h->method == HTTP_HEAD);
   if (!c->inner && !check_auth(c, h)) {
-    fca_conn_send_error(c, 407, "proxy authentication required");
+    /* Clients send a first request without credentials, then again with them: counted per
+     * client address (without its port), not warned about each time. */
+    char who[sizeof c->client_addr + 8];
+    snprintf(who, sizeof who, "client %s", c->client_addr);
+    char *colon = strrchr(who, ':');
+    if (colon && colon > who + 7) *colon = '\0';
+    fca_conn_refuse(c, 407, "--proxy-auth", who, "proxy authentication required");
     return;
   }
   const char *target = h->base + h->target_off;
