@@ -8,28 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fcaudit/commands.h"
 #include "fcaudit/console.h"
 #include "fcaudit/model.h"
 #include "fcaudit/reports.h"
 #include "fcaudit/util.h"
 
-static void usage(FILE *f) {
-  fputs("usage: fcaudit report [--run ID] [--report-json FILE] [--junit FILE] [--sarif FILE]\n"
-        "                      [--report-html FILE] [--baseline FILE] [--fail-on LEVEL]\n"
-        "                      [--require-tagged N] [--rule ID=ignore] [--rules-file FILE]\n"
-        "                      EVENTS.ndjson\n"
-        "Writes the reports of one run of an event log (\"-\" reads standard input, then --run is\n"
-        "needed when several runs share it) and prints its summary. Exit status: 0 pass,\n"
-        "1 findings at or above --fail-on or too few tagged pages, 3 error.\n",
-        f);
-}
+static void usage(FILE *f) { fca_command_print_help(f, fca_command_find("report")); }
 
 int fca_cmd_report_main(fca_config_t *cfg, int argc, char **argv) {
-  /* --run is ours; everything else is a configuration option. */
-  char **rest = fca_xcalloc((size_t)argc + 1, sizeof *rest);
-  int n = 0;
+  /* argv: "report", --run ID, the event log (fcaudit's options are already in cfg). */
   const char *run = NULL, *file = NULL;
-  rest[n++] = argv[0];
+  int status = 3;
+  char err[512];
+  fca_model_t *m = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--run") == 0 && i + 1 < argc) {
       run = argv[++i];
@@ -37,40 +29,17 @@ int fca_cmd_report_main(fca_config_t *cfg, int argc, char **argv) {
       run = argv[i] + 6;
     } else if (strcmp(argv[i], "--run") == 0) {
       fprintf(stderr, "fcaudit report: --run needs a value (ID)\n");
-      free(rest);
+      return 3;
+    } else if (file) {
+      fprintf(stderr, "fcaudit report: one event log at a time ('%s' and '%s')\n", file, argv[i]);
       return 3;
     } else {
-      rest[n++] = argv[i];
+      file = argv[i];
     }
-  }
-  int status = 3;
-  char err[512];
-  fca_model_t *m = NULL;
-  int i = 1;
-  while (i < n) {
-    bool help = false;
-    int next = fca_config_parse_args(cfg, n, rest, i, &help, NULL, err, sizeof err);
-    if (next < 0) {
-      fprintf(stderr, "fcaudit report: %s\n", err);
-      goto out;
-    }
-    if (help) {
-      usage(stdout);
-      status = 0;
-      goto out;
-    }
-    if (next >= n) break;
-    if (file) {
-      fprintf(stderr, "fcaudit report: one event log at a time ('%s' and '%s')\n", file,
-              rest[next]);
-      goto out;
-    }
-    file = rest[next];
-    i = next + 1;
   }
   if (!file) {
     usage(stderr);
-    goto out;
+    return 3;
   }
   m = fca_model_new(run);
   if (fca_model_load_file(m, file, err, sizeof err) < 0) {
@@ -91,6 +60,5 @@ int fca_cmd_report_main(fca_config_t *cfg, int argc, char **argv) {
   status = wrote < 0 ? 3 : fca_model_exit_code(m);
 out:
   fca_model_free(m);
-  free(rest);
   return status;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fcaudit/ca.h"
+#include "fcaudit/commands.h"
 #include "fcaudit/console.h"
 #include "fcaudit/model.h"
 #include "fcaudit/proxy.h"
@@ -139,36 +140,16 @@ static char *proxy_url(const fca_config_t *cfg, int port) {
   return fca_xasprintf("http://%s:%d", host, port);
 }
 
-static void usage(FILE *f) {
-  fputs("usage: fcaudit run [proxy options] -- CMD [ARGS...]\n"
-        "Starts the proxy on a free loopback port, runs CMD with HTTP(S)_PROXY, the fcaudit CA\n"
-        "and FCAUDIT_PROXY/FCAUDIT_SPKI in its environment, then writes the reports.\n"
-        "Exit status: 0 pass; 1 findings at or above --fail-on (default error) or fewer tagged\n"
-        "pages than --require-tagged; 2 CMD failed; 3 fcaudit could not run. The highest wins.\n"
-        "See fcaudit --help for the options.\n",
-        f);
-}
+static void usage(FILE *f) { fca_command_print_help(f, fca_command_find("run")); }
 
 static int max_status(int a, int b) { return a > b ? a : b; }
 
-int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
+int fca_run_session_start(fca_run_session_t *s, fca_config_t *cfg, int argc, char **argv,
+                          const char *who, const char *default_admin) {
+  memset(s, 0, sizeof *s);
+  s->cfg = cfg;
+  s->who = who;
   char err[512];
-  bool help = false;
-  int cmd = fca_config_parse_args(cfg, argc, argv, first + 1, &help, NULL, err, sizeof err);
-  if (cmd < 0) {
-    fprintf(stderr, "fcaudit run: %s\n", err);
-    return FCA_EXIT_FATAL;
-  }
-  if (help) {
-    usage(stdout);
-    return 0;
-  }
-  fca_log_level_t lvl; /* options after `run` (--log-level among them) are read only now */
-  if (cfg->log_level && fca_log_level_parse(cfg->log_level, &lvl) == 0) fca_log_set_level(lvl);
-  if (cmd >= argc) {
-    usage(stderr);
-    return FCA_EXIT_FATAL;
-  }
   /* A config file may set --listen/--admin too: look at it alone. */
   bool file_listen = false, file_admin = false;
   if (cfg->config_file) {
@@ -188,68 +169,60 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
   }
   if (!given(argc, argv, "admin", cfg, file_admin)) {
     free(cfg->admin);
-    cfg->admin = fca_xstrdup("off");
+    cfg->admin = fca_xstrdup(default_admin);
   }
   if (fca_config_validate(cfg, err, sizeof err) < 0) {
-    fprintf(stderr, "fcaudit run: %s\n", err);
+    fprintf(stderr, "fcaudit %s: %s\n", who, err);
     return FCA_EXIT_FATAL;
   }
   /* Check what the end of the run needs before starting anything. */
-  fca_model_t *m = fca_model_new(NULL);
-  if (fca_reports_prepare(m, cfg, err, sizeof err) < 0) {
-    fprintf(stderr, "fcaudit run: %s\n", err);
-    fca_model_free(m);
+  s->m = fca_model_new(NULL);
+  if (fca_reports_prepare(s->m, cfg, err, sizeof err) < 0) {
+    fprintf(stderr, "fcaudit %s: %s\n", who, err);
+    fca_model_free(s->m);
+    s->m = NULL;
     return FCA_EXIT_FATAL;
   }
+  sigemptyset(&s->set);
+  sigaddset(&s->set, SIGINT);
+  sigaddset(&s->set, SIGTERM);
+  sigaddset(&s->set, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &s->set, NULL);
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGCHLD);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
-
-  int status = FCA_EXIT_OK;
-  char *dir = NULL, *tmpdir = NULL, *bundle = NULL, *url = NULL;
-  char **env = NULL;
-  fca_ca_t *ca = NULL;
-  fca_proxy_t *p = fca_proxy_start_with_model(cfg, m, err, sizeof err);
-  if (!p) {
-    fprintf(stderr, "fcaudit run: %s\n", err);
-    status = FCA_EXIT_FATAL;
-    goto out;
+  s->p = fca_proxy_start_with_model(cfg, s->m, err, sizeof err);
+  if (!s->p) {
+    fprintf(stderr, "fcaudit %s: %s\n", who, err);
+    return FCA_EXIT_FATAL;
   }
-  fca_model_subscribe(m, fca_proxy_sink(p));
-
-  dir = fca_ca_resolve_dir(cfg->ca_dir);
-  ca = dir ? fca_ca_load_or_create(dir, cfg->ca_key_type, false, NULL, err, sizeof err) : NULL;
-  char spki[FCA_CA_SPKI_B64_LEN] = "";
-  if (!ca || fca_ca_spki_b64(ca, spki, sizeof spki) < 0) {
-    fprintf(stderr, "fcaudit run: CA: %s\n", dir ? err : "no CA directory (set --ca-dir)");
-    status = FCA_EXIT_FATAL;
-    goto stop;
+  fca_model_subscribe(s->m, fca_proxy_sink(s->p));
+  s->dir = fca_ca_resolve_dir(cfg->ca_dir);
+  s->ca = s->dir ? fca_ca_load_or_create(s->dir, cfg->ca_key_type, false, NULL, err, sizeof err)
+                 : NULL;
+  if (!s->ca || fca_ca_spki_b64(s->ca, s->spki, sizeof s->spki) < 0) {
+    fprintf(stderr, "fcaudit %s: CA: %s\n", who, s->dir ? err : "no CA directory (set --ca-dir)");
+    return FCA_EXIT_FATAL;
   }
   const char *tmpbase = getenv("TMPDIR");
-  tmpdir = fca_xasprintf("%s/fcaudit-run-XXXXXX", tmpbase && *tmpbase ? tmpbase : "/tmp");
-  if (!mkdtemp(tmpdir)) {
-    fprintf(stderr, "fcaudit run: cannot make a temporary directory: %s\n", strerror(errno));
-    free(tmpdir), tmpdir = NULL;
-    status = FCA_EXIT_FATAL;
-    goto stop;
+  s->tmpdir = fca_xasprintf("%s/fcaudit-%s-XXXXXX", tmpbase && *tmpbase ? tmpbase : "/tmp", who);
+  if (!mkdtemp(s->tmpdir)) {
+    fprintf(stderr, "fcaudit %s: cannot make a temporary directory: %s\n", who, strerror(errno));
+    free(s->tmpdir), s->tmpdir = NULL;
+    return FCA_EXIT_FATAL;
   }
-  bundle = fca_xasprintf("%s/ca-bundle.pem", tmpdir);
+  s->bundle = fca_xasprintf("%s/ca-bundle.pem", s->tmpdir);
   bool had_system;
-  if (fca_cmd_run_write_bundle(bundle, fca_ca_cert_path(ca), &had_system, err, sizeof err) < 0) {
-    fprintf(stderr, "fcaudit run: %s\n", err);
-    status = FCA_EXIT_FATAL;
-    goto stop;
+  if (fca_cmd_run_write_bundle(s->bundle, fca_ca_cert_path(s->ca), &had_system, err,
+                               sizeof err) < 0) {
+    fprintf(stderr, "fcaudit %s: %s\n", who, err);
+    return FCA_EXIT_FATAL;
   }
   if (!had_system)
     fca_warn("no system CA bundle found: CMD's TLS clients trust only the fcaudit CA");
-  url = proxy_url(cfg, fca_proxy_port(p, 0));
-  env = fca_cmd_run_env(environ, url, fca_ca_cert_path(ca), spki, bundle);
-  fca_info("proxy %s (run %s); running %s", url, m->run, argv[cmd]);
+  s->url = proxy_url(cfg, fca_proxy_port(s->p, 0));
+  return FCA_EXIT_OK;
+}
 
+int fca_run_session_spawn(fca_run_session_t *s, char **cmdv, char **env, pid_t *child) {
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, defs;
@@ -262,24 +235,28 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defs);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t child;
-  int rc = posix_spawnp(&child, argv[cmd], NULL, &attr, argv + cmd, env);
+  int rc = posix_spawnp(child, cmdv[0], NULL, &attr, cmdv, env);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    fprintf(stderr, "fcaudit run: cannot run %s: %s\n", argv[cmd], strerror(rc));
-    status = FCA_EXIT_CMD;
-    goto stop;
+    fprintf(stderr, "fcaudit %s: cannot run %s: %s\n", s->who, cmdv[0], strerror(rc));
+    return FCA_EXIT_CMD;
   }
+  return FCA_EXIT_OK;
+}
+
+int fca_run_session_wait(fca_run_session_t *s, pid_t child, const char *name,
+                         bool (*tick)(void *ud), void *ud) {
   int wst = 0;
+  bool asked = false;
   for (;;) {
     siginfo_t si;
-    struct timespec tick = {0, 200 * 1000000L};
-    int sig = sigtimedwait(&set, &si, &tick);
+    struct timespec t = {0, 200 * 1000000L};
+    int sig = sigtimedwait(&s->set, &si, &t);
     if (sig == SIGINT || sig == SIGTERM) {
       /* A terminal's Ctrl-C already reached CMD (same process group); a kill(2) aimed at
        * fcaudit alone did not, so pass that one on. */
       if (si.si_code != SI_KERNEL) {
-        fca_info("%s: passing it to %s", sig == SIGINT ? "SIGINT" : "SIGTERM", argv[cmd]);
+        fca_info("%s: passing it to %s", sig == SIGINT ? "SIGINT" : "SIGTERM", name);
         kill(child, sig);
       }
       continue;
@@ -287,41 +264,68 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
     pid_t r = waitpid(child, &wst, WNOHANG);
     if (r == child) break;
     if (r < 0 && errno != EINTR) {
-      fprintf(stderr, "fcaudit run: waitpid: %s\n", strerror(errno));
-      break;
+      fprintf(stderr, "fcaudit %s: waitpid: %s\n", s->who, strerror(errno));
+      return FCA_EXIT_CMD;
+    }
+    if (!asked && tick && tick(ud)) { /* the caller is done with it: ask it to end */
+      asked = true;
+      kill(child, SIGTERM);
     }
   }
+  if (asked) return FCA_EXIT_OK; /* ended because we asked */
   if (WIFEXITED(wst) && WEXITSTATUS(wst) != 0) {
-    fprintf(stderr, "fcaudit run: %s exited with status %d\n", argv[cmd], WEXITSTATUS(wst));
-    status = FCA_EXIT_CMD;
-  } else if (WIFSIGNALED(wst)) {
-    fprintf(stderr, "fcaudit run: %s was killed by signal %d (%s)\n", argv[cmd], WTERMSIG(wst),
-            strsignal(WTERMSIG(wst)));
-    status = FCA_EXIT_CMD;
+    fprintf(stderr, "fcaudit %s: %s exited with status %d\n", s->who, name, WEXITSTATUS(wst));
+    return FCA_EXIT_CMD;
   }
-stop:
-  /* Drain: in-flight exchanges finish (up to --drain-timeout) and their audits with them. */
-  fca_proxy_stop(p);
-  fca_proxy_wait(p);
-  if (status != FCA_EXIT_FATAL) {
-    if (fca_reports_write_all(m, cfg) < 0) status = FCA_EXIT_FATAL;
-    fca_model_print_summary(stderr, m, fca_console_use_color(stderr, FCA_COLOR_AUTO));
-    fca_proxy_print_refusals(p, stderr);
-    status = max_status(status, fca_model_exit_code(m));
-    fprintf(stderr, "fcaudit run: exit status %d (%s)\n", status,
-            status == 0   ? "pass"
-            : status == 1 ? "findings or too few tagged pages"
-            : status == 2 ? "the command failed"
-                          : "fcaudit could not finish");
+  if (WIFSIGNALED(wst)) {
+    fprintf(stderr, "fcaudit %s: %s was killed by signal %d (%s)\n", s->who, name,
+            WTERMSIG(wst), strsignal(WTERMSIG(wst)));
+    return FCA_EXIT_CMD;
   }
-  fca_proxy_free(p);
-out:
-  if (bundle) unlink(bundle);
-  if (tmpdir) rmdir(tmpdir);
-  free(bundle), free(tmpdir), free(url), free(dir);
-  fca_cmd_run_env_free(env);
-  if (ca) fca_ca_free(ca);
-  fca_model_free(m);
+  return FCA_EXIT_OK;
+}
+
+int fca_run_session_finish(fca_run_session_t *s, int status) {
+  if (s->p) {
+    /* Drain: in-flight exchanges finish (up to --drain-timeout) and their audits with them. */
+    fca_proxy_stop(s->p);
+    fca_proxy_wait(s->p);
+    if (status != FCA_EXIT_FATAL) {
+      if (fca_reports_write_all(s->m, s->cfg) < 0) status = FCA_EXIT_FATAL;
+      fca_model_print_summary(stderr, s->m, fca_console_use_color(stderr, FCA_COLOR_AUTO));
+      fca_proxy_print_refusals(s->p, stderr);
+      status = max_status(status, fca_model_exit_code(s->m));
+      fprintf(stderr, "fcaudit %s: exit status %d (%s)\n", s->who, status,
+              status == 0   ? "pass"
+              : status == 1 ? "findings or too few tagged pages"
+              : status == 2 ? "the command failed"
+                            : "fcaudit could not finish");
+    }
+    fca_proxy_free(s->p);
+  }
+  if (s->bundle) unlink(s->bundle);
+  if (s->tmpdir) rmdir(s->tmpdir);
+  free(s->bundle), free(s->tmpdir), free(s->url), free(s->dir);
+  if (s->ca) fca_ca_free(s->ca);
+  fca_model_free(s->m);
+  memset(s, 0, sizeof *s);
   /* The mask stays: a signal still pending must not kill fcaudit before it returns status. */
   return status;
+}
+
+int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, char **cmdv) {
+  if (!cmdv || !cmdv[0]) {
+    usage(stderr);
+    return FCA_EXIT_FATAL;
+  }
+  fca_run_session_t s;
+  int status = fca_run_session_start(&s, cfg, argc, argv, "run", "off");
+  if (status != FCA_EXIT_OK) return fca_run_session_finish(&s, status);
+  char **env = fca_cmd_run_env(environ, s.url, fca_ca_cert_path(s.ca), s.spki, s.bundle);
+  fca_info("proxy %s (run %s); running %s", s.url, s.m->run, cmdv[0]);
+  pid_t child;
+  status = fca_run_session_spawn(&s, cmdv, env, &child);
+  if (status == FCA_EXIT_OK) status = fca_run_session_wait(&s, child, cmdv[0], NULL, NULL);
+  fca_cmd_run_env_free(env);
+  return fca_run_session_finish(&s, status);
 }

@@ -1,10 +1,13 @@
-/* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: ca, run, tail,
- * report. Options may come before the subcommand and after it.
+/* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: browse, ca,
+ * report, run, tail (src/commands.c reads the command line: options before or after the
+ * subcommand word, `NAME --help`, the closest name for a typo).
  * Exit status 3 means fcaudit itself could not run (bad options, port, CA). */
 #include "fcaudit/ca_cmd.h"
+#include "fcaudit/cmd_browse.h"
 #include "fcaudit/cmd_report.h"
 #include "fcaudit/cmd_run.h"
 #include "fcaudit/cmd_tail.h"
+#include "fcaudit/commands.h"
 #include "fcaudit/config.h"
 #include "fcaudit/proxy.h"
 #include "fcaudit/util.h"
@@ -13,8 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static int usage_error(fca_config_t *cfg, const char *msg) {
-  fprintf(stderr, "fcaudit: %s (see fcaudit --help)\n", msg);
+static int usage_error(fca_config_t *cfg, fca_cmdline_t *cl, const char *msg) {
+  fprintf(stderr, "fcaudit: %s (see fcaudit%s%s --help)\n", msg, cl->cmd ? " " : "",
+          cl->cmd ? cl->cmd->name : "");
+  fca_cmdline_free(cl);
   fca_config_free(cfg);
   return 3;
 }
@@ -23,39 +28,49 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   fca_config_t cfg;
   fca_config_init(&cfg);
-  bool help = false, version = false;
+  fca_cmdline_t cl;
   char err[512];
-  int rest = fca_config_parse_args(&cfg, argc, argv, 1, &help, &version, err, sizeof err);
-  if (rest < 0) return usage_error(&cfg, err);
-  if (help) {
-    fca_config_print_help(stdout, "fcaudit");
+  if (fca_commands_parse(&cl, &cfg, argc, argv, err, sizeof err) < 0)
+    return usage_error(&cfg, &cl, err);
+  if (cl.help) {
+    if (cl.cmd)
+      fca_command_print_help(stdout, cl.cmd);
+    else
+      fca_config_print_help(stdout, "fcaudit");
+    fca_cmdline_free(&cl);
     fca_config_free(&cfg);
     return 0;
   }
-  if (version) {
+  if (cl.version) {
     printf("fcaudit %s\n", FCA_VERSION);
+    fca_cmdline_free(&cl);
     fca_config_free(&cfg);
     return 0;
   }
   fca_log_level_t lvl;
   if (cfg.log_level && fca_log_level_parse(cfg.log_level, &lvl) == 0) fca_log_set_level(lvl);
-  int status;
-  if (rest < argc && strcmp(argv[rest], "ca") == 0) {
-    status = fca_ca_cmd_main(&cfg, argc - rest, argv + rest);
-  } else if (rest < argc && strcmp(argv[rest], "run") == 0) {
-    status = fca_cmd_run_main(&cfg, argc, argv, rest);
-  } else if (rest < argc && strcmp(argv[rest], "tail") == 0) {
-    status = fca_cmd_tail_main(&cfg, argc - rest, argv + rest);
-  } else if (rest < argc && strcmp(argv[rest], "report") == 0) {
-    status = fca_cmd_report_main(&cfg, argc - rest, argv + rest);
-  } else if (rest < argc) {
+  const char *name = cl.cmd ? cl.cmd->name : "";
+  if (cl.rest && strcmp(name, "run") != 0) {
     char msg[300];
-    snprintf(msg, sizeof msg, "unknown command '%s'", argv[rest]);
-    return usage_error(&cfg, msg);
+    snprintf(msg, sizeof msg, "unexpected argument '%s'", cl.rest[0] ? cl.rest[0] : "--");
+    return usage_error(&cfg, &cl, msg);
+  }
+  int status;
+  if (strcmp(name, "ca") == 0) {
+    status = fca_ca_cmd_main(&cfg, cl.sub_argc, cl.sub_argv);
+  } else if (strcmp(name, "run") == 0) {
+    status = fca_cmd_run_main(&cfg, cl.global_argc, cl.global_argv, cl.rest);
+  } else if (strcmp(name, "tail") == 0) {
+    status = fca_cmd_tail_main(&cfg, cl.sub_argc, cl.sub_argv);
+  } else if (strcmp(name, "report") == 0) {
+    status = fca_cmd_report_main(&cfg, cl.sub_argc, cl.sub_argv);
+  } else if (strcmp(name, "browse") == 0) {
+    status = fca_cmd_browse_main(&cfg, cl.global_argc, cl.global_argv, cl.sub_argc, cl.sub_argv);
   } else {
-    if (fca_config_validate(&cfg, err, sizeof err) < 0) return usage_error(&cfg, err);
+    if (fca_config_validate(&cfg, err, sizeof err) < 0) return usage_error(&cfg, &cl, err);
     status = fca_proxy_main(&cfg);
   }
+  fca_cmdline_free(&cl);
   fca_config_free(&cfg);
   return status;
 }
