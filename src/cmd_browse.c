@@ -408,7 +408,9 @@ int fca_cmd_browse_main(fca_config_t *cfg, int gargc, char **gargv, int argc, ch
     else
       fca_info("proxy %s; starting %s", s.url, exe);
     pid_t child;
-    status = fca_run_session_spawn(&s, bargv, environ, &child);
+    /* A browser writes much to stderr that is not about the audit; --log-level debug shows it. */
+    bool quiet = !cfg->log_level || strcmp(cfg->log_level, "debug") != 0;
+    status = fca_run_session_spawn_quiet(&s, bargv, environ, &child, quiet);
     if (status == FCA_EXIT_OK) {
       idle_t w = {.s = &s, .start = fca_mono_ms(), .wait_ms = (int64_t)wait_ms};
       w.last_change = w.start;

@@ -7,6 +7,7 @@
 #include "fcaudit/cmd_run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/x509.h>
 #include <signal.h>
 #include <spawn.h>
@@ -223,6 +224,17 @@ int fca_run_session_start(fca_run_session_t *s, fca_config_t *cfg, int argc, cha
 }
 
 int fca_run_session_spawn(fca_run_session_t *s, char **cmdv, char **env, pid_t *child) {
+  return fca_run_session_spawn_quiet(s, cmdv, env, child, false);
+}
+
+int fca_run_session_spawn_quiet(fca_run_session_t *s, char **cmdv, char **env, pid_t *child,
+                                bool quiet) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (quiet) { /* its chatter (a browser's) stays off fcaudit's console */
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, defs;
@@ -235,8 +247,9 @@ int fca_run_session_spawn(fca_run_session_t *s, char **cmdv, char **env, pid_t *
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defs);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  int rc = posix_spawnp(child, cmdv[0], NULL, &attr, cmdv, env);
+  int rc = posix_spawnp(child, cmdv[0], &fa, &attr, cmdv, env);
   posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
     fprintf(stderr, "fcaudit %s: cannot run %s: %s\n", s->who, cmdv[0], strerror(rc));
     return FCA_EXIT_CMD;

@@ -42,6 +42,9 @@ int fca_run_session_start(fca_run_session_t *s, fca_config_t *cfg, int argc, cha
                           const char *who, const char *default_admin);
 /* Starts cmdv with env, default signal dispositions and an empty mask. 0, or 2. */
 int fca_run_session_spawn(fca_run_session_t *s, char **cmdv, char **env, pid_t *child);
+/* The same; quiet sends the child's stdout and stderr to /dev/null. */
+int fca_run_session_spawn_quiet(fca_run_session_t *s, char **cmdv, char **env, pid_t *child,
+                                bool quiet);
 /* Waits for child, passing SIGINT/SIGTERM on. tick (may be NULL) is called about every 200 ms;
  * when it returns true the child is asked to end (SIGTERM) and its exit is not a failure.
  * Returns 0, or 2 when the child failed. */
