@@ -6,16 +6,16 @@
  * A connection is freed only from a deferred event (never inside an endpoint callback), and
  * only when no DNS lookup still refers to it. */
 #include "conn_int.h"
-#include "fcaudit/refusals.h"
+#include "refusals.h"
 
+#include "endpoint.h"
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
-#include "fcaudit/endpoint.h"
-#include "fcaudit/http1.h"
-#include "fcaudit/intercept.h"
 #include "fcaudit/tlsctx.h"
-#include "fcaudit/upool.h"
 #include "fcaudit/util.h"
+#include "http1.h"
+#include "intercept.h"
+#include "upool.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -4,11 +4,11 @@
 #ifndef FCA_PROXY_CONN_INT_H
 #define FCA_PROXY_CONN_INT_H
 
+#include "conn.h"
+#include "endpoint.h"
 #include "fcaudit/audit.h"
-#include "fcaudit/conn.h"
-#include "fcaudit/endpoint.h"
-#include "fcaudit/http1.h"
-#include "fcaudit/routes.h"
+#include "http1.h"
+#include "routes.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -3,24 +3,23 @@
  * thread handles signals and tells workers through events made active across threads
  * (libevent with pthreads support). */
 #include "fcaudit/proxy.h"
-#include "fcaudit/refusals.h"
+#include "refusals.h"
 
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
 #include "fcaudit/ca.h"
-#include "fcaudit/ca_cmd.h"
-#include "fcaudit/intercept.h"
-#include "fcaudit/listener.h"
 #include "fcaudit/mint.h"
 #include "fcaudit/model.h"
 #include "fcaudit/reports.h"
-#include "fcaudit/routes.h"
 #include "fcaudit/ruleset.h"
 #include "fcaudit/sink.h"
 #include "fcaudit/tlsctx.h"
-#include "fcaudit/upool.h"
 #include "fcaudit/util.h"
-#include "fcaudit/worker.h"
+#include "intercept.h"
+#include "listener.h"
+#include "routes.h"
+#include "upool.h"
+#include "worker.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* refusals: a small table of (policy, host) -> count under one mutex. Refusals are rare next to
  * traffic (each one ends a request), so a linear search over at most FCA_REFUSALS_MAX entries
  * is cheap; the table never grows past its bound. */
-#include "fcaudit/refusals.h"
+#include "refusals.h"
 
 #include <pthread.h>
 #include <stdlib.h>

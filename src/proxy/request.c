@@ -3,14 +3,14 @@
  * --anticache), and the audit hooks of the exchange. */
 #include "conn_int.h"
 
+#include "endpoint.h"
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
-#include "fcaudit/endpoint.h"
-#include "fcaudit/http1.h"
-#include "fcaudit/intercept.h"
 #include "fcaudit/tlsctx.h"
-#include "fcaudit/upool.h"
 #include "fcaudit/util.h"
+#include "http1.h"
+#include "intercept.h"
+#include "upool.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

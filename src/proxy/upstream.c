@@ -4,14 +4,14 @@
  * safe request on a reused connection that turned out closed; and the upstream's events. */
 #include "conn_int.h"
 
+#include "endpoint.h"
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
-#include "fcaudit/endpoint.h"
-#include "fcaudit/http1.h"
-#include "fcaudit/intercept.h"
 #include "fcaudit/tlsctx.h"
-#include "fcaudit/upool.h"
 #include "fcaudit/util.h"
+#include "http1.h"
+#include "intercept.h"
+#include "upool.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
