@@ -323,6 +323,12 @@ int fca_cmd_browse_main(fca_config_t *cfg, int gargc, char **gargv, int argc, ch
     return FCA_EXIT_FATAL;
   }
 
+#ifdef __linux__
+  const char *disp = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
+  if (!headless && !(disp && *disp) && !(wl && *wl))
+    fca_warn("browse: no DISPLAY or WAYLAND_DISPLAY: the browser has no screen to open on "
+             "(--headless runs without one)");
+#endif
   fca_run_session_t s;
   int status;
   if (proxy) {

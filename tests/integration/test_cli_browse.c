@@ -121,3 +121,49 @@ Test(cli_browse, browser_not_found_is_an_error) {
   cr_assert(strstr(p.err, "--browser /nonexistent/chrome: not found"), "%s", p.err);
   cli_proc_free(&p);
 }
+
+/* --proxy: the browser only, through a proxy that is already running; the page is audited by
+ * that proxy (its log), and browse ends after --wait (generous: Chromium starts slowly on a loaded machine). */
+Test(cli_browse, headless_through_a_running_proxy) {
+  if (!have_chromium()) cr_skip_test("no Chromium installed");
+  char *dir = cli_tmpdir();
+  char *www = fca_xasprintf("%s/www", dir), *tmp = fca_xasprintf("%s/tmp", dir);
+  cr_assert_eq(mkdir(www, 0700), 0);
+  cr_assert_eq(mkdir(tmp, 0700), 0);
+  char *f1 = fca_xasprintf("%s/checkout.html", www), *f2 = fca_xasprintf("%s.headers", f1);
+  char *html = cli_read(FCA_TEST_SRCDIR "/tests/site/shop.test/checkout-referrer-no-referrer.html");
+  cr_assert_not_null(html);
+  cli_write(f1, html);
+  cli_write(f2, "Referrer-Policy: no-referrer\n");
+  free(html);
+  fca_origin_t org;
+  fca_origin_opts_t oo = {.root = www};
+  cr_assert_eq(fca_origin_start(&org, &oo), 0);
+  char *resolve = fca_xasprintf("shop.test:%d:127.0.0.1", org.port);
+  fca_testproxy_t px;
+  cr_assert_eq(fca_testproxy_start(&px, (const char *[]){"--resolve", resolve, NULL}), 0);
+  char *hp = fca_xasprintf("127.0.0.1:%d", px.port);
+  char *url = fca_xasprintf("http://shop.test:%d/files/checkout.html", org.port);
+  char *env_tmp = fca_xasprintf("TMPDIR=%s", tmp);
+  const char *env[] = {env_tmp, NULL};
+  cli_proc_t p;
+  int rc = cli_run(&p,
+                   (char *[]){FCA_TEST_BINARY, "browse", "--proxy", hp, "--ca-dir", px.ca_dir,
+                              "--headless", "--wait", "12s", url, NULL},
+                   env);
+  cr_assert_eq(rc, 0, "%s", p.err);
+  cr_assert_null(strstr(p.err, "fcaudit summary"), "the running proxy owns the run:\n%s", p.err);
+  cr_assert_eq(count_profiles(tmp), 0, "a temporary profile was left in %s", tmp);
+  char *events = cli_read(px.log_path);
+  char *perr = fca_testproxy_stderr(&px);
+  cr_assert(events && strstr(events, "\"rule\":\"FC-REF-1\""), "log: %s\nproxy: %s\nbrowse: %s",
+            events ? events : "", perr, p.err);
+  free(perr);
+  free(events);
+  fca_testproxy_stop(&px);
+  cli_proc_free(&p);
+  fca_origin_stop(&org);
+  cli_rm_rf(dir);
+  free(dir), free(www), free(tmp), free(f1), free(f2), free(resolve), free(hp), free(url),
+      free(env_tmp);
+}
