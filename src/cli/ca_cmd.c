@@ -78,7 +78,8 @@ int fca_ca_cmd_run(const fca_config_t *cfg, int argc, char **argv, FILE *out, FI
     if (d < bestd) bestd = d, best = actions[k];
   }
   if (!known) {
-    fprintf(errf, "fcaudit ca: unknown action '%s' (%s%s%sinit, show, export [--der], spki, path)\n",
+    fprintf(errf,
+            "fcaudit ca: unknown action '%s' (%s%s%sinit, show, export [--der], spki, path)\n",
             action, best ? "did you mean " : "", best ? best : "", best ? "? actions: " : "");
     return 3;
   }

@@ -17,10 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fcaudit/admin.h"
-#include "fcaudit/ca.h"
 #include "cmd_run.h"
 #include "commands.h"
+#include "fcaudit/admin.h"
+#include "fcaudit/ca.h"
 #include "fcaudit/metrics.h"
 #include "fcaudit/model.h"
 #include "fcaudit/proxy.h"
@@ -38,12 +38,15 @@ extern char **environ;
 #define FCA_BROWSE_MAX_MS 60000
 #endif
 
-static const char *const CHROMES[] = {"google-chrome", "google-chrome-stable", "chromium",
-                                      "chromium-browser", "chrome", NULL};
+static const char *const CHROMES[] = {
+    "google-chrome", "google-chrome-stable", "chromium", "chromium-browser", "chrome", NULL};
 static const char *const CHROME_PATHS[] = {
-    "/opt/google/chrome/chrome", "/usr/lib/chromium/chromium", "/snap/bin/chromium",
+    "/opt/google/chrome/chrome",
+    "/usr/lib/chromium/chromium",
+    "/snap/bin/chromium",
     "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
-    "/Applications/Chromium.app/Contents/MacOS/Chromium", NULL};
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+    NULL};
 static const char *const FIREFOXES[] = {"firefox", "firefox-esr", NULL};
 static const char *const FIREFOX_PATHS[] = {"/usr/lib/firefox/firefox", "/opt/firefox/firefox",
                                             "/Applications/Firefox.app/Contents/MacOS/firefox",
@@ -203,8 +206,8 @@ static bool firefox_trust_ca(const char *profile, const char *ca_pem, fca_run_se
   if (!certutil) return false;
   char *db = fca_xasprintf("sql:%s", profile);
   char *argv[] = {certutil, "-N", "-d", db, "--empty-password", NULL};
-  char *argv2[] = {certutil, "-A", "-n", "fcaudit", "-t", "C,,", "-i", (char *)ca_pem, "-d", db,
-                   NULL};
+  char *argv2[] = {certutil, "-A",           "-n", "fcaudit", "-t", "C,,",
+                   "-i",     (char *)ca_pem, "-d", db,        NULL};
   bool ok = true;
   char **steps[] = {argv, argv2};
   for (int k = 0; k < 2 && ok; k++) {
@@ -264,7 +267,8 @@ int fca_cmd_browse_main(fca_config_t *cfg, int gargc, char **gargv, int argc, ch
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *eq = strchr(a, '=');
     const char *val = NULL;
-#define OPT(name) (strncmp(a, name, strlen(name)) == 0 && (a[strlen(name)] == '\0' || a[strlen(name)] == '='))
+#define OPT(name)                                                                                  \
+  (strncmp(a, name, strlen(name)) == 0 && (a[strlen(name)] == '\0' || a[strlen(name)] == '='))
     bool takes = OPT("--proxy") || OPT("--browser") || OPT("--wait");
     if (takes) val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
     if (takes && !val) {
@@ -343,8 +347,8 @@ int fca_cmd_browse_main(fca_config_t *cfg, int gargc, char **gargv, int argc, ch
     pthread_sigmask(SIG_BLOCK, &s.set, NULL);
     char err[512];
     s.dir = fca_ca_resolve_dir(cfg->ca_dir);
-    s.ca = s.dir ? fca_ca_load_or_create(s.dir, cfg->ca_key_type, false, NULL, err, sizeof err)
-                 : NULL;
+    s.ca =
+        s.dir ? fca_ca_load_or_create(s.dir, cfg->ca_key_type, false, NULL, err, sizeof err) : NULL;
     status = FCA_EXIT_OK;
     if (!s.ca || fca_ca_spki_b64(s.ca, s.spki, sizeof s.spki) < 0) {
       fprintf(stderr, "fcaudit browse: CA: %s\n", s.dir ? err : "no CA directory (set --ca-dir)");
@@ -353,14 +357,13 @@ int fca_cmd_browse_main(fca_config_t *cfg, int gargc, char **gargv, int argc, ch
       const char *tmpbase = getenv("TMPDIR");
       s.tmpdir = fca_xasprintf("%s/fcaudit-browse-XXXXXX", tmpbase && *tmpbase ? tmpbase : "/tmp");
       if (!mkdtemp(s.tmpdir)) {
-        fprintf(stderr, "fcaudit browse: cannot make a temporary directory: %s\n",
-                strerror(errno));
+        fprintf(stderr, "fcaudit browse: cannot make a temporary directory: %s\n", strerror(errno));
         free(s.tmpdir), s.tmpdir = NULL;
         status = FCA_EXIT_FATAL;
       }
       bool v6 = strchr(proxy_host, ':') != NULL;
-      s.url = fca_xasprintf("http://%s%s%s:%d", v6 ? "[" : "", proxy_host, v6 ? "]" : "",
-                            proxy_port);
+      s.url =
+          fca_xasprintf("http://%s%s%s:%d", v6 ? "[" : "", proxy_host, v6 ? "]" : "", proxy_port);
     }
   } else {
     /* The dashboard is wanted (first tab): on a free port unless --admin says otherwise. */
@@ -402,8 +405,7 @@ int fca_cmd_browse_main(fca_config_t *cfg, int gargc, char **gargv, int argc, ch
       }
       bargv = fca_browse_firefox_argv(exe, profile, headless, tabs);
     } else {
-      bargv = fca_browse_chromium_argv(exe, profile, s.url, s.spki, headless, geteuid() == 0,
-                                       tabs);
+      bargv = fca_browse_chromium_argv(exe, profile, s.url, s.spki, headless, geteuid() == 0, tabs);
     }
     free(tabs);
   }

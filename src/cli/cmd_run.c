@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fcaudit/ca.h"
 #include "commands.h"
+#include "fcaudit/ca.h"
 #include "fcaudit/console.h"
 #include "fcaudit/model.h"
 #include "fcaudit/proxy.h"
@@ -197,8 +197,8 @@ int fca_run_session_start(fca_run_session_t *s, fca_config_t *cfg, int argc, cha
   }
   fca_model_subscribe(s->m, fca_proxy_sink(s->p));
   s->dir = fca_ca_resolve_dir(cfg->ca_dir);
-  s->ca = s->dir ? fca_ca_load_or_create(s->dir, cfg->ca_key_type, false, NULL, err, sizeof err)
-                 : NULL;
+  s->ca =
+      s->dir ? fca_ca_load_or_create(s->dir, cfg->ca_key_type, false, NULL, err, sizeof err) : NULL;
   if (!s->ca || fca_ca_spki_b64(s->ca, s->spki, sizeof s->spki) < 0) {
     fprintf(stderr, "fcaudit %s: CA: %s\n", who, s->dir ? err : "no CA directory (set --ca-dir)");
     return FCA_EXIT_FATAL;
@@ -212,8 +212,8 @@ int fca_run_session_start(fca_run_session_t *s, fca_config_t *cfg, int argc, cha
   }
   s->bundle = fca_xasprintf("%s/ca-bundle.pem", s->tmpdir);
   bool had_system;
-  if (fca_cmd_run_write_bundle(s->bundle, fca_ca_cert_path(s->ca), &had_system, err,
-                               sizeof err) < 0) {
+  if (fca_cmd_run_write_bundle(s->bundle, fca_ca_cert_path(s->ca), &had_system, err, sizeof err) <
+      0) {
     fprintf(stderr, "fcaudit %s: %s\n", who, err);
     return FCA_EXIT_FATAL;
   }
@@ -291,8 +291,8 @@ int fca_run_session_wait(fca_run_session_t *s, pid_t child, const char *name,
     return FCA_EXIT_CMD;
   }
   if (WIFSIGNALED(wst)) {
-    fprintf(stderr, "fcaudit %s: %s was killed by signal %d (%s)\n", s->who, name,
-            WTERMSIG(wst), strsignal(WTERMSIG(wst)));
+    fprintf(stderr, "fcaudit %s: %s was killed by signal %d (%s)\n", s->who, name, WTERMSIG(wst),
+            strsignal(WTERMSIG(wst)));
     return FCA_EXIT_CMD;
   }
   return FCA_EXIT_OK;

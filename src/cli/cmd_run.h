@@ -4,8 +4,8 @@
 #ifndef FCAUDIT_CMD_RUN_H
 #define FCAUDIT_CMD_RUN_H
 
-#include <stdbool.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 

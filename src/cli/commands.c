@@ -162,16 +162,15 @@ int fca_commands_parse(fca_cmdline_t *cl, fca_config_t *cfg, int argc, char **ar
         val = info.metavar != NULL;
       else {
         const fca_command_t *o = a[1] == '-' ? owner(name, len, 0) : owner("", 0, name[0]);
-        const fca_cmd_opt_t *so =
-            o ? find_sub(o, name, len, a[1] == '-' ? 0 : name[0]) : NULL;
+        const fca_cmd_opt_t *so = o ? find_sub(o, name, len, a[1] == '-' ? 0 : name[0]) : NULL;
         val = so && so->metavar;
         if (!so && strcmp(a, "-h") != 0 && (a[1] != '-' || strncmp(name, "help", len) != 0)) {
           /* Unknown: its value (if any) cannot be told from a command word; say so now. */
           if (a[1] == '-') {
             const char *best = closest(name, len, true, NULL);
             if (best)
-              fca_seterr(err, errlen, "unknown option --%.*s (did you mean --%s?)", (int)len,
-                         name, best);
+              fca_seterr(err, errlen, "unknown option --%.*s (did you mean --%s?)", (int)len, name,
+                         best);
             else
               fca_seterr(err, errlen, "unknown option --%.*s", (int)len, name);
           } else {
@@ -239,7 +238,8 @@ int fca_commands_parse(fca_cmdline_t *cl, fca_config_t *cfg, int argc, char **ar
     /* A command's own option wins over fcaudit's of the same name (tail --rule GLOB). */
     if (dash2 && !find_sub(cl->cmd, name, len, 0) && is_global(name, len, &info)) {
       push(&cl->global_argv, &cl->global_argc, a);
-      if (info.metavar && !has_eq && i + 1 < argc) push(&cl->global_argv, &cl->global_argc, argv[++i]);
+      if (info.metavar && !has_eq && i + 1 < argc)
+        push(&cl->global_argv, &cl->global_argc, argv[++i]);
       continue;
     }
     const fca_cmd_opt_t *so = find_sub(cl->cmd, name, len, dash2 ? 0 : name[0]);
@@ -281,8 +281,8 @@ int fca_commands_parse(fca_cmdline_t *cl, fca_config_t *cfg, int argc, char **ar
   early = words = NULL;
   /* The fcaudit options, in one go (--config, defaults, lists replacing the file's). */
   bool version = false, help = false;
-  int r = fca_config_parse_args(cfg, cl->global_argc, cl->global_argv, 1, &help, &version, err,
-                                errlen);
+  int r =
+      fca_config_parse_args(cfg, cl->global_argc, cl->global_argv, 1, &help, &version, err, errlen);
   if (r < 0) return -1;
   if (r < cl->global_argc && !help && !version) {
     fca_seterr(err, errlen, "unexpected argument '%s'", cl->global_argv[r]);
@@ -342,12 +342,12 @@ void fca_command_print_help(FILE *f, const fca_command_t *c) {
     }
   }
   if (c->proxy_options)
-    fprintf(f, "\nThe options of `fcaudit --help` apply too; options may come before or after "
-               "`%s`.\n",
+    fprintf(f,
+            "\nThe options of `fcaudit --help` apply too; options may come before or after "
+            "`%s`.\n",
             c->name);
   else
-    fprintf(f, "\nOptions may come before or after `%s`; --log names the default FILE.\n",
-            c->name);
+    fprintf(f, "\nOptions may come before or after `%s`; --log names the default FILE.\n", c->name);
 }
 
 void fca_commands_print_synopsis(FILE *f) {

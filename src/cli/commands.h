@@ -21,11 +21,11 @@ typedef struct {
 } fca_cmd_opt_t;
 
 typedef struct {
-  const char *name;     /* "ca"; NULL for the proxy itself */
-  const char *synopsis; /* after "fcaudit NAME " */
-  const char *summary;  /* one line, for the command list */
-  const char *details;  /* a few sentences for NAME --help */
-  bool proxy_options;   /* the options of fcaudit --help apply too */
+  const char *name;          /* "ca"; NULL for the proxy itself */
+  const char *synopsis;      /* after "fcaudit NAME " */
+  const char *summary;       /* one line, for the command list */
+  const char *details;       /* a few sentences for NAME --help */
+  bool proxy_options;        /* the options of fcaudit --help apply too */
   const fca_cmd_opt_t *opts; /* terminated by {NULL} */
 } fca_command_t;
 

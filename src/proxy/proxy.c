@@ -447,7 +447,9 @@ void fca_proxy_wait_free(fca_proxy_t *p) {
   fca_proxy_free(p);
 }
 
-void fca_proxy_print_refusals(fca_proxy_t *p, FILE *f) { fca_refusals_print(p->shared.refusals, f); }
+void fca_proxy_print_refusals(fca_proxy_t *p, FILE *f) {
+  fca_refusals_print(p->shared.refusals, f);
+}
 
 /* ---- foreground run ---- */
 

@@ -30,7 +30,8 @@ static const char *CSS =
     "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #dde}"
     ".verdict{padding:1em 1.2em;border-radius:8px;font-size:1.2em;font-weight:600}"
     ".verdict.pass{background:#e3f6e8;color:#14532d}.verdict.fail{background:#fde8e8;"
-    "color:#7f1d1d}.verdict.mixed{background:#fef3c7;color:#78350f}.verdict small{display:block;font-weight:400;font-size:.8em}"
+    "color:#7f1d1d}.verdict.mixed{background:#fef3c7;color:#78350f}.verdict "
+    "small{display:block;font-weight:400;font-size:.8em}"
     ".warn{background:#fff6db;color:#713f12;padding:.8em 1em;border-radius:6px;margin:1em 0}"
     "table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{text-align:left;"
     "padding:.35em .6em;border-bottom:1px solid #eef;vertical-align:top}"
@@ -64,7 +65,10 @@ int fca_report_html_write(fca_model_t *m, FILE *f) {
   /* A pass with pages that still fail an item is not shown green. */
   bool mixed = !v.fail && v.standing[FCA_LEVEL_WARNING] + v.standing[FCA_LEVEL_ERROR] > 0;
   fprintf(f, "<div class=\"verdict %s\" id=\"verdict\">Verdict: %s<small>",
-          v.fail ? "fail" : mixed ? "mixed" : "pass", v.fail ? "FAIL" : "PASS");
+          v.fail  ? "fail"
+          : mixed ? "mixed"
+                  : "pass",
+          v.fail ? "FAIL" : "PASS");
   fca_markup_escape(f, sentence);
   fputs("</small>", f);
   free(sentence);

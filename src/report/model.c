@@ -6,8 +6,8 @@
 #include "fcaudit/model.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -555,9 +555,8 @@ void fca_model_summary_fn(void *model, json_t *summary) {
   const char *lvl =
       m->policy.fail_on == FCA_LEVEL_IGNORE ? "never" : fca_level_name(m->policy.fail_on);
   json_object_set_new(summary, "verdict",
-                      json_pack("{s:s,s:s,s:i,s:s}", "result", v.fail ? "fail" : "pass",
-                                "fail_on", lvl, "exit_code", v.fail ? 1 : 0, "sentence",
-                                sentence));
+                      json_pack("{s:s,s:s,s:i,s:s}", "result", v.fail ? "fail" : "pass", "fail_on",
+                                lvl, "exit_code", v.fail ? 1 : 0, "sentence", sentence));
   free(sentence);
   pthread_mutex_unlock(&m->lock);
 }

@@ -166,8 +166,8 @@ void fca_model_finalize(fca_model_t *m) {
       if (nfail) {
         char *why = fca_xasprintf("%s: %s", first->rule, first->message ? first->message : "");
         if (nfail > 1) {
-          char *more = fca_xasprintf("%s (and %zu more finding%s)", why, nfail - 1,
-                                     nfail == 2 ? "" : "s");
+          char *more =
+              fca_xasprintf("%s (and %zu more finding%s)", why, nfail - 1, nfail == 2 ? "" : "s");
           free(why);
           why = more;
         }

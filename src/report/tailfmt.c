@@ -106,9 +106,10 @@ size_t fca_tailfmt_line(const json_t *o, char *buf, size_t n, bool color) {
   /* docs/events.md: violations.by_level.LEVEL.reported (distinct findings logged). */
   const json_t *bl = json_object_get(v, "by_level");
   if (json_is_object(bl) && l < n)
-    l += (size_t)snprintf(buf + l, n - l, "  errors %lld  warnings %lld  info %lld",
-                          (long long)level_count(bl, "error"), (long long)level_count(bl, "warning"),
-                          (long long)level_count(bl, "info"));
+    l +=
+        (size_t)snprintf(buf + l, n - l, "  errors %lld  warnings %lld  info %lld",
+                         (long long)level_count(bl, "error"), (long long)level_count(bl, "warning"),
+                         (long long)level_count(bl, "info"));
   /* The run model's verdict, in the words of every other output. */
   const char *sentence = jstr(json_object_get(o, "verdict"), "sentence");
   if (sentence && l < n) {

@@ -2,8 +2,9 @@
  * same-origin, a static Stripe.js tag) is served by the test origin; the proxy runs with
  * --only-resolved and --resolve for the site's host. The page must be loaded through the proxy,
  * its finding must reach the log, the run must end by itself with the verdict, and the
- * temporary profile must be gone. (The page is plain HTTP: browsers apply the referrer policy there,
- * not COOP, which needs a secure context.) Skipped (not passed) when no Chromium is installed. */
+ * temporary profile must be gone. (The page is plain HTTP: browsers apply the referrer policy
+ * there, not COOP, which needs a secure context.) Skipped (not passed) when no Chromium is
+ * installed. */
 #include <dirent.h>
 #include <jansson.h>
 
@@ -108,7 +109,8 @@ Test(cli_browse, headless_loads_a_page_through_the_proxy) {
   cli_proc_free(&p);
   fca_origin_stop(&org);
   cli_rm_rf(dir);
-  free(dir), free(www), free(tmp), free(ca), free(log), free(json), free(resolve), free(url), free(env_tmp);
+  free(dir), free(www), free(tmp), free(ca), free(log), free(json), free(resolve), free(url),
+      free(env_tmp);
 }
 
 Test(cli_browse, browser_not_found_is_an_error) {
@@ -123,7 +125,8 @@ Test(cli_browse, browser_not_found_is_an_error) {
 }
 
 /* --proxy: the browser only, through a proxy that is already running; the page is audited by
- * that proxy (its log), and browse ends after --wait (generous: Chromium starts slowly on a loaded machine). */
+ * that proxy (its log), and browse ends after --wait (generous: Chromium starts slowly on a loaded
+ * machine). */
 Test(cli_browse, headless_through_a_running_proxy) {
   if (!have_chromium()) cr_skip_test("no Chromium installed");
   char *dir = cli_tmpdir();

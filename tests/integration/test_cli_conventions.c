@@ -90,14 +90,15 @@ Test(cli_conventions, typos_get_the_closest_name) {
 Test(cli_conventions, tail_options_before_the_word_and_no_follow) {
   char *dir = cli_tmpdir();
   char *log = fca_xasprintf("%s/e.ndjson", dir);
-  cli_write(log, "{\"schema\":1,\"run\":\"r\",\"ts\":\"2026-12-06T10:00:00.000Z\",\"type\":\"note\","
-                 "\"note\":\"n1\",\"message\":\"m\"}\n"
-                 "{\"schema\":1,\"run\":\"r\",\"ts\":\"2026-12-06T10:00:01.000Z\",\"type\":\"note\","
-                 "\"note\":\"n2\",\"message\":\"m\"}\n");
+  cli_write(log,
+            "{\"schema\":1,\"run\":\"r\",\"ts\":\"2026-12-06T10:00:00.000Z\",\"type\":\"note\","
+            "\"note\":\"n1\",\"message\":\"m\"}\n"
+            "{\"schema\":1,\"run\":\"r\",\"ts\":\"2026-12-06T10:00:01.000Z\",\"type\":\"note\","
+            "\"note\":\"n2\",\"message\":\"m\"}\n");
   char *a = run_ok((char *[]){FCA_TEST_BINARY, "--no-follow", "-n", "1", "--log", log, "tail",
                               "--color", "never", NULL});
-  char *b = run_ok((char *[]){FCA_TEST_BINARY, "tail", "--no-follow", "-n", "1", "--color", "never",
-                              log, NULL});
+  char *b = run_ok(
+      (char *[]){FCA_TEST_BINARY, "tail", "--no-follow", "-n", "1", "--color", "never", log, NULL});
   cr_assert_str_eq(a, b);
   cr_assert(strstr(a, "n2") && !strstr(a, "n1"), "-n 1: the last event only: %s", a);
   free(a), free(b);

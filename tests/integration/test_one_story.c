@@ -61,17 +61,18 @@ Test(one_story, every_output_tells_the_same_story) {
   cr_assert(strstr(tail.out, "verdict: " SENTENCE), "tail:\n%s", tail.out);
   cr_assert(strstr(tail.out, "errors 0  warnings 4  info 0"), "tail: real counts\n%s", tail.out);
   cr_assert(strstr(page, "<small>" SENTENCE "</small>"), "html");
-  cr_assert(strstr(page, "class=\"verdict mixed\""), "html: a pass with failing pages is not green");
+  cr_assert(strstr(page, "class=\"verdict mixed\""),
+            "html: a pass with failing pages is not green");
   cr_assert(strstr(xml, "<property name=\"verdict\" value=\"" SENTENCE "\"/>"), "junit");
   json_t *s = json_loads(sar, 0, &je);
-  cr_assert_str_eq(json_string_value(json_object_get(
-                       json_object_get(json_array_get(json_object_get(json_array_get(
-                                                          json_object_get(s, "runs"), 0),
-                                                      "invocations"),
-                                                      0),
-                                       "properties"),
-                       "verdict")),
-                   SENTENCE);
+  cr_assert_str_eq(
+      json_string_value(json_object_get(
+          json_object_get(
+              json_array_get(
+                  json_object_get(json_array_get(json_object_get(s, "runs"), 0), "invocations"), 0),
+              "properties"),
+          "verdict")),
+      SENTENCE);
   json_decref(s);
 
   /* Item 4's test-mode coverage: the same line on the console, in the report (which the
@@ -126,8 +127,7 @@ Test(one_story, every_output_tells_the_same_story) {
       free(line);
     }
     /* Item 4 fails for the live key, in the same words on every page. */
-    const char *why4 =
-        json_string_value(json_object_get(json_array_get(card, 3), "why"));
+    const char *why4 = json_string_value(json_object_get(json_array_get(card, 3), "why"));
     cr_assert(strncmp(why4, "FC-TEST-1: A live publishable key", 33) == 0, "%s", why4);
     free(blk);
   }

@@ -725,7 +725,9 @@ static void commands_fn(FILE *f, int fmt) {
   fca_commands_print_reference(f, (fca_config_fmt_t)fmt);
 }
 
-static void command_help_fn(FILE *f, int i) { fca_command_print_help(f, fca_command_get((size_t)i)); }
+static void command_help_fn(FILE *f, int i) {
+  fca_command_print_help(f, fca_command_get((size_t)i));
+}
 
 /* The subcommands: README and the man page embed the generated reference; each command's
  * --help, README and man page name every option of it. */

@@ -6,8 +6,8 @@
 #include "fcaudit/report_json.h"
 #include "fcaudit/sink.h"
 
-#include <unistd.h>
 #include "report_fixture.h"
+#include <unistd.h>
 
 static const fca_model_finding_t *find(const fca_model_t *m, const char *rule) {
   for (size_t i = 0; i < m->nfindings; i++)
@@ -287,8 +287,9 @@ Test(model, console_summary) {
   fca_model_print_summary(f, m, true);
   fclose(f);
   cr_assert(strstr(buf, "WARNING: no page loaded Stripe.js"), "%s", buf);
-  cr_assert(strstr(buf, "pass at --fail-on error; no page loaded Stripe.js, so nothing was audited"),
-            "%s", buf);
+  cr_assert(
+      strstr(buf, "pass at --fail-on error; no page loaded Stripe.js, so nothing was audited"),
+      "%s", buf);
   free(buf);
   fca_model_free(m);
 }
