@@ -16,7 +16,7 @@ static const fca_cmd_opt_t ca_opts[] = {
     {"der", 0, NULL, "export: DER instead of PEM"},
     {NULL, 0, NULL, NULL},
 };
-static const fca_cmd_opt_t run_opts[] = {{NULL, 0, NULL, NULL}};
+static const fca_cmd_opt_t no_opts[] = {{NULL, 0, NULL, NULL}};
 static const fca_cmd_opt_t report_opts[] = {
     {"run", 0, "ID", "the run to report (default: the latest in the log)"},
     {NULL, 0, NULL, NULL},
@@ -51,6 +51,16 @@ static const fca_command_t commands[] = {
      "`fcaudit run`. --headless loads the URLs, waits until the network is idle (or --wait "
      "TIME), closes the browser and ends the run. The temporary profile is removed at the end.",
      true, browse_opts},
+    {"audit", "[options] FILE.har...", "audit HAR files offline (no proxy)",
+     "Audits HAR 1.2 files without a proxy (DevTools \"Save all as HAR with content\", "
+     "Playwright recordHar, or a file written by --har): every entry is replayed through the "
+     "same audit engine in startedDateTime order, with the rules, levels, reports, baseline and "
+     "exit status of `fcaudit run`. Files are streamed, one entry at a time. An entry without a "
+     "body gets a body-missing note saying what could not be judged. A malformed or truncated "
+     "file stops with an error naming the entry; the findings of the entries before it are still "
+     "reported, and the exit status is 3. \"-\" reads standard input. docs/har.md tells how to "
+     "export a HAR.",
+     true, no_opts},
     {"ca", "init|show|export|spki|path [--force] [--der]", "manage the interception CA",
      "init creates the CA in --ca-dir if there is none (--force replaces it); show prints its "
      "subject, validity and fingerprints; export writes the certificate to stdout (PEM, or DER "
@@ -68,7 +78,7 @@ static const fca_command_t commands[] = {
      "FCAUDIT_PROXY/FCAUDIT_SPKI in its environment, then writes the reports. Exit status: 0 "
      "pass; 1 findings at or above --fail-on (default error) or fewer tagged pages than "
      "--require-tagged; 2 CMD failed; 3 fcaudit could not run. The highest wins.",
-     true, run_opts},
+     true, no_opts},
     {"tail", "[options] [FILE]", "follow an event log as readable lines",
      "Prints the last events of an NDJSON event log (default: the --log file), then follows it "
      "like tail -F: it waits for the file to appear and survives rotation and truncation. "
@@ -193,7 +203,7 @@ int fca_commands_parse(fca_cmdline_t *cl, fca_config_t *cfg, int argc, char **ar
       if (best)
         fca_seterr(err, errlen, "unknown command '%s' (did you mean %s?)", a, best);
       else
-        fca_seterr(err, errlen, "unknown command '%s' (commands: browse, ca, report, run, tail)",
+        fca_seterr(err, errlen, "unknown command '%s' (commands: audit, browse, ca, report, run, tail)",
                    a);
       return -1;
     }

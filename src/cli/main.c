@@ -1,8 +1,9 @@
-/* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: browse, ca,
- * report, run, tail (src/commands.c reads the command line: options before or after the
+/* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: audit, browse,
+ * ca, report, run, tail (src/commands.c reads the command line: options before or after the
  * subcommand word, `NAME --help`, the closest name for a typo).
  * Exit status 3 means fcaudit itself could not run (bad options, port, CA). */
 #include "ca_cmd.h"
+#include "cmd_audit.h"
 #include "cmd_browse.h"
 #include "cmd_report.h"
 #include "cmd_run.h"
@@ -14,6 +15,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int usage_error(fca_config_t *cfg, fca_cmdline_t *cl, const char *msg) {
@@ -50,6 +52,16 @@ int main(int argc, char **argv) {
   fca_log_level_t lvl;
   if (cfg.log_level && fca_log_level_parse(cfg.log_level, &lvl) == 0) fca_log_set_level(lvl);
   const char *name = cl.cmd ? cl.cmd->name : "";
+  if (cl.rest && strcmp(name, "audit") == 0) { /* audit -- FILE...: files that look like options */
+    for (char **r = cl.rest; *r; r++) {
+      cl.sub_argv = fca_xrealloc(cl.sub_argv, (size_t)(cl.sub_argc + 3) * sizeof *cl.sub_argv);
+      if (r == cl.rest) cl.sub_argv[cl.sub_argc++] = "--";
+      cl.sub_argv[cl.sub_argc++] = *r;
+      cl.sub_argv[cl.sub_argc] = NULL;
+    }
+    free(cl.rest);
+    cl.rest = NULL;
+  }
   if (cl.rest && strcmp(name, "run") != 0) {
     char msg[300];
     snprintf(msg, sizeof msg, "unexpected argument '%s'", cl.rest[0] ? cl.rest[0] : "--");
@@ -64,6 +76,8 @@ int main(int argc, char **argv) {
     status = fca_cmd_tail_main(&cfg, cl.sub_argc, cl.sub_argv);
   } else if (strcmp(name, "report") == 0) {
     status = fca_cmd_report_main(&cfg, cl.sub_argc, cl.sub_argv);
+  } else if (strcmp(name, "audit") == 0) {
+    status = fca_cmd_audit_main(&cfg, cl.sub_argc, cl.sub_argv);
   } else if (strcmp(name, "browse") == 0) {
     status = fca_cmd_browse_main(&cfg, cl.global_argc, cl.global_argv, cl.sub_argc, cl.sub_argv);
   } else {

@@ -11,6 +11,7 @@
 #include "endpoint.h"
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/har_writer.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 #include "http1.h"
@@ -369,10 +370,14 @@ static void handle_response_head(fca_conn_t *c, size_t head_len) {
   else
     evbuffer_add(out, data, head_len);
   /* The audit reads the fields in place: before the head leaves the input buffer. */
-  if (c->ax && !switching && (h->status < 100 || h->status >= 200)) {
+  if ((c->ax || c->hx) && !switching && (h->status < 100 || h->status >= 200)) {
     fca_audit_header_t hdrs[FCA_HTTP_MAX_FIELDS];
-    fca_audit_response_head(c->ax, h->status, hdrs, fca_conn_audit_headers(h, hdrs));
-    c->ax_body = fca_audit_wants_body(c->ax);
+    size_t nh = fca_conn_audit_headers(h, hdrs);
+    if (c->ax) {
+      fca_audit_response_head(c->ax, h->status, hdrs, nh);
+      c->ax_body = fca_audit_wants_body(c->ax);
+    }
+    if (c->hx) fca_harw_response_head(c->hx, h->status, hdrs, nh);
   }
   evbuffer_drain(in, head_len);
   h->base = NULL; /* its bytes are gone; only the parsed numbers remain valid */
@@ -599,7 +604,7 @@ void fca_conn_accept(fca_worker_t *w, int fd, const struct sockaddr *sa, socklen
   c->timer = event_new(w->base, -1, 0, on_timer, c);
   c->free_ev = event_new(w->base, -1, 0, on_free, c);
   c->gc_ev = event_new(w->base, -1, 0, on_gc, c);
-  fca_http1_init(&c->req, HTTP_REQUEST, NULL, c);
+  fca_http1_init(&c->req, HTTP_REQUEST, w->shared->har ? fca_conn_on_req_body : NULL, c);
   fca_http1_init(&c->resp, HTTP_RESPONSE, fca_conn_on_resp_body, c);
   c->next = w->conns;
   if (w->conns) w->conns->prev = c;

@@ -62,6 +62,7 @@ struct fca_conn {
   int tunnel_host_port;
   char *url;                /* the current request's absolute URL */
   fca_audit_exchange_t *ax; /* the audit of the current exchange */
+  struct fca_harw_x *hx;    /* --har: the HAR record of the current exchange, or NULL */
   bool up_reusable;         /* the upstream is idle after a complete keep-alive response */
   bool up_reused;           /* the current exchange runs on a reused upstream */
   bool retried;             /* the current request was already re-sent once */
@@ -110,6 +111,7 @@ bool fca_conn_is_self(fca_conn_t *c, const struct sockaddr *sa);
 size_t fca_conn_audit_headers(const fca_http_head_t *h, fca_audit_header_t *out);
 void fca_conn_audit_end(fca_conn_t *c, bool complete);
 void fca_conn_on_resp_body(void *ud, const char *data, size_t len);
+void fca_conn_on_req_body(void *ud, const char *data, size_t len);
 bool fca_conn_is_admin_host(const char *host);
 void fca_conn_peek_tunnel(fca_conn_t *c);
 void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len);

@@ -6,6 +6,7 @@
 #include "endpoint.h"
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/har_writer.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 #include "http1.h"
@@ -74,6 +75,19 @@ size_t fca_conn_audit_headers(const fca_http_head_t *h, fca_audit_header_t *out)
 
 static void audit_begin(fca_conn_t *c, const fca_http_head_t *h) {
   fca_audit_t *a = c->w->shared->audit;
+  fca_harw_t *har = c->w->shared->har;
+  if (har) { /* the --har tap: the request head as the client sent it */
+    fca_audit_header_t hh[FCA_HTTP_MAX_FIELDS];
+    fca_harw_request_t hr = {.method = llhttp_method_name((llhttp_method_t)h->method),
+                             .url = c->url,
+                             .http_major = h->major,
+                             .http_minor = h->minor,
+                             .headers = hh,
+                             .nheaders = fca_conn_audit_headers(h, hh),
+                             .client = c->client_addr,
+                             .now_ms = fca_now_ms()};
+    c->hx = fca_harw_begin(har, &hr);
+  }
   if (!a) return;
   fca_audit_header_t hdrs[FCA_HTTP_MAX_FIELDS];
   char client_id[64];
@@ -94,6 +108,10 @@ static void audit_begin(fca_conn_t *c, const fca_http_head_t *h) {
 }
 
 void fca_conn_audit_end(fca_conn_t *c, bool complete) {
+  if (c->hx) {
+    fca_harw_end(c->hx, complete);
+    c->hx = NULL;
+  }
   if (!c->ax) return;
   fca_audit_response_end(c->ax, complete);
   fca_audit_exchange_free(c->ax);
@@ -104,6 +122,12 @@ void fca_conn_audit_end(fca_conn_t *c, bool complete) {
 void fca_conn_on_resp_body(void *ud, const char *data, size_t len) {
   fca_conn_t *c = ud;
   if (c->ax_body) fca_audit_response_body(c->ax, data, len);
+  if (c->hx) fca_harw_response_body(c->hx, data, len);
+}
+
+void fca_conn_on_req_body(void *ud, const char *data, size_t len) {
+  fca_conn_t *c = ud;
+  if (c->hx) fca_harw_request_body(c->hx, data, len);
 }
 
 /* --anticache: documents and scripts are fetched afresh so the audit sees them. */

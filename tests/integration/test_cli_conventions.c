@@ -49,8 +49,8 @@ Test(cli_conventions, ca_options_before_or_after_the_word) {
 }
 
 Test(cli_conventions, every_subcommand_has_help) {
-  const char *cmds[] = {"ca", "run", "report", "tail", "browse"};
-  for (size_t i = 0; i < 5; i++) {
+  const char *cmds[] = {"ca", "run", "report", "tail", "browse", "audit"};
+  for (size_t i = 0; i < 6; i++) {
     char *out = run_ok((char *[]){FCA_TEST_BINARY, (char *)cmds[i], "--help", NULL});
     char *want = fca_xasprintf("usage: fcaudit %s ", cmds[i]);
     cr_assert(strncmp(out, want, strlen(want)) == 0, "%s --help:\n%s", cmds[i], out);
