@@ -5,6 +5,7 @@
 #include "fcaudit/eventjson.h"
 #include "fcaudit/report_json.h"
 #include "fcaudit/sink.h"
+#include "jsonschema.h"
 
 #include "report_fixture.h"
 #include <unistd.h>
@@ -328,6 +329,12 @@ Test(model, summary_event_carries_the_verdict) {
   unlink(path);
   json_t *o2 = json_loads(last, 0, NULL);
   cr_assert_str_eq(json_string_value(json_object_get(o2, "type")), "summary");
+  json_error_t je;
+  json_t *schema = json_load_file(FCA_TEST_SRCDIR "/docs/events.schema.json", 0, &je);
+  cr_assert_not_null(schema, "%s", je.text);
+  char serr[256];
+  cr_assert_eq(fca_jsonschema_validate(schema, o2, serr, sizeof serr), 0, "%s: %s", serr, last);
+  json_decref(schema);
   json_t *v = json_object_get(o2, "verdict");
   cr_assert_str_eq(json_string_value(json_object_get(v, "result")), "pass");
   char *want = fca_model_verdict_sentence(m);
