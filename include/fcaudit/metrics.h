@@ -16,7 +16,12 @@ typedef struct {
   uint64_t proxy_errors;    /* answers the proxy gave itself (4xx/5xx) */
   uint64_t pages_seen, pages_tagged, audit_notes, audit_bytes; /* from the audit engine */
   uint64_t events_written, sink_write_errors;                  /* from the event sink */
-  int64_t started_ms;                                          /* wall clock at start */
+  /* item 4's test-mode coverage so far: names[i] linked when bit i of institutions is set */
+  bool test_mode_judged;
+  unsigned test_institutions;
+  const char *test_institution_names[4];
+  uint64_t api_test, api_live;
+  int64_t started_ms; /* wall clock at start */
 } fca_metrics_t;
 
 #endif

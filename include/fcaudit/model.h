@@ -170,6 +170,9 @@ void fca_model_summary_fn(void *model, json_t *summary);
 /* The test-mode coverage of item 4 in one line ("test-mode institutions seen linked: none;
  * missing: ...; API responses: 3 test mode, 0 live"), or NULL when the summary has none. */
 char *fca_model_test_mode_line(const fca_model_t *m);
+/* The same line from a test_mode object ({"institutions": {NAME: bool}, "test_mode_responses",
+ * "live_mode_responses"}): the dashboard builds one from the live counters before the summary. */
+char *fca_model_test_mode_line_of(const json_t *test_mode);
 /* 0 or 1: the run's part of the exit status. */
 int fca_model_exit_code(const fca_model_t *m);
 

@@ -8,8 +8,8 @@
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
 #include "fcaudit/audit_config.h"
-#include "fcaudit/har_writer.h"
 #include "fcaudit/ca.h"
+#include "fcaudit/har_writer.h"
 #include "fcaudit/mint.h"
 #include "fcaudit/model.h"
 #include "fcaudit/reports.h"
@@ -400,6 +400,12 @@ void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *m) {
     m->pages_tagged = as.pages_tagged;
     m->audit_notes = as.notes;
     m->audit_bytes = as.bytes_inspected;
+    m->test_mode_judged = as.test_mode_judged;
+    m->test_institutions = as.test_institutions;
+    m->api_test = as.api_test;
+    m->api_live = as.api_live;
+    for (int i = 0; i < 4 && i < FCA_AUDIT_TEST_INSTITUTIONS; i++)
+      m->test_institution_names[i] = fca_audit_test_institution(i);
   }
   if (p->sink) {
     fca_sink_stats_t ss;

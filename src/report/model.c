@@ -562,7 +562,10 @@ void fca_model_summary_fn(void *model, json_t *summary) {
 }
 
 char *fca_model_test_mode_line(const fca_model_t *m) {
-  const json_t *tm = json_object_get(m->summary, "test_mode");
+  return fca_model_test_mode_line_of(json_object_get(m->summary, "test_mode"));
+}
+
+char *fca_model_test_mode_line_of(const json_t *tm) {
   if (!json_is_object(tm)) return NULL;
   char seen[512] = "", missing[512] = "";
   const char *k;

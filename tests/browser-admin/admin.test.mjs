@@ -187,6 +187,11 @@ async function main() {
         const n = card.split(it.why).length - 1;
         assert(n === 1, `item ${it.item}'s reason shown ${n} times: ${it.why}`);
       }
+      // item 4's test-mode coverage is shown while the run goes on, in the report's words
+      const cov = rep.summary && rep.summary.test_mode_coverage;
+      assert(cov && cov.startsWith('test-mode institutions seen linked: '), 'coverage: ' + cov);
+      await waitFor('the test-mode coverage', async () => !(await dash.$eval('#test-mode', (e) => e.hidden)), 5000);
+      assert((await dash.textContent('#test-mode-line')) === cov, 'dashboard coverage differs from the report');
     });
 
     await test('evidence from traffic is shown as text, never as markup', async () => {
