@@ -11,40 +11,110 @@
 #include "commands.h"
 #include "fcaudit/console.h"
 #include "fcaudit/model.h"
+#include "fcaudit/redis_url.h"
 #include "fcaudit/reports.h"
 #include "fcaudit/util.h"
 
 static void usage(FILE *f) { fca_command_print_help(f, fca_command_find("report")); }
 
 int fca_cmd_report_main(fca_config_t *cfg, int argc, char **argv) {
-  /* argv: "report", --run ID, the event log (fcaudit's options are already in cfg). */
-  const char *run = NULL, *file = NULL;
+  /* --run is ours; everything else is a configuration option. */
+  char **rest = fca_xcalloc((size_t)argc + 1, sizeof *rest);
+  int n = 0;
+  const char *run = NULL, *file = NULL, *redis = NULL, *since = NULL, *release = NULL;
+  struct {
+    const char *name, *metavar;
+    const char **dst;
+  } ours[] = {{"run", "ID", &run},
+              {"redis", "URL", &redis},
+              {"since", "TIME", &since},
+              {"release", "LABEL", &release}};
+  rest[n++] = argv[0];
+  for (int i = 1; i < argc; i++) {
+    bool mine = false;
+    for (size_t k = 0; k < sizeof ours / sizeof ours[0] && !mine; k++) {
+      size_t l = strlen(ours[k].name);
+      if (strncmp(argv[i], "--", 2) != 0 || strncmp(argv[i] + 2, ours[k].name, l) != 0) continue;
+      const char *tail = argv[i] + 2 + l;
+      if (*tail == '=') {
+        *ours[k].dst = tail + 1;
+        mine = true;
+      } else if (*tail == '\0') {
+        if (i + 1 >= argc) {
+          fprintf(stderr, "fcaudit report: --%s needs a value (%s)\n", ours[k].name,
+                  ours[k].metavar);
+          free(rest);
+          return 3;
+        }
+        *ours[k].dst = argv[++i];
+        mine = true;
+      }
+    }
+    if (!mine) rest[n++] = argv[i];
+  }
   int status = 3;
   char err[512];
   fca_model_t *m = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--run") == 0 && i + 1 < argc) {
-      run = argv[++i];
-    } else if (strncmp(argv[i], "--run=", 6) == 0) {
-      run = argv[i] + 6;
-    } else if (strcmp(argv[i], "--run") == 0) {
-      fprintf(stderr, "fcaudit report: --run needs a value (ID)\n");
-      return 3;
-    } else if (file) {
-      fprintf(stderr, "fcaudit report: one event log at a time ('%s' and '%s')\n", file, argv[i]);
-      return 3;
-    } else {
-      file = argv[i];
+  int i = 1;
+  while (i < n) {
+    bool help = false;
+    int next = fca_config_parse_args(cfg, n, rest, i, &help, NULL, err, sizeof err);
+    if (next < 0) {
+      fprintf(stderr, "fcaudit report: %s\n", err);
+      goto out;
     }
+    if (help) {
+      usage(stdout);
+      status = 0;
+      goto out;
+    }
+    if (next >= n) break;
+    if (file) {
+      fprintf(stderr, "fcaudit report: one event log at a time ('%s' and '%s')\n", file,
+              rest[next]);
+      goto out;
+    }
+    file = rest[next];
+    i = next + 1;
   }
-  if (!file) {
-    usage(stderr);
-    return 3;
-  }
-  m = fca_model_new(run);
-  if (fca_model_load_file(m, file, err, sizeof err) < 0) {
-    fprintf(stderr, "fcaudit report: %s\n", err);
-    goto out;
+  if (redis) {
+    fca_report_redis_sel_t sel = {.run = run, .label = release};
+    if (file) {
+      fprintf(stderr, "fcaudit report: --redis or an event log, not both\n");
+      goto out;
+    }
+    if (!run && !since && !release) {
+      fprintf(stderr, "fcaudit report: --redis needs --run ID, --since TIME or --release LABEL\n");
+      goto out;
+    }
+    if (since && fca_report_parse_since(since, fca_now_ms(), &sel.since_ms) < 0) {
+      fprintf(stderr,
+              "fcaudit report: --since: expected a duration (2h, 30m) or a UTC date "
+              "(2026-11-24 or 2026-11-24T10:00:00Z), got '%s'\n",
+              since);
+      goto out;
+    }
+    m = fca_model_new(NULL);
+    if (fca_report_load_redis(m, redis, &sel, err, sizeof err) < 0) {
+      fprintf(stderr, "fcaudit report: %s\n", err);
+      goto out;
+    }
+    file = fca_redis_url_is(redis) ? "redis" : redis;
+  } else {
+    if (since || release) {
+      fprintf(stderr, "fcaudit report: --since and --release read the fleet's stream: add "
+                      "--redis URL\n");
+      goto out;
+    }
+    if (!file) {
+      usage(stderr);
+      goto out;
+    }
+    m = fca_model_new(run);
+    if (fca_model_load_file(m, file, err, sizeof err) < 0) {
+      fprintf(stderr, "fcaudit report: %s\n", err);
+      goto out;
+    }
   }
   if (m->bad_lines)
     fprintf(stderr, "fcaudit report: %s: skipped %llu line%s that %s not events\n", file,
@@ -60,5 +130,6 @@ int fca_cmd_report_main(fca_config_t *cfg, int argc, char **argv) {
   status = wrote < 0 ? 3 : fca_model_exit_code(m);
 out:
   fca_model_free(m);
+  free(rest);
   return status;
 }

@@ -19,6 +19,9 @@ static const fca_cmd_opt_t ca_opts[] = {
 static const fca_cmd_opt_t no_opts[] = {{NULL, 0, NULL, NULL}};
 static const fca_cmd_opt_t report_opts[] = {
     {"run", 0, "ID", "the run to report (default: the latest in the log)"},
+    {"redis", 0, "URL", "read the fleet's Redis stream instead of a log (docs/fleet.md)"},
+    {"since", 0, "TIME", "with --redis: the runs since 2h, or since a UTC date"},
+    {"release", 0, "LABEL", "with --redis: the runs with this --label"},
     {NULL, 0, NULL, NULL},
 };
 static const fca_cmd_opt_t tail_opts[] = {
@@ -30,6 +33,8 @@ static const fca_cmd_opt_t tail_opts[] = {
     {"json", 0, NULL, "print the log lines as they are (for jq)"},
     {"color", 0, "WHEN", "auto, always or never"},
     {"no-follow", 0, NULL, "print what is there and exit instead of waiting for more"},
+    {"redis", 0, "URL", "follow the Redis stream every instance ships to (lines prefixed [instance])"},
+    {"instance", 0, "NAME", "with --redis: only this instance's events"},
     {NULL, 0, NULL, NULL},
 };
 static const fca_cmd_opt_t browse_opts[] = {
@@ -67,7 +72,8 @@ static const fca_command_t commands[] = {
      "with --der); spki prints the base64 SHA-256 key hash Chromium's "
      "--ignore-certificate-errors-spki-list takes; path prints the certificate's path.",
      true, ca_opts},
-    {"report", "[options] [--run ID] EVENTS.ndjson", "summary and reports for a run in a log",
+    {"report", "[options] [--run ID] EVENTS.ndjson | --redis URL ...",
+     "summary and reports for a run in a log",
      "Reads an event log (\"-\" is standard input), prints the summary of one run (the latest, or "
      "--run ID) and writes the reports asked for (--report-json, --junit, --sarif, "
      "--report-html, with --baseline). Exit status: 0 pass, 1 findings at or above --fail-on or "
@@ -203,8 +209,8 @@ int fca_commands_parse(fca_cmdline_t *cl, fca_config_t *cfg, int argc, char **ar
       if (best)
         fca_seterr(err, errlen, "unknown command '%s' (did you mean %s?)", a, best);
       else
-        fca_seterr(err, errlen, "unknown command '%s' (commands: audit, browse, ca, report, run, tail)",
-                   a);
+        fca_seterr(err, errlen,
+                   "unknown command '%s' (commands: audit, browse, ca, report, run, tail)", a);
       return -1;
     }
     break;

@@ -226,6 +226,28 @@ void fca_conn_peek_tunnel(fca_conn_t *c) {
   fca_conn_start_upstream(c);
 }
 
+/* `GET /healthz` in origin-form on the proxy port: a load balancer's health check (HAProxy
+ * `option httpchk GET /healthz`). No proxy request ever has this form, so it needs no
+ * credentials and reveals nothing; 200 while serving, 503 once draining. */
+static bool is_health_check(const fca_http_head_t *h, const char *target) {
+  return (h->method == HTTP_GET || h->method == HTTP_HEAD) && h->target_len == 8 &&
+         memcmp(target, "/healthz", 8) == 0;
+}
+
+static void send_health(fca_conn_t *c) {
+  bool up = !c->w->draining;
+  const char *body = up ? "ok\n" : "draining\n";
+  c->response_started = true;
+  struct evbuffer *out = fca_ep_output(c->client);
+  evbuffer_add_printf(out,
+                      "HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                      up ? "200 OK" : "503 Service Unavailable", strlen(body));
+  if (!c->head_request) evbuffer_add(out, body, strlen(body));
+  c->ss = RESP_NONE;
+  fca_conn_close_after_flush(c);
+}
+
 void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
   struct evbuffer *in = fca_ep_input(c->client);
   const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)head_len);
@@ -239,6 +261,11 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
   c->client_keep_alive = h->keep_alive;
   c->response_started = false;
   c->head_request = (h->method == HTTP_HEAD);
+  const char *target = h->base + h->target_off;
+  if (!c->inner && is_health_check(h, target)) {
+    send_health(c);
+    return;
+  }
   if (!c->inner && !check_auth(c, h)) {
     /* Clients send a first request without credentials, then again with them: counted per
      * client address (without its port), not warned about each time. */
@@ -249,7 +276,6 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
     fca_conn_refuse(c, 407, "--proxy-auth", who, "proxy authentication required");
     return;
   }
-  const char *target = h->base + h->target_off;
   fca_target_t t;
   if (h->method == HTTP_CONNECT) {
     if (c->inner || fca_http_parse_authority(target, h->target_len, 0, &t) < 0) {
