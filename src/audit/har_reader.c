@@ -162,7 +162,8 @@ static role_t child_role(const fca_har_reader_t *r, bool obj) {
 
 static const char *where(fca_har_reader_t *r, char *b, size_t n) {
   if (r->cap_depth)
-    snprintf(b, n, "entry %zu (at byte %llu)", r->entries, (unsigned long long)r->cap_off);
+    snprintf(b, n, "entry %zu (starting at byte %llu)", r->entries,
+             (unsigned long long)r->cap_off);
   else if (r->entries)
     snprintf(b, n, "after entry %zu", r->entries);
   else
@@ -331,10 +332,9 @@ void fca_har_reader_next(fca_har_reader_t *r, fca_har_item_t *out) {
           out->kind = FCA_HAR_ERROR;
           out->index = r->cap_depth ? r->entries : 0;
           out->offset = r->off;
-          snprintf(out->err, sizeof out->err,
-                   "%s: truncated HAR: the file ends %s%s (byte %llu)", r->name,
-                   r->cap_depth ? "inside " : "", where(r, w, sizeof w),
-                   (unsigned long long)r->off);
+          snprintf(out->err, sizeof out->err, "%s: truncated HAR: the file ends at byte %llu, %s%s",
+                   r->name, (unsigned long long)r->off, r->cap_depth ? "inside " : "",
+                   where(r, w, sizeof w));
         } else if (!r->seen_entries) {
           out->kind = FCA_HAR_ERROR;
           snprintf(out->err, sizeof out->err,
@@ -347,6 +347,10 @@ void fca_har_reader_next(fca_har_reader_t *r, fca_har_item_t *out) {
         return;
       }
       r->pos = 0;
+      if (r->off == 0 && r->len >= 3 && memcmp(r->buf, "\xef\xbb\xbf", 3) == 0) {
+        r->pos = r->off = 3; /* a UTF-8 byte order mark (Fiddler, Charles on Windows) */
+        continue;
+      }
     }
     unsigned char c = r->buf[r->pos];
     bool capturing = r->cap_depth != 0;
