@@ -21,6 +21,9 @@ typedef struct {
   unsigned test_institutions;
   const char *test_institution_names[4];
   uint64_t api_test, api_live;
+  /* Redis sinks (--sink), summed over them; redis_sinks == 0: none configured. */
+  uint64_t redis_sinks, redis_connected;
+  uint64_t redis_shipped, redis_waiting, redis_unshipped, redis_failures;
   int64_t started_ms; /* wall clock at start */
 } fca_metrics_t;
 

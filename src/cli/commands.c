@@ -37,6 +37,10 @@ static const fca_cmd_opt_t tail_opts[] = {
     {"instance", 0, "NAME", "with --redis: only this instance's events"},
     {NULL, 0, NULL, NULL},
 };
+static const fca_cmd_opt_t dashboard_opts[] = {
+    {"redis", 0, "URL", "the fleet's Redis stream (the instances' --sink)"},
+    {NULL, 0, NULL, NULL},
+};
 static const fca_cmd_opt_t browse_opts[] = {
     {"proxy", 0, "HOST:PORT", "use this running fcaudit proxy instead of starting one"},
     {"browser", 0, "PATH", "the browser to launch (default: Chrome or Chromium, then Firefox)"},
@@ -72,6 +76,12 @@ static const fca_command_t commands[] = {
      "with --der); spki prints the base64 SHA-256 key hash Chromium's "
      "--ignore-certificate-errors-spki-list takes; path prints the certificate's path.",
      true, ca_opts},
+    {"dashboard", "--redis URL [--admin ADDR:PORT] [options]", "the dashboard of a whole fleet",
+     "Serves the dashboard for the whole fleet: every run of every instance that ships to the "
+     "Redis stream (--sink), merged (scorecards per page URL), with a table of runs and "
+     "instances and a live feed across them. --admin defaults to 127.0.0.1:8081. Runs until "
+     "SIGINT or SIGTERM.",
+     true, dashboard_opts},
     {"report", "[options] [--run ID] EVENTS.ndjson | --redis URL ...",
      "summary and reports for a run in a log",
      "Reads an event log (\"-\" is standard input), prints the summary of one run (the latest, or "
@@ -209,8 +219,9 @@ int fca_commands_parse(fca_cmdline_t *cl, fca_config_t *cfg, int argc, char **ar
       if (best)
         fca_seterr(err, errlen, "unknown command '%s' (did you mean %s?)", a, best);
       else
-        fca_seterr(err, errlen,
-                   "unknown command '%s' (commands: audit, browse, ca, report, run, tail)", a);
+        fca_seterr(
+            err, errlen,
+            "unknown command '%s' (commands: audit, browse, ca, dashboard, report, run, tail)", a);
       return -1;
     }
     break;

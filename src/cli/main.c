@@ -1,10 +1,11 @@
 /* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: audit, browse,
- * ca, report, run, tail (src/commands.c reads the command line: options before or after the
- * subcommand word, `NAME --help`, the closest name for a typo).
- * Exit status 3 means fcaudit itself could not run (bad options, port, CA). */
+ * ca, dashboard, report, run, tail (src/commands.c reads the command line: options before or after
+ * the subcommand word, `NAME --help`, the closest name for a typo). Exit status 3 means fcaudit
+ * itself could not run (bad options, port, CA). */
 #include "ca_cmd.h"
 #include "cmd_audit.h"
 #include "cmd_browse.h"
+#include "cmd_dashboard.h"
 #include "cmd_report.h"
 #include "cmd_run.h"
 #include "cmd_tail.h"
@@ -78,6 +79,8 @@ int main(int argc, char **argv) {
     status = fca_cmd_report_main(&cfg, cl.sub_argc, cl.sub_argv);
   } else if (strcmp(name, "audit") == 0) {
     status = fca_cmd_audit_main(&cfg, cl.sub_argc, cl.sub_argv);
+  } else if (strcmp(name, "dashboard") == 0) {
+    status = fca_cmd_dashboard_main(&cfg, cl.sub_argc, cl.sub_argv);
   } else if (strcmp(name, "browse") == 0) {
     status = fca_cmd_browse_main(&cfg, cl.global_argc, cl.global_argv, cl.sub_argc, cl.sub_argv);
   } else {

@@ -604,7 +604,7 @@ void fca_conn_accept(fca_worker_t *w, int fd, const struct sockaddr *sa, socklen
   c->timer = event_new(w->base, -1, 0, on_timer, c);
   c->free_ev = event_new(w->base, -1, 0, on_free, c);
   c->gc_ev = event_new(w->base, -1, 0, on_gc, c);
-  fca_http1_init(&c->req, HTTP_REQUEST, w->shared->har ? fca_conn_on_req_body : NULL, c);
+  fca_http1_init(&c->req, HTTP_REQUEST, fca_conn_on_req_body, c);
   fca_http1_init(&c->resp, HTTP_RESPONSE, fca_conn_on_resp_body, c);
   c->next = w->conns;
   if (w->conns) w->conns->prev = c;

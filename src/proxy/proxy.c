@@ -78,6 +78,14 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg) {
   event_base_loopexit(w->base, NULL);
 }
 
+/* The audit's clock: settles what waits on time alone (a Stripe.js request that never came). */
+static void on_tick(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  fca_worker_t *w = arg;
+  if (w->shared->audit) fca_audit_tick(w->shared->audit, fca_now_ms());
+}
+
 /* Runs in the worker thread. */
 static void on_stop(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
@@ -230,6 +238,7 @@ static void free_proxy(fca_proxy_t *p) {
     free(w->listeners);
     if (w->stop_ev) event_free(w->stop_ev);
     if (w->drain_timer) event_free(w->drain_timer);
+    if (w->tick_ev) event_free(w->tick_ev);
     if (w->upool) fca_upool_free(w->upool);
     if (w->dns) evdns_base_free(w->dns, 1);
     if (w->tls_srv) fca_tls_server_free(w->tls_srv);
@@ -356,6 +365,11 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
         fca_upool_new(w->base, 64, cfg->idle_timeout_ms < 30000 ? cfg->idle_timeout_ms : 30000);
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
+    if (i == 0 && p->shared.audit) {
+      w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+      struct timeval second = {1, 0};
+      event_add(w->tick_ev, &second);
+    }
     w->listeners = fca_xcalloc(p->shared.nlisten, sizeof *w->listeners);
     for (size_t k = 0; k < p->shared.nlisten; k++) {
       int fd = fca_listen_socket(&p->shared.listen[k], err, errlen);
@@ -432,6 +446,16 @@ void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *m) {
     fca_sink_stats(p->sink, &ss);
     m->events_written = ss.lines_written;
     m->sink_write_errors = ss.write_errors;
+  }
+  for (size_t i = 0; i < p->nredis; i++) {
+    fca_redis_sink_stats_t rs;
+    fca_redis_sink_stats(p->redis[i], &rs);
+    m->redis_sinks++;
+    m->redis_connected += rs.connected;
+    m->redis_shipped += rs.shipped;
+    m->redis_waiting += rs.waiting;
+    m->redis_unshipped += rs.dropped;
+    m->redis_failures += rs.failures;
   }
   m->started_ms = p->started_ms;
 }

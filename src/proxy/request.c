@@ -128,6 +128,8 @@ void fca_conn_on_resp_body(void *ud, const char *data, size_t len) {
 void fca_conn_on_req_body(void *ud, const char *data, size_t len) {
   fca_conn_t *c = ud;
   if (c->hx) fca_harw_request_body(c->hx, data, len);
+  /* the audit reads what it needs (an urlencoded body to api.stripe.com, bounded) */
+  if (c->ax) fca_audit_request_body(c->ax, data, len);
 }
 
 /* --anticache: documents and scripts are fetched afresh so the audit sees them. */

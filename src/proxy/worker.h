@@ -60,6 +60,7 @@ typedef struct fca_worker {
   bool draining;
   struct event *stop_ev;
   struct event *drain_timer;
+  struct event *tick_ev; /* worker 0: the audit's clock (fca_audit_tick), once a second */
   pthread_t thread;
   struct fca_tls_server *tls_srv; /* per worker: minted-certificate cache */
   struct fca_tls_client *tls_cli; /* per worker: upstream context and sessions */
