@@ -201,7 +201,7 @@ int fca_browse_rmtree(const char *dir) {
 
 /* Firefox has no per-profile "trust this key" switch: the CA goes into the profile's NSS
  * database with certutil (libnss3-tools). Returns true when it did. */
-static bool firefox_trust_ca(const char *profile, const char *ca_pem, fca_run_session_t *s) {
+static bool firefox_trust_ca(const char *profile, const char *ca_pem, fca_cmd_session_t *s) {
   char *certutil = on_path("certutil", getenv("PATH"));
   if (!certutil) return false;
   char *db = fca_xasprintf("sql:%s", profile);
@@ -212,7 +212,7 @@ static bool firefox_trust_ca(const char *profile, const char *ca_pem, fca_run_se
   char **steps[] = {argv, argv2};
   for (int k = 0; k < 2 && ok; k++) {
     pid_t pid;
-    if (fca_run_session_spawn(s, steps[k], environ, &pid) != 0) {
+    if (fca_cmd_session_spawn(s, steps[k], environ, &pid) != 0) {
       ok = false;
       break;
     }
@@ -227,7 +227,7 @@ static bool firefox_trust_ca(const char *profile, const char *ca_pem, fca_run_se
 }
 
 typedef struct {
-  fca_run_session_t *s;
+  fca_cmd_session_t *s;
   int64_t start, last_change, wait_ms;
   uint64_t requests, bytes;
   bool seen;
@@ -333,7 +333,7 @@ int fca_cmd_browse_main(fca_config_t *cfg, int gargc, char **gargv, int argc, ch
     fca_warn("browse: no DISPLAY or WAYLAND_DISPLAY: the browser has no screen to open on "
              "(--headless runs without one)");
 #endif
-  fca_run_session_t s;
+  fca_cmd_session_t s;
   int status;
   if (proxy) {
     /* A proxy already running: the browser only; its summary is that proxy's. */
@@ -347,8 +347,9 @@ int fca_cmd_browse_main(fca_config_t *cfg, int gargc, char **gargv, int argc, ch
     pthread_sigmask(SIG_BLOCK, &s.set, NULL);
     char err[512];
     s.dir = fca_ca_resolve_dir(cfg->ca_dir);
-    s.ca =
+    s.own_ca =
         s.dir ? fca_ca_load_or_create(s.dir, cfg->ca_key_type, false, NULL, err, sizeof err) : NULL;
+    s.ca = s.own_ca;
     status = FCA_EXIT_OK;
     if (!s.ca || fca_ca_spki_b64(s.ca, s.spki, sizeof s.spki) < 0) {
       fprintf(stderr, "fcaudit browse: CA: %s\n", s.dir ? err : "no CA directory (set --ca-dir)");
@@ -367,7 +368,7 @@ int fca_cmd_browse_main(fca_config_t *cfg, int gargc, char **gargv, int argc, ch
     }
   } else {
     /* The dashboard is wanted (first tab): on a free port unless --admin says otherwise. */
-    status = fca_run_session_start(&s, cfg, gargc, gargv, "browse", "127.0.0.1:0");
+    status = fca_cmd_session_start(&s, cfg, gargc, gargv, "browse", "127.0.0.1:0");
     if (status == FCA_EXIT_OK) {
       char host[256];
       fca_config_split_hostport(s.url + 7, host, sizeof host, &proxy_port);
@@ -418,11 +419,11 @@ int fca_cmd_browse_main(fca_config_t *cfg, int gargc, char **gargv, int argc, ch
     pid_t child;
     /* A browser writes much to stderr that is not about the audit; --log-level debug shows it. */
     bool quiet = !cfg->log_level || strcmp(cfg->log_level, "debug") != 0;
-    status = fca_run_session_spawn_quiet(&s, bargv, environ, &child, quiet);
+    status = fca_cmd_session_spawn_quiet(&s, bargv, environ, &child, quiet);
     if (status == FCA_EXIT_OK) {
       idle_t w = {.s = &s, .start = fca_mono_ms(), .wait_ms = (int64_t)wait_ms};
       w.last_change = w.start;
-      status = fca_run_session_wait(&s, child, exe, headless ? headless_done : NULL, &w);
+      status = fca_cmd_session_wait(&s, child, exe, headless ? headless_done : NULL, &w);
       /* A browser killed by our own request is not a failed command. */
     }
   }
@@ -437,5 +438,5 @@ int fca_cmd_browse_main(fca_config_t *cfg, int gargc, char **gargv, int argc, ch
   free(profile);
   free(exe);
   free(urls);
-  return fca_run_session_finish(&s, status);
+  return fca_cmd_session_finish(&s, status);
 }

@@ -1,7 +1,8 @@
 /* cmd_run: the CI wrapper. Order matters: options and the baseline are checked before anything
  * starts (a typo exits 3 at once); SIGINT/SIGTERM/SIGCHLD are blocked before the proxy's
  * threads exist, so they inherit the mask and only this thread takes signals (sigtimedwait);
- * the proxy accepts before CMD starts (fca_proxy_start returns with its sockets listening); CMD
+ * the proxy accepts before CMD starts (fca_run_session_start returns with its sockets listening
+ * and the run model subscribed); CMD
  * gets default signal dispositions and mask; the proxy drains only after CMD ended, so every
  * exchange CMD made is audited before the reports are written. */
 #include "cmd_run.h"
@@ -21,12 +22,12 @@
 
 #include "commands.h"
 #include "fcaudit/ca.h"
-#include "fcaudit/console.h"
+#include "fcaudit/exit.h"
 #include "fcaudit/model.h"
 #include "fcaudit/proxy.h"
 #include "fcaudit/reports.h"
-#include "fcaudit/sink.h"
 #include "fcaudit/util.h"
+#include "run_session.h"
 
 extern char **environ;
 
@@ -91,7 +92,7 @@ int fca_cmd_run_write_bundle(const char *path, const char *ca_pem, bool *had_sys
                              size_t errlen) {
   FILE *out = fopen(path, "w");
   if (!out) {
-    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    fca_seterr(err, errlen, "cannot write %s: %s", path, strerror(errno));
     return -1;
   }
   const char *candidates[] = {getenv("SSL_CERT_FILE"), X509_get_default_cert_file(),
@@ -110,7 +111,7 @@ int fca_cmd_run_write_bundle(const char *path, const char *ca_pem, bool *had_sys
   }
   int rc = append_file(out, ca_pem);
   if (fclose(out) != 0 || rc < 0) {
-    snprintf(err, errlen, "cannot build the CA bundle %s from %s", path, ca_pem);
+    fca_seterr(err, errlen, "cannot build the CA bundle %s from %s", path, ca_pem);
     return -1;
   }
   return 0;
@@ -130,22 +131,56 @@ static bool given(int argc, char **argv, const char *name, const fca_config_t *f
   return in_file;
 }
 
-/* "http://HOST:PORT" for the first listen address, wildcards turned into loopback. */
-static char *proxy_url(const fca_config_t *cfg, int port) {
+/* s percent-encoded for a URL's userinfo (RFC 3986: everything but unreserved characters). */
+static char *userinfo_encode(const char *s, size_t n) {
+  char *out = fca_xmalloc(3 * n + 1), *o = out;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      *o++ = (char)c;
+    } else {
+      static const char hex[] = "0123456789ABCDEF";
+      *o++ = '%';
+      *o++ = hex[c >> 4];
+      *o++ = hex[c & 15];
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+/* "http://HOST:PORT" for the first listen address, wildcards turned into loopback; with
+ * --proxy-auth USER:PASS, "http://USER:PASS@HOST:PORT" (percent-encoded) so that CMD's clients
+ * authenticate. */
+static char *proxy_url(const fca_config_t *cfg, int port, bool with_auth) {
   char host[256] = "127.0.0.1";
   int ignored;
   if (cfg->listen.n) fca_config_split_hostport(cfg->listen.items[0], host, sizeof host, &ignored);
   if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0') snprintf(host, sizeof host, "127.0.0.1");
   if (strcmp(host, "::") == 0) snprintf(host, sizeof host, "::1");
-  if (strchr(host, ':')) return fca_xasprintf("http://[%s]:%d", host, port);
-  return fca_xasprintf("http://%s:%d", host, port);
+  char *auth = fca_xstrdup("");
+  if (with_auth && cfg->proxy_auth) {
+    const char *colon = strchr(cfg->proxy_auth, ':');
+    size_t ul = colon ? (size_t)(colon - cfg->proxy_auth) : strlen(cfg->proxy_auth);
+    char *u = userinfo_encode(cfg->proxy_auth, ul);
+    char *pw = colon ? userinfo_encode(colon + 1, strlen(colon + 1)) : fca_xstrdup("");
+    free(auth);
+    auth = fca_xasprintf("%s:%s@", u, pw);
+    free(u);
+    free(pw);
+  }
+  char *url = strchr(host, ':') ? fca_xasprintf("http://%s[%s]:%d", auth, host, port)
+                                : fca_xasprintf("http://%s%s:%d", auth, host, port);
+  free(auth);
+  return url;
 }
 
 static void usage(FILE *f) { fca_command_print_help(f, fca_command_find("run")); }
 
 static int max_status(int a, int b) { return a > b ? a : b; }
 
-int fca_run_session_start(fca_run_session_t *s, fca_config_t *cfg, int argc, char **argv,
+int fca_cmd_session_start(fca_cmd_session_t *s, fca_config_t *cfg, int argc, char **argv,
                           const char *who, const char *default_admin) {
   memset(s, 0, sizeof *s);
   s->cfg = cfg;
@@ -176,31 +211,22 @@ int fca_run_session_start(fca_run_session_t *s, fca_config_t *cfg, int argc, cha
     fprintf(stderr, "fcaudit %s: %s\n", who, err);
     return FCA_EXIT_FATAL;
   }
-  /* Check what the end of the run needs before starting anything. */
-  s->m = fca_model_new(NULL);
-  if (fca_reports_prepare(s->m, cfg, err, sizeof err) < 0) {
-    fprintf(stderr, "fcaudit %s: %s\n", who, err);
-    fca_model_free(s->m);
-    s->m = NULL;
-    return FCA_EXIT_FATAL;
-  }
   sigemptyset(&s->set);
   sigaddset(&s->set, SIGINT);
   sigaddset(&s->set, SIGTERM);
   sigaddset(&s->set, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &s->set, NULL);
-
-  s->p = fca_proxy_start_with_model(cfg, s->m, err, sizeof err);
-  if (!s->p) {
+  /* What the end of the run needs is checked before anything starts (the run session). */
+  s->rs = fca_run_session_start(cfg, err, sizeof err);
+  if (!s->rs) {
     fprintf(stderr, "fcaudit %s: %s\n", who, err);
     return FCA_EXIT_FATAL;
   }
-  fca_model_subscribe(s->m, fca_proxy_sink(s->p));
-  s->dir = fca_ca_resolve_dir(cfg->ca_dir);
-  s->ca =
-      s->dir ? fca_ca_load_or_create(s->dir, cfg->ca_key_type, false, NULL, err, sizeof err) : NULL;
-  if (!s->ca || fca_ca_spki_b64(s->ca, s->spki, sizeof s->spki) < 0) {
-    fprintf(stderr, "fcaudit %s: CA: %s\n", who, s->dir ? err : "no CA directory (set --ca-dir)");
+  s->m = fca_run_session_model(s->rs);
+  s->p = fca_run_session_proxy(s->rs);
+  s->ca = fca_run_session_ca(s->rs);
+  if (fca_ca_spki_b64(s->ca, s->spki, sizeof s->spki) < 0) {
+    fprintf(stderr, "fcaudit %s: CA: cannot compute the SPKI hash\n", who);
     return FCA_EXIT_FATAL;
   }
   const char *tmpbase = getenv("TMPDIR");
@@ -219,15 +245,17 @@ int fca_run_session_start(fca_run_session_t *s, fca_config_t *cfg, int argc, cha
   }
   if (!had_system)
     fca_warn("no system CA bundle found: CMD's TLS clients trust only the fcaudit CA");
-  s->url = proxy_url(cfg, fca_proxy_port(s->p, 0));
+  int port = fca_proxy_port(s->p, 0);
+  s->url = proxy_url(cfg, port, false); /* never the password: shown, and given to browsers */
+  s->auth_url = proxy_url(cfg, port, true);
   return FCA_EXIT_OK;
 }
 
-int fca_run_session_spawn(fca_run_session_t *s, char **cmdv, char **env, pid_t *child) {
-  return fca_run_session_spawn_quiet(s, cmdv, env, child, false);
+int fca_cmd_session_spawn(fca_cmd_session_t *s, char **cmdv, char **env, pid_t *child) {
+  return fca_cmd_session_spawn_quiet(s, cmdv, env, child, false);
 }
 
-int fca_run_session_spawn_quiet(fca_run_session_t *s, char **cmdv, char **env, pid_t *child,
+int fca_cmd_session_spawn_quiet(fca_cmd_session_t *s, char **cmdv, char **env, pid_t *child,
                                 bool quiet) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -257,7 +285,7 @@ int fca_run_session_spawn_quiet(fca_run_session_t *s, char **cmdv, char **env, p
   return FCA_EXIT_OK;
 }
 
-int fca_run_session_wait(fca_run_session_t *s, pid_t child, const char *name,
+int fca_cmd_session_wait(fca_cmd_session_t *s, pid_t child, const char *name,
                          bool (*tick)(void *ud), void *ud) {
   int wst = 0;
   bool asked = false;
@@ -298,29 +326,41 @@ int fca_run_session_wait(fca_run_session_t *s, pid_t child, const char *name,
   return FCA_EXIT_OK;
 }
 
-int fca_run_session_finish(fca_run_session_t *s, int status) {
-  if (s->p) {
-    /* Drain: in-flight exchanges finish (up to --drain-timeout) and their audits with them. */
-    fca_proxy_stop(s->p);
-    fca_proxy_wait(s->p);
-    if (status != FCA_EXIT_FATAL) {
-      if (fca_reports_write_all(s->m, s->cfg) < 0) status = FCA_EXIT_FATAL;
-      fca_model_print_summary(stderr, s->m, fca_console_use_color(stderr, FCA_COLOR_AUTO));
-      fca_proxy_print_refusals(s->p, stderr);
-      status = max_status(status, fca_model_exit_code(s->m));
+int fca_cmd_session_finish(fca_cmd_session_t *s, int status) {
+  if (s->rs) {
+    /* Drain: in-flight exchanges finish (up to --drain-timeout) and their audits with them.
+     * A run whose every request fcaudit refused audited nothing: it must not pass. */
+    fca_run_session_stop(s->rs);
+    fca_proxy_join(s->p);
+    fca_proxy_outcome_t oc;
+    fca_proxy_outcome(s->p, &oc);
+    bool all_refused = status != FCA_EXIT_FATAL && oc.refused > 0 && oc.forwarded == 0;
+    if (all_refused) {
+      fca_run_session_finish(s->rs, status, false);
+      fprintf(stderr,
+              "fcaudit %s: every request (%llu) was refused by the proxy, so nothing was "
+              "audited; first: %s\n",
+              s->who, oc.refused, oc.first_refusal);
+      status = FCA_EXIT_FATAL;
+      fprintf(stderr, "fcaudit %s: exit status %d (%s)\n", s->who, status,
+              "fcaudit could not finish: every request was refused");
+    } else if (status != FCA_EXIT_FATAL) {
+      status = fca_run_session_finish(s->rs, status, true);
       fprintf(stderr, "fcaudit %s: exit status %d (%s)\n", s->who, status,
               status == 0   ? "pass"
               : status == 1 ? "findings or too few tagged pages"
               : status == 2 ? "the command failed"
                             : "fcaudit could not finish");
+    } else {
+      status = fca_run_session_finish(s->rs, status, true);
     }
-    fca_proxy_free(s->p);
+  } else if (s->m && status != FCA_EXIT_FATAL) {
+    status = max_status(status, fca_model_exit_code(s->m));
   }
   if (s->bundle) unlink(s->bundle);
   if (s->tmpdir) rmdir(s->tmpdir);
-  free(s->bundle), free(s->tmpdir), free(s->url), free(s->dir);
-  if (s->ca) fca_ca_free(s->ca);
-  fca_model_free(s->m);
+  free(s->bundle), free(s->tmpdir), free(s->url), free(s->auth_url), free(s->dir);
+  if (s->own_ca) fca_ca_free(s->own_ca);
   memset(s, 0, sizeof *s);
   /* The mask stays: a signal still pending must not kill fcaudit before it returns status. */
   return status;
@@ -331,14 +371,16 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, char **cmdv) {
     usage(stderr);
     return FCA_EXIT_FATAL;
   }
-  fca_run_session_t s;
-  int status = fca_run_session_start(&s, cfg, argc, argv, "run", "off");
-  if (status != FCA_EXIT_OK) return fca_run_session_finish(&s, status);
-  char **env = fca_cmd_run_env(environ, s.url, fca_ca_cert_path(s.ca), s.spki, s.bundle);
-  fca_info("proxy %s (run %s); running %s", s.url, s.m->run, cmdv[0]);
+  fca_cmd_session_t s;
+  int status = fca_cmd_session_start(&s, cfg, argc, argv, "run", "off");
+  if (status != FCA_EXIT_OK) return fca_cmd_session_finish(&s, status);
+  /* CMD's clients get the credentials (--proxy-auth); the console never shows them. */
+  char **env = fca_cmd_run_env(environ, s.auth_url, fca_ca_cert_path(s.ca), s.spki, s.bundle);
+  fca_info("proxy %s%s (run %s); running %s", s.url,
+           cfg->proxy_auth ? " with --proxy-auth credentials" : "", s.m->run, cmdv[0]);
   pid_t child;
-  status = fca_run_session_spawn(&s, cmdv, env, &child);
-  if (status == FCA_EXIT_OK) status = fca_run_session_wait(&s, child, cmdv[0], NULL, NULL);
+  status = fca_cmd_session_spawn(&s, cmdv, env, &child);
+  if (status == FCA_EXIT_OK) status = fca_cmd_session_wait(&s, child, cmdv[0], NULL, NULL);
   fca_cmd_run_env_free(env);
-  return fca_run_session_finish(&s, status);
+  return fca_cmd_session_finish(&s, status);
 }

@@ -93,7 +93,9 @@ static const fca_command_t commands[] = {
      "Starts the proxy on a free loopback port, runs CMD with HTTP(S)_PROXY, the fcaudit CA and "
      "FCAUDIT_PROXY/FCAUDIT_SPKI in its environment, then writes the reports. Exit status: 0 "
      "pass; 1 findings at or above --fail-on (default error) or fewer tagged pages than "
-     "--require-tagged; 2 CMD failed; 3 fcaudit could not run. The highest wins.",
+     "--require-tagged; 2 CMD failed; 3 fcaudit could not run, or refused every request CMD "
+     "made (nothing audited). The highest wins. With --proxy-auth the proxy URLs carry the "
+     "credentials.",
      true, no_opts},
     {"tail", "[options] [FILE]", "follow an event log as readable lines",
      "Prints the last events of an NDJSON event log (default: the --log file), then follows it "

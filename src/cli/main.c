@@ -1,7 +1,7 @@
 /* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: audit, browse,
  * ca, dashboard, report, run, tail (src/commands.c reads the command line: options before or after
- * the subcommand word, `NAME --help`, the closest name for a typo). Exit status 3 means fcaudit
- * itself could not run (bad options, port, CA). */
+ * the subcommand word, `NAME --help`, the closest name for a typo).
+ * Exit statuses: fcaudit/exit.h (FCA_EXIT_FATAL: fcaudit itself could not run). */
 #include "ca_cmd.h"
 #include "cmd_audit.h"
 #include "cmd_browse.h"
@@ -11,8 +11,9 @@
 #include "cmd_tail.h"
 #include "commands.h"
 #include "fcaudit/config.h"
-#include "fcaudit/proxy.h"
+#include "fcaudit/exit.h"
 #include "fcaudit/util.h"
+#include "run_session.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@ static int usage_error(fca_config_t *cfg, fca_cmdline_t *cl, const char *msg) {
           cl->cmd ? cl->cmd->name : "");
   fca_cmdline_free(cl);
   fca_config_free(cfg);
-  return 3;
+  return FCA_EXIT_FATAL;
 }
 
 int main(int argc, char **argv) {
@@ -85,7 +86,7 @@ int main(int argc, char **argv) {
     status = fca_cmd_browse_main(&cfg, cl.global_argc, cl.global_argv, cl.sub_argc, cl.sub_argv);
   } else {
     if (fca_config_validate(&cfg, err, sizeof err) < 0) return usage_error(&cfg, &cl, err);
-    status = fca_proxy_main(&cfg);
+    status = fca_run_session_main(&cfg);
   }
   fca_cmdline_free(&cl);
   fca_config_free(&cfg);

@@ -9,9 +9,10 @@
 #include "refusals.h"
 
 #include "endpoint.h"
-#include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/config.h"
 #include "fcaudit/har_writer.h"
+#include "fcaudit/redact.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 #include "http1.h"
@@ -56,8 +57,7 @@ static void on_free(evutil_socket_t fd, short what, void *arg) {
   atomic_fetch_add(&w->stats->bytes_down, fca_ep_bytes_out(c->client));
   fca_ep_free(c->client);
   fca_ep_free(c->up);
-  for (size_t i = 0; i < c->ngrave; i++) fca_ep_free(c->graveyard[i]);
-  free(c->graveyard);
+  fca_defer_destroy(&c->graveyard);
   event_free(c->gc_ev);
   if (c->addrs) evutil_freeaddrinfo(c->addrs);
   evbuffer_free(c->pending);
@@ -87,9 +87,10 @@ static void on_gc(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
   fca_conn_t *c = arg;
-  for (size_t i = 0; i < c->ngrave; i++) fca_ep_free(c->graveyard[i]);
-  c->ngrave = 0;
+  fca_defer_run(&c->graveyard);
 }
+
+static void free_ep(void *ep) { fca_ep_free(ep); }
 
 /* The upstream may be closed from inside its own callback: it is shut down now (no more
  * events) and freed from a deferred event. */
@@ -97,9 +98,7 @@ void fca_conn_close_upstream(fca_conn_t *c) {
   c->up_reusable = false;
   if (!c->up) return;
   fca_ep_shutdown(c->up);
-  c->graveyard = fca_xrealloc(c->graveyard, (c->ngrave + 1) * sizeof *c->graveyard);
-  c->graveyard[c->ngrave++] = c->up;
-  event_active(c->gc_ev, EV_READ, 0);
+  if (fca_defer_add(&c->graveyard, free_ep, c->up)) event_active(c->gc_ev, EV_READ, 0);
   c->up = NULL;
   c->up_key[0] = '\0';
 }
@@ -146,12 +145,29 @@ static const char *reason_phrase(int status) {
   case 502: return "Bad Gateway";
   case 504: return "Gateway Timeout";
   case 503: return "Service Unavailable";
+  case 505: return "HTTP Version Not Supported";
   case 508: return "Loop Detected";
   default: return "Error";
   }
 }
 
+/* Whatever URL a message quotes loses its password (and query with --redact-query). */
+static void redact_msg(fca_conn_t *c, char *msg, size_t size) {
+  char *clean = fca_redact_text(msg, strlen(msg), cfg_of(c)->redact_query, NULL);
+  if (clean) snprintf(msg, size, "%s", clean);
+  free(clean);
+}
+
+/* Answers status with msg; a 4xx that ends an exchange before any response counts as a refusal
+ * (fca_proxy_outcome: a run whose every request was refused does not pass). */
 static void send_error_msg(fca_conn_t *c, int status, const char *msg) {
+  if (status >= 400 && status < 500 && !c->response_started) {
+    fca_proxy_stats_t *st = c->w->stats;
+    atomic_fetch_add(&st->refused, 1);
+    if (!atomic_flag_test_and_set(&st->first_refusal_taken))
+      snprintf(st->first_refusal, sizeof st->first_refusal, "%d %s: %.150s", status,
+               reason_phrase(status), msg);
+  }
   if (c->response_started || c->closing) {
     fca_conn_close(c);
     return;
@@ -175,6 +191,7 @@ void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  redact_msg(c, msg, sizeof msg);
   atomic_fetch_add(&c->w->stats->errors, 1);
   fca_warn("%s: %d %s: %s", c->client_addr, status, reason_phrase(status), msg);
   send_error_msg(c, status, msg);
@@ -187,6 +204,7 @@ void fca_conn_refuse(fca_conn_t *c, int status, const char *policy, const char *
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  redact_msg(c, msg, sizeof msg);
   /* The user asked for it: told once per host at info level, then counted for the summary. */
   if (fca_refusals_note(c->w->shared->refusals, policy, host))
     fca_info("%s: %d %s: %s (told once per host; the summary counts them all)", c->client_addr,
@@ -336,6 +354,12 @@ void fca_conn_process_client(fca_conn_t *c) {
     }
     fca_conn_handle_request_head(c, (size_t)hl);
     if (c->closing || c->close_after_flush) return;
+    if (c->rs == REQ_PEEK) {
+      /* Bytes sent in the same segment as CONNECT (a ClientHello, a request) wait for no
+       * further event. */
+      if (evbuffer_get_length(in) > 0) fca_conn_process_client(c);
+      return;
+    }
   }
   if (c->rs == REQ_BODY) {
     const char *why = NULL;
@@ -599,11 +623,11 @@ void fca_conn_accept(fca_worker_t *w, int fd, const struct sockaddr *sa, socklen
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c->client = fca_ep_new(w->base, fd, false, &client_cbs, c);
   fca_ep_set_low_watermark(c->client, (size_t)w->shared->cfg->buffer_limit / 2);
-  c->pending = evbuffer_new();
-  c->retry = evbuffer_new();
-  c->timer = event_new(w->base, -1, 0, on_timer, c);
-  c->free_ev = event_new(w->base, -1, 0, on_free, c);
-  c->gc_ev = event_new(w->base, -1, 0, on_gc, c);
+  c->pending = fca_xcheck(evbuffer_new(), "a connection's buffers");
+  c->retry = fca_xcheck(evbuffer_new(), "a connection's buffers");
+  c->timer = fca_xcheck(event_new(w->base, -1, 0, on_timer, c), "a connection's events");
+  c->free_ev = fca_xcheck(event_new(w->base, -1, 0, on_free, c), "a connection's events");
+  c->gc_ev = fca_xcheck(event_new(w->base, -1, 0, on_gc, c), "a connection's events");
   fca_http1_init(&c->req, HTTP_REQUEST, fca_conn_on_req_body, c);
   fca_http1_init(&c->resp, HTTP_RESPONSE, fca_conn_on_resp_body, c);
   c->next = w->conns;

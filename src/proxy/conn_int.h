@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "endpoint.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/defer.h"
 #include "http1.h"
 #include "routes.h"
 
@@ -42,8 +43,7 @@ struct fca_conn {
   resp_state_t ss;
   struct evbuffer *pending; /* request bytes produced before the upstream is connected */
   struct event *timer, *free_ev, *gc_ev;
-  fca_ep_t **graveyard; /* endpoints closed inside callbacks, freed from gc_ev */
-  size_t ngrave;
+  fca_defer_t graveyard; /* endpoints closed inside callbacks, freed from gc_ev */
   struct evdns_getaddrinfo_request *dns_req;
   int refs; /* the connection itself + a DNS lookup in flight */
   bool closing, close_after_flush, freed_scheduled;
@@ -108,6 +108,7 @@ bool fca_conn_retry_request(fca_conn_t *c);
 void fca_conn_upstream_eof(fca_conn_t *c);
 void fca_conn_shut_upstream_write(fca_conn_t *c);
 bool fca_conn_is_self(fca_conn_t *c, const struct sockaddr *sa);
+bool fca_conn_local_connect_denied(fca_conn_t *c, const struct sockaddr *sa);
 size_t fca_conn_audit_headers(const fca_http_head_t *h, fca_audit_header_t *out);
 void fca_conn_audit_end(fca_conn_t *c, bool complete);
 void fca_conn_on_resp_body(void *ud, const char *data, size_t len);

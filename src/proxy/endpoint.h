@@ -45,6 +45,9 @@ SSL *fca_ep_ssl(const fca_ep_t *ep);
 bool fca_ep_is_tls(const fca_ep_t *ep);
 bool fca_ep_eof(const fca_ep_t *ep);
 const char *fca_ep_error(const fca_ep_t *ep); /* last error text, or NULL */
+/* Half-close: once all output is written, TLS sends close_notify (waiting for the socket if it
+ * must), then the socket's write side is shut down. Reading goes on. */
+void fca_ep_shutdown_write(fca_ep_t *ep);
 
 /* Reading: when disabled, no more bytes are taken from the socket (backpressure); enabling it
  * again also processes bytes already decrypted inside OpenSSL. */

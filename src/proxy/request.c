@@ -4,19 +4,22 @@
 #include "conn_int.h"
 
 #include "endpoint.h"
-#include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/config.h"
 #include "fcaudit/har_writer.h"
+#include "fcaudit/redact.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 #include "http1.h"
 #include "intercept.h"
+#include "listener.h"
 #include "upool.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +27,6 @@
 #include <unistd.h>
 
 static bool check_auth(fca_conn_t *c, const fca_http_head_t *h);
-static bool same_sockaddr_port(const struct sockaddr *a, const fca_sockaddr_t *l);
 static void audit_begin(fca_conn_t *c, const fca_http_head_t *h);
 static bool anticache_applies(const fca_http_head_t *h);
 static void handle_connect(fca_conn_t *c);
@@ -34,31 +36,67 @@ static bool check_auth(fca_conn_t *c, const fca_http_head_t *h) {
   if (!want) return true;
   size_t n;
   const char *v = fca_http_get(h, "Proxy-Authorization", &n);
-  return v && n == strlen(want) && memcmp(v, want, n) == 0;
-}
-
-static bool same_sockaddr_port(const struct sockaddr *a, const fca_sockaddr_t *l) {
-  const struct sockaddr *b = (const struct sockaddr *)&l->addr;
-  if (a->sa_family != b->sa_family) return false;
-  if (a->sa_family == AF_INET) {
-    const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-    if (x->sin_port != y->sin_port) return false;
-    return y->sin_addr.s_addr == htonl(INADDR_ANY) || x->sin_addr.s_addr == y->sin_addr.s_addr ||
-           ((ntohl(x->sin_addr.s_addr) >> 24) == 127 && (ntohl(y->sin_addr.s_addr) >> 24) == 127);
-  }
-  if (a->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-    if (x->sin6_port != y->sin6_port) return false;
-    return IN6_IS_ADDR_UNSPECIFIED(&y->sin6_addr) ||
-           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-  }
-  return false;
+  /* Constant time: how much of a guess matched must not show in the answer's timing. */
+  return v && n == strlen(want) && CRYPTO_memcmp(v, want, n) == 0;
 }
 
 bool fca_conn_is_self(fca_conn_t *c, const struct sockaddr *sa) {
   const fca_proxy_shared_t *s = c->w->shared;
-  for (size_t i = 0; i < s->nlisten; i++)
-    if (same_sockaddr_port(sa, &s->listen[i])) return true;
+  return fca_sockaddr_reaches_listener(sa, s->listen, s->nlisten, s->local, s->nlocal);
+}
+
+/* With --allow-remote, a tunnel may reach this host's own services only on the usual TLS
+ * ports, unless --allow-local-connect (as squid allows CONNECT to SSL ports only). */
+bool fca_conn_local_connect_denied(fca_conn_t *c, const struct sockaddr *sa) {
+  const fca_config_t *cfg = cfg_of(c);
+  if (!cfg->allow_remote || cfg->allow_local_connect) return false;
+  int port = sa->sa_family == AF_INET    ? ntohs(((const struct sockaddr_in *)sa)->sin_port)
+             : sa->sa_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)sa)->sin6_port)
+                                         : 0;
+  if (port == 443 || port == 8443) return false;
+  const fca_proxy_shared_t *s = c->w->shared;
+  return fca_sockaddr_is_this_host(sa, s->local, s->nlocal);
+}
+
+/* A route whose addresses are known without DNS and one of which is this proxy (self) or, for
+ * a tunnel, a local port it may not reach. Returns 508, 403 or 0. */
+static int route_refusal(fca_conn_t *c, const fca_route_t *rt) {
+  int refusal = 0;
+  for (size_t i = 0; i < rt->n_addrs && refusal != 508; i++) {
+    struct evutil_addrinfo hints = {0}, *r = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = EVUTIL_AI_NUMERICHOST | EVUTIL_AI_NUMERICSERV;
+    char port[8];
+    snprintf(port, sizeof port, "%d", rt->port);
+    if (evutil_getaddrinfo(rt->addrs[i], port, &hints, &r) != 0 || !r) continue;
+    for (struct evutil_addrinfo *a = r; a; a = a->ai_next) {
+      if (fca_conn_is_self(c, a->ai_addr))
+        refusal = 508;
+      else if (!refusal && fca_conn_local_connect_denied(c, a->ai_addr))
+        refusal = 403;
+    }
+    evutil_freeaddrinfo(r);
+  }
+  return refusal;
+}
+
+/* A route whose addresses are known without DNS and one of which is this proxy. */
+static bool route_is_self(fca_conn_t *c, const fca_route_t *rt) {
+  for (size_t i = 0; i < rt->n_addrs; i++) {
+    struct evutil_addrinfo hints = {0}, *r = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = EVUTIL_AI_NUMERICHOST | EVUTIL_AI_NUMERICSERV;
+    char port[8];
+    snprintf(port, sizeof port, "%d", rt->port);
+    if (evutil_getaddrinfo(rt->addrs[i], port, &hints, &r) != 0 || !r) continue;
+    bool self = false;
+    for (struct evutil_addrinfo *a = r; a && !self; a = a->ai_next)
+      self = fca_conn_is_self(c, a->ai_addr);
+    evutil_freeaddrinfo(r);
+    if (self) return true;
+  }
   return false;
 }
 
@@ -164,6 +202,24 @@ static void handle_connect(fca_conn_t *c) {
                     c->host);
     return;
   }
+  /* A tunnel back into this proxy is refused before it is answered (the check at connect
+   * time would come after the 200 of an intercepted tunnel). */
+  fca_route_t prt;
+  if (parent)
+    fca_routes_lookup(c->w->shared->routes, c->w->shared->parent_host, c->w->shared->parent_port,
+                      &prt);
+  int refusal = admin ? 0 : parent ? (route_is_self(c, &prt) ? 508 : 0) : route_refusal(c, &rt);
+  if (refusal == 508) {
+    fca_conn_send_error(c, 508, "request for %s:%d points at this proxy itself", c->host, c->port);
+    return;
+  }
+  if (refusal == 403) {
+    fca_conn_send_error(c, 403,
+                        "CONNECT to port %d of this host is not allowed for remote clients; "
+                        "start fcaudit with --allow-local-connect to allow it",
+                        c->port);
+    return;
+  }
   fca_http1_next(&c->req); /* requests inside the tunnel start afresh */
   c->tunnel_host_port = c->port;
   snprintf(c->tunnel_host, sizeof c->tunnel_host, "%s", c->host);
@@ -255,7 +311,8 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
   const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)head_len);
   const char *why = NULL;
   if (fca_http1_feed_head(&c->req, data, head_len, &why) < 0) {
-    fca_conn_send_error(c, 400, "malformed request: %s", why);
+    int st = c->req.reject_status;
+    fca_conn_send_error(c, st, "%s%s", st == 400 ? "malformed request: " : "", why);
     return;
   }
   fca_http_head_t *h = &c->req.head;
@@ -281,8 +338,9 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
   fca_target_t t;
   if (h->method == HTTP_CONNECT) {
     if (c->inner || fca_http_parse_authority(target, h->target_len, 0, &t) < 0) {
-      fca_conn_send_error(c, 400, "CONNECT needs host:port, got '%.*s'", (int)h->target_len,
-                          target);
+      char *shown = fca_redact_target(target, h->target_len, cfg_of(c)->redact_query);
+      fca_conn_send_error(c, 400, "CONNECT needs host:port, got '%s'", shown);
+      free(shown);
       return;
     }
     snprintf(c->host, sizeof c->host, "%s", t.host);
@@ -312,8 +370,11 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
           c, 400,
           "this is a proxy: send absolute-form requests (e.g. curl -x http://HOST:PORT "
           "http://example.test/)");
-    else
-      fca_conn_send_error(c, 400, "bad request target '%.*s'", (int)h->target_len, target);
+    else {
+      char *shown = fca_redact_target(target, h->target_len, cfg_of(c)->redact_query);
+      fca_conn_send_error(c, 400, "bad request target '%s'", shown);
+      free(shown);
+    }
     return;
   } else if (strcmp(t.scheme, "http") != 0) {
     fca_conn_send_error(c, 400,

@@ -5,8 +5,8 @@
 #include "conn_int.h"
 
 #include "endpoint.h"
-#include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/config.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 #include "http1.h"
@@ -35,6 +35,7 @@ static void on_dns(int result, struct evutil_addrinfo *res, void *arg);
 static void upstream_connected(fca_conn_t *c, fca_ep_t *ep);
 
 void fca_conn_upstream_ready(fca_conn_t *c) {
+  atomic_fetch_add(&c->w->stats->forwarded, 1);
   if (c->connect_tunnel) {
     /* The CONNECT target is reachable: tell the client, then tunnel. */
     c->response_started = true;
@@ -79,6 +80,14 @@ static void connect_failed(fca_conn_t *c, const char *why) {
 static void connect_addr(fca_conn_t *c, const struct sockaddr *sa, socklen_t len) {
   if (fca_conn_is_self(c, sa)) {
     fca_conn_send_error(c, 508, "request for %s:%d points at this proxy itself", c->host, c->port);
+    return;
+  }
+  if ((c->connect_tunnel || c->inner) && !c->via_parent && !c->to_admin &&
+      fca_conn_local_connect_denied(c, sa)) {
+    fca_conn_send_error(c, 403,
+                        "CONNECT to port %d of this host is not allowed for remote clients; "
+                        "start fcaudit with --allow-local-connect to allow it",
+                        c->port);
     return;
   }
   int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -321,8 +330,7 @@ void fca_conn_upstream_eof(fca_conn_t *c) {
 void fca_conn_shut_upstream_write(fca_conn_t *c) {
   c->shut_up_pending = false;
   if (!c->up) return;
-  if (fca_ep_is_tls(c->up)) SSL_shutdown(fca_ep_ssl(c->up)); /* close_notify, then the FIN */
-  shutdown(fca_ep_fd(c->up), SHUT_WR);
+  fca_ep_shutdown_write(c->up); /* close_notify, then the FIN */
 }
 
 static void on_up_read(fca_ep_t *ep, void *ud) {

@@ -28,12 +28,13 @@ typedef struct {
   fca_routes_t *routes;
   fca_sockaddr_t *listen; /* bound listen addresses (actual ports) */
   size_t nlisten;
+  fca_sockaddr_t *local; /* this host's interface addresses (loop detection) */
+  size_t nlocal;
   char *auth_expected;                 /* "Basic base64(user:pass)" or NULL */
   struct fca_passthrough *passthrough; /* hosts whose clients rejected interception */
   struct fca_refusals *refusals;       /* policy refusals, told once per host, counted */
   struct fca_ca *ca;                   /* the interception CA */
   struct evp_pkey_st *leaf_key;        /* one leaf key shared by every minted certificate */
-  struct fca_sink *sink;               /* events: log, console, subscribers (thread-safe) */
   struct fca_audit *audit;             /* the audit engine (thread-safe registry) */
   struct fca_harw *har;                /* --har writer (thread-safe), or NULL */
   char admin_host[64];                 /* the admin listener (for fcaudit.test), or admin_port 0 */
@@ -45,6 +46,14 @@ typedef struct {
 typedef struct {
   atomic_ullong conns_total, conns_open, requests, bytes_up, bytes_down;
   atomic_ullong errors, tls_handshakes, tls_failures, upstream_reused;
+  /* accept() failing for lack of descriptors or memory: workers in such an episode, and the
+   * failed attempts of the current episode (reported once when it starts and once at its end) */
+  atomic_ullong refused, forwarded; /* see fca_proxy_outcome_t */
+  atomic_flag first_refusal_taken;
+  char first_refusal[200]; /* written once, by the worker that took the flag */
+  atomic_uint accept_starved;
+  atomic_ullong accept_failures;
+  atomic_llong accept_starved_since_ms;
 } fca_proxy_stats_t;
 
 typedef struct fca_worker {
@@ -61,6 +70,11 @@ typedef struct fca_worker {
   struct event *stop_ev;
   struct event *drain_timer;
   struct event *tick_ev; /* worker 0: the audit's clock (fca_audit_tick), once a second */
+  struct event *accept_timer; /* resumes accepting after a pause for lack of descriptors */
+  unsigned accept_backoff_ms; /* the next pause; 0 outside an episode */
+  bool accept_paused;         /* listeners disabled by the pause */
+  bool accept_failed;         /* accept failed since the listeners were enabled again */
+  bool accept_progress;       /* a connection was accepted during the episode */
   pthread_t thread;
   struct fca_tls_server *tls_srv; /* per worker: minted-certificate cache */
   struct fca_tls_client *tls_cli; /* per worker: upstream context and sessions */
