@@ -61,6 +61,12 @@ static void metrics(void *ud, fca_metrics_t *m) {
   m->pages_tagged = as.pages_tagged;
   m->audit_notes = as.notes;
   m->audit_bytes = as.bytes_inspected;
+  m->test_mode_judged = as.test_mode_judged; /* item 4's coverage, live on the dashboard */
+  m->test_institutions = as.test_institutions;
+  m->api_test = as.api_test;
+  m->api_live = as.api_live;
+  for (int i = 0; i < 4 && i < FCA_AUDIT_TEST_INSTITUTIONS; i++)
+    m->test_institution_names[i] = fca_audit_test_institution(i);
   fca_sink_stats_t ss;
   fca_sink_stats(s->sink, &ss);
   m->events_written = ss.lines_written;
