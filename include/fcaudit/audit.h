@@ -93,7 +93,15 @@ void fca_audit_tick(fca_audit_t *a, int64_t now_ms);
 
 typedef struct {
   uint64_t exchanges, pages_seen, pages_tagged, violations, notes, bytes_inspected;
+  /* item 4's test-mode coverage so far (FC-TEST-2): judged unless the rule is ignored; bit i of
+   * test_institutions is institution i (fca_audit_test_institution) seen linked */
+  bool test_mode_judged;
+  unsigned test_institutions;
+  uint64_t api_test, api_live; /* Stripe API responses in test and live mode */
 } fca_audit_stats_t;
+/* The name of test institution i (0..FCA_AUDIT_TEST_INSTITUTIONS-1), as the summary says it. */
+#define FCA_AUDIT_TEST_INSTITUTIONS 4
+const char *fca_audit_test_institution(int i);
 void fca_audit_stats(fca_audit_t *a, fca_audit_stats_t *out);
 
 #endif

@@ -93,6 +93,11 @@ typedef struct {
   bool too_few_tagged;     /* fewer tagged pages than require_tagged */
   size_t by_level[4];      /* distinct findings per level */
   uint64_t occurrences[4]; /* counts per level */
+  /* Findings that fail their checklist item (warning or error) without failing the run (below
+   * --fail-on, or known from the baseline), per level, and the pages they are on. */
+  size_t standing[4];
+  size_t standing_pages;
+  size_t failing_pages; /* pages the findings that fail the run are on */
 } fca_model_verdict_t;
 
 typedef struct fca_model {
@@ -152,6 +157,21 @@ int fca_model_apply_baseline_json(fca_model_t *m, const json_t *report, char *er
 /* Computes each page's scorecard (items 1-4). Idempotent; writers call it. */
 void fca_model_finalize(fca_model_t *m);
 void fca_model_verdict(const fca_model_t *m, fca_model_verdict_t *v);
+/* The verdict in one sentence, the same words in every output: the result and the --fail-on
+ * level it follows, what fails the run, and what still fails a checklist item without failing
+ * the run ("pass at --fail-on error; 4 warnings on 4 pages fail their checklist item").
+ * malloc'd. */
+char *fca_model_verdict_sentence(const fca_model_t *m);
+/* Sink hook (fca_sink_set_summary_fn): before the engine's summary event is logged, takes it
+ * into the model and adds the verdict ("verdict": {result, fail_on, exit_code, sentence}), so
+ * the NDJSON summary and `fcaudit tail` say what the reports say. userdata = model. */
+void fca_model_summary_fn(void *model, json_t *summary);
+/* The test-mode coverage of item 4 in one line ("test-mode institutions seen linked: none;
+ * missing: ...; API responses: 3 test mode, 0 live"), or NULL when the summary has none. */
+char *fca_model_test_mode_line(const fca_model_t *m);
+/* The same line from a test_mode object ({"institutions": {NAME: bool}, "test_mode_responses",
+ * "live_mode_responses"}): the dashboard builds one from the live counters before the summary. */
+char *fca_model_test_mode_line_of(const json_t *test_mode);
 /* 0 or 1: the run's part of the exit status. */
 int fca_model_exit_code(const fca_model_t *m);
 
@@ -165,6 +185,9 @@ bool fca_model_finding_fails(const fca_model_t *m, const fca_model_finding_t *f)
 void fca_model_fingerprint(const char *rule, const char *page_url, const char *ev_source,
                            const char *ev_name, const char *ev_value, const char *ev_url,
                            char out[FCA_FINGERPRINT_SIZE]);
+/* Orders tags as the engine does (confidence, then script-literal < script-request <
+ * script-tag); -1 for no tag. The strongest tag seen for a page is its final tag. */
+int fca_model_tag_strength(const char *tagged_by, const char *confidence);
 
 /* The console summary: pages seen and tagged, findings by rule and level, each page's
  * scorecard, the verdict, and a clear warning when no page was tagged. */

@@ -8,6 +8,8 @@
 #ifndef FCAUDIT_PROXY_H
 #define FCAUDIT_PROXY_H
 
+#include <stdio.h>
+
 #include "fcaudit/config.h"
 #include "fcaudit/metrics.h"
 
@@ -55,6 +57,9 @@ bool fca_proxy_try_join(fca_proxy_t *p);
 void fca_proxy_join(fca_proxy_t *p);
 /* Waits for the workers to end, then frees the proxy. Works on a proxy never started. */
 void fca_proxy_wait_free(fca_proxy_t *p);
+/* The end-of-run lines about requests refused by policy (refusals.h), told once per host and
+ * counted (they count in fca_proxy_outcome too); nothing when none. After fca_proxy_join. */
+void fca_proxy_print_refusals(fca_proxy_t *p, FILE *f);
 
 /* What became of the requests clients sent: refused by fcaudit itself (a 4xx it answered:
  * authentication, --only-resolved, malformed requests) or forwarded (an origin or tunnel was

@@ -12,6 +12,12 @@
 /* The deployment checklist every finding links to. */
 #define FCA_RULES_DOC_URL "https://docs.stripe.com/financial-connections"
 
+/* Item 4's reasons on a page, the same words in the engine's scorecard and every output. */
+#define FCA_ITEM4_NO_KEY "no publishable key seen"
+#define FCA_ITEM4_TEST_KEY "test key seen"
+#define FCA_ITEM4_LIVE_PRODUCTION "live key seen on a run declared production"
+#define FCA_ITEM4_LIVE_ALLOWED "live key seen, FC-TEST-1 set below warning"
+
 typedef enum {
   FCA_RULE_COOP_1 = 0,
   FCA_RULE_COOP_2,

@@ -59,10 +59,33 @@ static void serve_metrics_json(fca_admin_t *a, struct evhttp_request *req) {
   free(s);
 }
 
+/* Before the run's summary, item 4's test-mode coverage comes from the live counters, in the
+ * words of the summary (fca_model_test_mode_line_of), so the dashboard shows it all along. */
+static void live_test_mode(fca_admin_t *a, json_t *doc) {
+  json_t *sum = json_object_get(doc, "summary");
+  if (!json_is_object(sum) || json_object_get(sum, "test_mode_coverage") || !a->opts.metrics)
+    return;
+  fca_metrics_t m = {0};
+  a->opts.metrics(a->opts.metrics_ud, &m);
+  if (!m.test_mode_judged) return;
+  json_t *inst = json_object();
+  for (int i = 0; i < 4; i++)
+    if (m.test_institution_names[i])
+      json_object_set_new(inst, m.test_institution_names[i],
+                          json_boolean(m.test_institutions & (1u << i)));
+  json_t *tm = json_pack("{s:o,s:I,s:I}", "institutions", inst, "test_mode_responses",
+                         (json_int_t)m.api_test, "live_mode_responses", (json_int_t)m.api_live);
+  char *line = fca_model_test_mode_line_of(tm);
+  if (line) json_object_set_new(sum, "test_mode_coverage", json_string(line));
+  free(line);
+  json_decref(tm);
+}
+
 char *fca_admin_report_text(fca_admin_t *a) {
   pthread_mutex_lock(&a->model->lock);
   json_t *doc = fca_report_json(a->model);
   pthread_mutex_unlock(&a->model->lock);
+  live_test_mode(a, doc);
   char *s = json_dumps(doc, JSON_INDENT(2));
   json_decref(doc);
   return s;

@@ -646,5 +646,14 @@ void fca_audit_stats(fca_audit_t *a, fca_audit_stats_t *out) {
   out->pages_tagged = a->pages_tagged;
   out->violations = a->violations;
   out->notes = a->notes;
+  out->test_mode_judged =
+      fca_ruleset_level_of(a->o.rules, FCA_RULE_TEST_2, NULL) != FCA_LEVEL_IGNORE;
+  out->test_institutions = a->institutions;
+  out->api_test = a->api_test;
+  out->api_live = a->api_live;
   pthread_mutex_unlock(&a->mu);
+}
+
+const char *fca_audit_test_institution(int i) {
+  return i >= 0 && i < FCA_TEST_INSTITUTIONS ? fca_test_institutions[i] : NULL;
 }

@@ -17,9 +17,9 @@ void fca_rule_test(fca_audit_t *a, fca_page_t *p) {
                    k->name ? k->name : "publishable key");
   }
   if (any_live && a->production)
-    fca_rules_item_pass(p, 4, "live publishable key on a run declared production");
+    fca_rules_item_pass(p, 4, FCA_ITEM4_LIVE_PRODUCTION);
   else if (any_live) /* FC-TEST-1 failed the item unless its level is info or ignore */
-    fca_rules_item_pass(p, 4, "live publishable key (FC-TEST-1 below warning level)");
+    fca_rules_item_pass(p, 4, FCA_ITEM4_LIVE_ALLOWED);
   else if (any_test && !any_live)
-    fca_rules_item_pass(p, 4, "test-mode publishable key (pk_test_)");
+    fca_rules_item_pass(p, 4, FCA_ITEM4_TEST_KEY);
 }

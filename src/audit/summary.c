@@ -21,7 +21,7 @@ static const char *item_na(int item, bool top_level) {
   case 3:
     return top_level ? "not framed, no CSP sandbox"
                      : "iframe not seen in a parent's HTML (created by script?): sandbox unknown";
-  default: return "no publishable key seen";
+  default: return FCA_ITEM4_NO_KEY;
   }
 }
 

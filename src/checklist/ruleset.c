@@ -17,19 +17,19 @@
 static const fca_rule_info_t rules[FCA_RULE_COUNT] = {
     [FCA_RULE_COOP_1] = {FCA_RULE_COOP_1, "FC-COOP-1", FCA_LEVEL_ERROR, 1, FCA_SCOPE_TOP_LEVEL,
                          "COOP same-origin on the page that launches the flow",
-                         "Cross-Origin-Opener-Policy is same-origin ({value}): the OAuth bank "
+                         "Cross-Origin-Opener-Policy is {value}: the OAuth bank "
                          "popup loses its link to this page and bank logins fail",
                          "Send Cross-Origin-Opener-Policy: same-origin-allow-popups (or "
                          "unsafe-none, or no header) on this page",
                          DOC},
     [FCA_RULE_COOP_2] = {FCA_RULE_COOP_2, "FC-COOP-2", FCA_LEVEL_WARNING, 1, FCA_SCOPE_TOP_LEVEL,
                          "COOP noopener-allow-popups is not on Stripe's list",
-                         "Cross-Origin-Opener-Policy is noopener-allow-popups ({value}), which "
+                         "Cross-Origin-Opener-Policy is {value}, which "
                          "Stripe's checklist does not list: popups may lose their opener",
                          "Send Cross-Origin-Opener-Policy: same-origin-allow-popups instead", DOC},
     [FCA_RULE_COOP_3] = {FCA_RULE_COOP_3, "FC-COOP-3", FCA_LEVEL_WARNING, 1, FCA_SCOPE_TOP_LEVEL,
                          "COOP-Report-Only same-origin breaks once enforced",
-                         "Cross-Origin-Opener-Policy-Report-Only is same-origin ({value}): bank "
+                         "Cross-Origin-Opener-Policy-Report-Only is {value}: bank "
                          "logins will fail once this policy is enforced",
                          "Do not enforce same-origin on this page; report and enforce "
                          "same-origin-allow-popups instead",

@@ -47,30 +47,49 @@ static int show(FILE *out, const fca_ca_t *ca) {
 }
 
 int fca_ca_cmd_run(const fca_config_t *cfg, int argc, char **argv, FILE *out, FILE *errf) {
-  int i = 0;
-  if (i < argc && strcmp(argv[i], "ca") == 0) i++;
-  if (i >= argc) {
-    fprintf(errf, "fcaudit ca: missing action (init, show, export [--der], spki, path)\n");
-    return FCA_EXIT_FATAL;
-  }
-  const char *action = argv[i++];
+  /* argv: "ca", then the action and its switches in any order (fcaudit's own options were
+   * taken out by the command-line reader). */
+  int i = argc > 0 && strcmp(argv[0], "ca") == 0 ? 1 : 0;
+  const char *action = NULL;
   bool force = false, der = false;
   for (; i < argc; i++) {
-    if (strcmp(action, "init") == 0 && strcmp(argv[i], "--force") == 0) {
+    if (strcmp(argv[i], "--force") == 0) {
       force = true;
-    } else if (strcmp(action, "export") == 0 && strcmp(argv[i], "--der") == 0) {
+    } else if (strcmp(argv[i], "--der") == 0) {
       der = true;
+    } else if (!action && argv[i][0] != '-') {
+      action = argv[i];
     } else {
-      fprintf(errf, "fcaudit ca %s: unexpected argument '%s'\n", action, argv[i]);
+      fprintf(errf, "fcaudit ca%s%s: unexpected argument '%s'\n", action ? " " : "",
+              action ? action : "", argv[i]);
       return FCA_EXIT_FATAL;
     }
   }
-  bool known = strcmp(action, "init") == 0 || strcmp(action, "show") == 0 ||
-               strcmp(action, "export") == 0 || strcmp(action, "spki") == 0 ||
-               strcmp(action, "path") == 0;
+  if (!action) {
+    fprintf(errf, "fcaudit ca: missing action (init, show, export [--der], spki, path)\n");
+    return FCA_EXIT_FATAL;
+  }
+  static const char *const actions[] = {"init", "show", "export", "spki", "path"};
+  bool known = false;
+  const char *best = NULL;
+  size_t bestd = 3;
+  for (size_t k = 0; k < 5; k++) {
+    known |= strcmp(action, actions[k]) == 0;
+    size_t d = fca_edit_distance(action, strlen(action), actions[k], strlen(actions[k]), false);
+    if (d < bestd) bestd = d, best = actions[k];
+  }
   if (!known) {
-    fprintf(errf, "fcaudit ca: unknown action '%s' (init, show, export [--der], spki, path)\n",
-            action);
+    fprintf(errf,
+            "fcaudit ca: unknown action '%s' (%s%s%sinit, show, export [--der], spki, path)\n",
+            action, best ? "did you mean " : "", best ? best : "", best ? "? actions: " : "");
+    return FCA_EXIT_FATAL;
+  }
+  if (force && strcmp(action, "init") != 0) {
+    fprintf(errf, "fcaudit ca %s: unexpected argument '--force' (it goes with init)\n", action);
+    return FCA_EXIT_FATAL;
+  }
+  if (der && strcmp(action, "export") != 0) {
+    fprintf(errf, "fcaudit ca %s: unexpected argument '--der' (it goes with export)\n", action);
     return FCA_EXIT_FATAL;
   }
   char *dir = fca_ca_resolve_dir(cfg ? cfg->ca_dir : NULL);

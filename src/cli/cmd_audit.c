@@ -6,6 +6,7 @@
  * replayed when read, and a warning counts them. A malformed or truncated file stops with an
  * error naming the entry; what was replayed before it is still reported (exit status 3). */
 #include "cmd_audit.h"
+#include "commands.h"
 
 #include <libgen.h>
 #include <stdio.h>
@@ -27,16 +28,7 @@
 #define FCA_HAR_WINDOW_BYTES (64u * 1024 * 1024)
 #endif
 
-static void usage(FILE *f) {
-  fputs("usage: fcaudit audit [options] FILE.har...\n"
-        "Audits HAR 1.2 files (DevTools \"Save all as HAR with content\", Playwright recordHar,\n"
-        "fcaudit --har) with the same rules, levels, reports and baseline as `fcaudit run`, in\n"
-        "startedDateTime order (\"-\" reads standard input). Exit status: 0 pass; 1 findings at\n"
-        "or above --fail-on or fewer tagged pages than --require-tagged; 3 a file could not be\n"
-        "read or is malformed (findings of the entries before the error are still reported).\n"
-        "See fcaudit --help for the options and docs/har.md for exporting a HAR.\n",
-        f);
-}
+static void usage(FILE *f) { fca_command_print_help(f, fca_command_find("audit")); }
 
 typedef struct {
   json_t *obj;

@@ -5,6 +5,7 @@
  * whose subscriber is the admin's live feed. The main thread only waits for a signal.
  * Invariant: the model is changed under its lock, the fleet table under `mu`. */
 #include "cmd_dashboard.h"
+#include "commands.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -174,14 +175,7 @@ static char *fleet_json(void *ud) {
   return s;
 }
 
-static void usage(FILE *out) {
-  fputs("usage: fcaudit dashboard --redis URL [--admin ADDR:PORT] [options]\n"
-        "Serves the dashboard for the whole fleet: every run of every instance that ships to\n"
-        "the Redis stream (--sink), merged (scorecards per page URL), with a table of runs and\n"
-        "instances and a live feed across them. --admin defaults to 127.0.0.1:8081. Runs until\n"
-        "SIGINT or SIGTERM.\n",
-        out);
-}
+static void usage(FILE *out) { fca_command_print_help(out, fca_command_find("dashboard")); }
 
 int fca_cmd_dashboard_main(fca_config_t *cfg, int argc, char **argv) {
   const char *redis = NULL;

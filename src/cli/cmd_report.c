@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "fcaudit/console.h"
 #include "fcaudit/exit.h"
 #include "fcaudit/model.h"
@@ -15,19 +16,7 @@
 #include "fcaudit/reports.h"
 #include "fcaudit/util.h"
 
-static void usage(FILE *f) {
-  fputs("usage: fcaudit report [--run ID] [--report-json FILE] [--junit FILE] [--sarif FILE]\n"
-        "                      [--report-html FILE] [--baseline FILE] [--fail-on LEVEL]\n"
-        "                      [--require-tagged N] [--rule ID=ignore] [--rules-file FILE]\n"
-        "                      EVENTS.ndjson\n"
-        "       fcaudit report --redis URL (--run ID | --since TIME | --release LABEL) [...]\n"
-        "Writes the reports of one run of an event log (\"-\" reads standard input, then --run is\n"
-        "needed when several runs share it) and prints its summary. With --redis, reads the\n"
-        "fleet's stream instead and merges every matching run of every instance: --since 2h or\n"
-        "a UTC date (2026-11-24T10:00:00Z), --release the runs' --label. Exit status: 0 pass,\n"
-        "1 findings at or above --fail-on or too few tagged pages, 3 error.\n",
-        f);
-}
+static void usage(FILE *f) { fca_command_print_help(f, fca_command_find("report")); }
 
 int fca_cmd_report_main(fca_config_t *cfg, int argc, char **argv) {
   /* --run is ours; everything else is a configuration option. */

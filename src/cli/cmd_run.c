@@ -8,6 +8,7 @@
 #include "cmd_run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/x509.h>
 #include <signal.h>
 #include <spawn.h>
@@ -19,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "fcaudit/ca.h"
+#include "fcaudit/exit.h"
 #include "fcaudit/model.h"
 #include "fcaudit/proxy.h"
 #include "fcaudit/reports.h"
@@ -173,34 +176,16 @@ static char *proxy_url(const fca_config_t *cfg, int port, bool with_auth) {
   return url;
 }
 
-static void usage(FILE *f) {
-  fputs("usage: fcaudit run [proxy options] -- CMD [ARGS...]\n"
-        "Starts the proxy on a free loopback port, runs CMD with HTTP(S)_PROXY, the fcaudit CA\n"
-        "and FCAUDIT_PROXY/FCAUDIT_SPKI in its environment, then writes the reports.\n"
-        "Exit status: 0 pass; 1 findings at or above --fail-on (default error) or fewer tagged\n"
-        "pages than --require-tagged; 2 CMD failed; 3 fcaudit could not run, or refused every\n"
-        "request CMD made (nothing audited). The highest wins. With --proxy-auth the proxy URLs\n"
-        "carry the credentials.\n"
-        "See fcaudit --help for the options.\n",
-        f);
-}
+static void usage(FILE *f) { fca_command_print_help(f, fca_command_find("run")); }
 
-int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
+static int max_status(int a, int b) { return a > b ? a : b; }
+
+int fca_cmd_session_start(fca_cmd_session_t *s, fca_config_t *cfg, int argc, char **argv,
+                          const char *who, const char *default_admin) {
+  memset(s, 0, sizeof *s);
+  s->cfg = cfg;
+  s->who = who;
   char err[512];
-  bool help = false;
-  int cmd = fca_config_parse_args(cfg, argc, argv, first + 1, &help, NULL, err, sizeof err);
-  if (cmd < 0) {
-    fprintf(stderr, "fcaudit run: %s\n", err);
-    return FCA_EXIT_FATAL;
-  }
-  if (help) {
-    usage(stdout);
-    return 0;
-  }
-  if (cmd >= argc) {
-    usage(stderr);
-    return FCA_EXIT_FATAL;
-  }
   /* A config file may set --listen/--admin too: look at it alone. */
   bool file_listen = false, file_admin = false;
   if (cfg->config_file) {
@@ -220,61 +205,64 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
   }
   if (!given(argc, argv, "admin", cfg, file_admin)) {
     free(cfg->admin);
-    cfg->admin = fca_xstrdup("off");
+    cfg->admin = fca_xstrdup(default_admin);
   }
   if (fca_config_validate(cfg, err, sizeof err) < 0) {
-    fprintf(stderr, "fcaudit run: %s\n", err);
+    fprintf(stderr, "fcaudit %s: %s\n", who, err);
     return FCA_EXIT_FATAL;
   }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGCHLD);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
-
-  int status = FCA_EXIT_OK;
-  char *tmpdir = NULL, *bundle = NULL, *url = NULL;
-  char **env = NULL;
-  /* What the end of the run needs is checked before anything starts. */
-  fca_run_session_t *s = fca_run_session_start(cfg, err, sizeof err);
-  if (!s) {
-    fprintf(stderr, "fcaudit run: %s\n", err);
+  sigemptyset(&s->set);
+  sigaddset(&s->set, SIGINT);
+  sigaddset(&s->set, SIGTERM);
+  sigaddset(&s->set, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &s->set, NULL);
+  /* What the end of the run needs is checked before anything starts (the run session). */
+  s->rs = fca_run_session_start(cfg, err, sizeof err);
+  if (!s->rs) {
+    fprintf(stderr, "fcaudit %s: %s\n", who, err);
     return FCA_EXIT_FATAL;
   }
-  fca_model_t *m = fca_run_session_model(s);
-  const fca_ca_t *ca = fca_run_session_ca(s);
-  char spki[FCA_CA_SPKI_B64_LEN] = "";
-  if (fca_ca_spki_b64(ca, spki, sizeof spki) < 0) {
-    fprintf(stderr, "fcaudit run: CA: cannot compute the SPKI hash\n");
-    status = FCA_EXIT_FATAL;
-    goto stop;
+  s->m = fca_run_session_model(s->rs);
+  s->p = fca_run_session_proxy(s->rs);
+  s->ca = fca_run_session_ca(s->rs);
+  if (fca_ca_spki_b64(s->ca, s->spki, sizeof s->spki) < 0) {
+    fprintf(stderr, "fcaudit %s: CA: cannot compute the SPKI hash\n", who);
+    return FCA_EXIT_FATAL;
   }
   const char *tmpbase = getenv("TMPDIR");
-  tmpdir = fca_xasprintf("%s/fcaudit-run-XXXXXX", tmpbase && *tmpbase ? tmpbase : "/tmp");
-  if (!mkdtemp(tmpdir)) {
-    fprintf(stderr, "fcaudit run: cannot make a temporary directory: %s\n", strerror(errno));
-    free(tmpdir), tmpdir = NULL;
-    status = FCA_EXIT_FATAL;
-    goto stop;
+  s->tmpdir = fca_xasprintf("%s/fcaudit-%s-XXXXXX", tmpbase && *tmpbase ? tmpbase : "/tmp", who);
+  if (!mkdtemp(s->tmpdir)) {
+    fprintf(stderr, "fcaudit %s: cannot make a temporary directory: %s\n", who, strerror(errno));
+    free(s->tmpdir), s->tmpdir = NULL;
+    return FCA_EXIT_FATAL;
   }
-  bundle = fca_xasprintf("%s/ca-bundle.pem", tmpdir);
+  s->bundle = fca_xasprintf("%s/ca-bundle.pem", s->tmpdir);
   bool had_system;
-  if (fca_cmd_run_write_bundle(bundle, fca_ca_cert_path(ca), &had_system, err, sizeof err) < 0) {
-    fprintf(stderr, "fcaudit run: %s\n", err);
-    status = FCA_EXIT_FATAL;
-    goto stop;
+  if (fca_cmd_run_write_bundle(s->bundle, fca_ca_cert_path(s->ca), &had_system, err, sizeof err) <
+      0) {
+    fprintf(stderr, "fcaudit %s: %s\n", who, err);
+    return FCA_EXIT_FATAL;
   }
   if (!had_system)
     fca_warn("no system CA bundle found: CMD's TLS clients trust only the fcaudit CA");
-  url = proxy_url(cfg, fca_proxy_port(fca_run_session_proxy(s), 0), true);
-  env = fca_cmd_run_env(environ, url, fca_ca_cert_path(ca), spki, bundle);
-  char *shown =
-      proxy_url(cfg, fca_proxy_port(fca_run_session_proxy(s), 0), false); /* never the password */
-  fca_info("proxy %s%s (run %s); running %s", shown,
-           cfg->proxy_auth ? " with --proxy-auth credentials" : "", m->run, argv[cmd]);
-  free(shown);
+  int port = fca_proxy_port(s->p, 0);
+  s->url = proxy_url(cfg, port, false); /* never the password: shown, and given to browsers */
+  s->auth_url = proxy_url(cfg, port, true);
+  return FCA_EXIT_OK;
+}
 
+int fca_cmd_session_spawn(fca_cmd_session_t *s, char **cmdv, char **env, pid_t *child) {
+  return fca_cmd_session_spawn_quiet(s, cmdv, env, child, false);
+}
+
+int fca_cmd_session_spawn_quiet(fca_cmd_session_t *s, char **cmdv, char **env, pid_t *child,
+                                bool quiet) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (quiet) { /* its chatter (a browser's) stays off fcaudit's console */
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, defs;
@@ -287,24 +275,29 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defs);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t child;
-  int rc = posix_spawnp(&child, argv[cmd], NULL, &attr, argv + cmd, env);
+  int rc = posix_spawnp(child, cmdv[0], &fa, &attr, cmdv, env);
   posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
-    fprintf(stderr, "fcaudit run: cannot run %s: %s\n", argv[cmd], strerror(rc));
-    status = FCA_EXIT_CMD;
-    goto stop;
+    fprintf(stderr, "fcaudit %s: cannot run %s: %s\n", s->who, cmdv[0], strerror(rc));
+    return FCA_EXIT_CMD;
   }
+  return FCA_EXIT_OK;
+}
+
+int fca_cmd_session_wait(fca_cmd_session_t *s, pid_t child, const char *name,
+                         bool (*tick)(void *ud), void *ud) {
   int wst = 0;
+  bool asked = false;
   for (;;) {
     siginfo_t si;
-    struct timespec tick = {0, 200 * 1000000L};
-    int sig = sigtimedwait(&set, &si, &tick);
+    struct timespec t = {0, 200 * 1000000L};
+    int sig = sigtimedwait(&s->set, &si, &t);
     if (sig == SIGINT || sig == SIGTERM) {
       /* A terminal's Ctrl-C already reached CMD (same process group); a kill(2) aimed at
        * fcaudit alone did not, so pass that one on. */
       if (si.si_code != SI_KERNEL) {
-        fca_info("%s: passing it to %s", sig == SIGINT ? "SIGINT" : "SIGTERM", argv[cmd]);
+        fca_info("%s: passing it to %s", sig == SIGINT ? "SIGINT" : "SIGTERM", name);
         kill(child, sig);
       }
       continue;
@@ -312,50 +305,82 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
     pid_t r = waitpid(child, &wst, WNOHANG);
     if (r == child) break;
     if (r < 0 && errno != EINTR) {
-      fprintf(stderr, "fcaudit run: waitpid: %s\n", strerror(errno));
-      break;
+      fprintf(stderr, "fcaudit %s: waitpid: %s\n", s->who, strerror(errno));
+      return FCA_EXIT_CMD;
+    }
+    if (!asked && tick && tick(ud)) { /* the caller is done with it: ask it to end */
+      asked = true;
+      kill(child, SIGTERM);
     }
   }
+  if (asked) return FCA_EXIT_OK; /* ended because we asked */
   if (WIFEXITED(wst) && WEXITSTATUS(wst) != 0) {
-    fprintf(stderr, "fcaudit run: %s exited with status %d\n", argv[cmd], WEXITSTATUS(wst));
-    status = FCA_EXIT_CMD;
-  } else if (WIFSIGNALED(wst)) {
-    fprintf(stderr, "fcaudit run: %s was killed by signal %d (%s)\n", argv[cmd], WTERMSIG(wst),
+    fprintf(stderr, "fcaudit %s: %s exited with status %d\n", s->who, name, WEXITSTATUS(wst));
+    return FCA_EXIT_CMD;
+  }
+  if (WIFSIGNALED(wst)) {
+    fprintf(stderr, "fcaudit %s: %s was killed by signal %d (%s)\n", s->who, name, WTERMSIG(wst),
             strsignal(WTERMSIG(wst)));
-    status = FCA_EXIT_CMD;
+    return FCA_EXIT_CMD;
   }
-stop:
-  /* Drain: in-flight exchanges finish (up to --drain-timeout) and their audits with them. */
-  /* A run whose every request fcaudit refused audited nothing: it must not pass. */
-  fca_proxy_t *p = fca_run_session_proxy(s);
-  fca_run_session_stop(s);
-  fca_proxy_join(p);
-  fca_proxy_outcome_t oc;
-  fca_proxy_outcome(p, &oc);
-  bool all_refused = status != FCA_EXIT_FATAL && oc.refused > 0 && oc.forwarded == 0;
-  if (all_refused) {
-    status = fca_run_session_finish(s, status, false);
-    fprintf(stderr,
-            "fcaudit run: every request (%llu) was refused by the proxy, so nothing was "
-            "audited; first: %s\n",
-            oc.refused, oc.first_refusal);
-    status = FCA_EXIT_FATAL;
-    fprintf(stderr, "fcaudit run: exit status %d (%s)\n", status,
-            "fcaudit could not finish: every request was refused");
-  } else if (status != FCA_EXIT_FATAL) {
-    status = fca_run_session_finish(s, status, true);
-    fprintf(stderr, "fcaudit run: exit status %d (%s)\n", status,
-            status == 0   ? "pass"
-            : status == 1 ? "findings or too few tagged pages"
-            : status == 2 ? "the command failed"
-                          : "fcaudit could not finish");
-  } else {
-    status = fca_run_session_finish(s, status, true);
+  return FCA_EXIT_OK;
+}
+
+int fca_cmd_session_finish(fca_cmd_session_t *s, int status) {
+  if (s->rs) {
+    /* Drain: in-flight exchanges finish (up to --drain-timeout) and their audits with them.
+     * A run whose every request fcaudit refused audited nothing: it must not pass. */
+    fca_run_session_stop(s->rs);
+    fca_proxy_join(s->p);
+    fca_proxy_outcome_t oc;
+    fca_proxy_outcome(s->p, &oc);
+    bool all_refused = status != FCA_EXIT_FATAL && oc.refused > 0 && oc.forwarded == 0;
+    if (all_refused) {
+      fca_run_session_finish(s->rs, status, false);
+      fprintf(stderr,
+              "fcaudit %s: every request (%llu) was refused by the proxy, so nothing was "
+              "audited; first: %s\n",
+              s->who, oc.refused, oc.first_refusal);
+      status = FCA_EXIT_FATAL;
+      fprintf(stderr, "fcaudit %s: exit status %d (%s)\n", s->who, status,
+              "fcaudit could not finish: every request was refused");
+    } else if (status != FCA_EXIT_FATAL) {
+      status = fca_run_session_finish(s->rs, status, true);
+      fprintf(stderr, "fcaudit %s: exit status %d (%s)\n", s->who, status,
+              status == 0   ? "pass"
+              : status == 1 ? "findings or too few tagged pages"
+              : status == 2 ? "the command failed"
+                            : "fcaudit could not finish");
+    } else {
+      status = fca_run_session_finish(s->rs, status, true);
+    }
+  } else if (s->m && status != FCA_EXIT_FATAL) {
+    status = max_status(status, fca_model_exit_code(s->m));
   }
-  if (bundle) unlink(bundle);
-  if (tmpdir) rmdir(tmpdir);
-  free(bundle), free(tmpdir), free(url);
-  fca_cmd_run_env_free(env);
+  if (s->bundle) unlink(s->bundle);
+  if (s->tmpdir) rmdir(s->tmpdir);
+  free(s->bundle), free(s->tmpdir), free(s->url), free(s->auth_url), free(s->dir);
+  if (s->own_ca) fca_ca_free(s->own_ca);
+  memset(s, 0, sizeof *s);
   /* The mask stays: a signal still pending must not kill fcaudit before it returns status. */
   return status;
+}
+
+int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, char **cmdv) {
+  if (!cmdv || !cmdv[0]) {
+    usage(stderr);
+    return FCA_EXIT_FATAL;
+  }
+  fca_cmd_session_t s;
+  int status = fca_cmd_session_start(&s, cfg, argc, argv, "run", "off");
+  if (status != FCA_EXIT_OK) return fca_cmd_session_finish(&s, status);
+  /* CMD's clients get the credentials (--proxy-auth); the console never shows them. */
+  char **env = fca_cmd_run_env(environ, s.auth_url, fca_ca_cert_path(s.ca), s.spki, s.bundle);
+  fca_info("proxy %s%s (run %s); running %s", s.url,
+           cfg->proxy_auth ? " with --proxy-auth credentials" : "", s.m->run, cmdv[0]);
+  pid_t child;
+  status = fca_cmd_session_spawn(&s, cmdv, env, &child);
+  if (status == FCA_EXIT_OK) status = fca_cmd_session_wait(&s, child, cmdv[0], NULL, NULL);
+  fca_cmd_run_env_free(env);
+  return fca_cmd_session_finish(&s, status);
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "fcaudit/console.h"
 #include "fcaudit/exit.h"
 #include "fcaudit/tailfmt.h"
@@ -204,25 +205,7 @@ static void poll_once(tail_t *t) {
   }
 }
 
-static void usage(FILE *f) {
-  fputs("usage: fcaudit tail [-n N] [--level LEVEL] [--rule GLOB] [--url GLOB] [--run ID]\n"
-        "                    [--json] [--color auto|always|never] [--no-follow] [FILE]\n"
-        "       fcaudit tail --redis URL [--instance NAME] [same options]\n"
-        "Follows an NDJSON event log (default: the --log file) like tail -F, or with --redis\n"
-        "the Redis stream every instance ships to, and prints one line per event.\n"
-        "  --redis URL      redis://[USER:PASS@]HOST:PORT[/DB][?stream=NAME]: all instances,\n"
-        "                   each event once, lines prefixed with [instance]\n"
-        "  --instance NAME  with --redis: only this instance's events\n"
-        "  -n, --lines N    first show the last N events already in the file (default 10)\n"
-        "  --level LEVEL    only violations at or above LEVEL (info, warning, error);\n"
-        "                   other events count as info\n"
-        "  --rule GLOB      only violations of matching rules (e.g. 'FC-SBX-*')\n"
-        "  --url GLOB       only events whose page or evidence URL matches\n"
-        "  --run ID         only events of this run\n"
-        "  --json           print the log lines as they are (for jq)\n"
-        "  --no-follow      print and exit instead of waiting for more\n",
-        f);
-}
+static void usage(FILE *f) { fca_command_print_help(f, fca_command_find("tail")); }
 
 int fca_cmd_tail_main(const fca_config_t *cfg, int argc, char **argv) {
   static const struct option opts[] = {

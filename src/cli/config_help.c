@@ -4,6 +4,8 @@
  * src/cli/config.c. */
 #include "fcaudit/config.h"
 
+#include "commands.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -115,21 +117,14 @@ void fca_config_print_options(void *stream, fca_config_fmt_t fmt) {
 void fca_config_print_help(void *stream, const char *progname) {
   FILE *out = stream;
   const char *p = progname && *progname ? progname : "fcaudit";
-  fprintf(
-      out,
-      "%s - an auditing HTTP(S) proxy for Stripe Financial Connections deployments\n\n"
-      "usage: %s [options]                             run the proxy\n"
-      "       %s ca init|show|export [--der]|spki|path manage the interception CA\n"
-      "       %s run [options] -- CMD [ARGS...]        run CMD through the proxy\n"
-      "       %s report [options] [--run ID] EVENTS.ndjson\n"
-      "                                                 summary and reports for a run in a log\n"
-      "       %s audit [options] FILE.har...           audit HAR files offline (no proxy)\n"
-      "       %s tail [-n N] [--level L] [--rule GLOB] [--url GLOB] [--run ID] [--json]\n"
-      "               [--color WHEN] [--no-follow] [FILE]\n"
-      "                                                 follow an event log (default: --log)\n\n"
-      "Options are --name VALUE or --name=VALUE; switches take no value. TIME: 250ms, 30s,\n"
-      "2m, 1h (a bare number is seconds). SIZE: 4096, 64k, 16M, 1G. Defaults in [brackets].\n",
-      p, p, p, p, p, p, p);
+  fprintf(out, "%s - an auditing HTTP(S) proxy for Stripe Financial Connections deployments\n\n",
+          p);
+  fca_commands_print_synopsis(out);
+  fprintf(out,
+          "\n`fcaudit COMMAND --help` describes a command. Options may come before or after the\n"
+          "command word. Options are --name VALUE or --name=VALUE; switches take no value. TIME:\n"
+          "250ms, 30s, 2m, 1h (a bare number is seconds). SIZE: 4096, 64k, 16M, 1G. Defaults in\n"
+          "[brackets].\n");
   fca_config_print_options(out, FCA_CONFIG_FMT_HELP);
   fprintf(out,
           "\nExit status: 0 ok, 1 findings at or above --fail-on, 2 the command of `run` failed,\n"

@@ -61,6 +61,12 @@ static void metrics(void *ud, fca_metrics_t *m) {
   m->pages_tagged = as.pages_tagged;
   m->audit_notes = as.notes;
   m->audit_bytes = as.bytes_inspected;
+  m->test_mode_judged = as.test_mode_judged; /* item 4's coverage, live on the dashboard */
+  m->test_institutions = as.test_institutions;
+  m->api_test = as.api_test;
+  m->api_live = as.api_live;
+  for (int i = 0; i < 4 && i < FCA_AUDIT_TEST_INSTITUTIONS; i++)
+    m->test_institution_names[i] = fca_audit_test_institution(i);
   fca_sink_stats_t ss;
   fca_sink_stats(s->sink, &ss);
   m->events_written = ss.lines_written;
@@ -180,8 +186,7 @@ void fca_run_session_stop(fca_run_session_t *s) {
 
 int fca_run_session_finish(fca_run_session_t *s, int status, bool judge) {
   if (s->stops == 0) fca_proxy_stop(s->proxy);
-  fca_proxy_wait_free(s->proxy);
-  s->proxy = NULL;
+  fca_proxy_join(s->proxy);
   /* Every exchange has ended: the summary goes out before the reports are written. */
   fca_audit_finish(s->audit);
   fca_sink_flush(s->sink);
@@ -189,11 +194,14 @@ int fca_run_session_finish(fca_run_session_t *s, int status, bool judge) {
   if (status != FCA_EXIT_FATAL) {
     if (fca_reports_write_all(s->model, s->cfg) < 0) status = FCA_EXIT_FATAL;
     fca_model_print_summary(stderr, s->model, fca_console_use_color(stderr, FCA_COLOR_AUTO));
+    fca_proxy_print_refusals(s->proxy, stderr); /* the hosts told once, with their counts */
     if (judge) {
       int verdict = fca_model_exit_code(s->model);
       if (verdict > status) status = verdict;
     }
   }
+  fca_proxy_wait_free(s->proxy);
+  s->proxy = NULL;
   free_session(s);
   return status;
 }

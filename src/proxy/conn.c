@@ -6,6 +6,7 @@
  * A connection is freed only from a deferred event (never inside an endpoint callback), and
  * only when no DNS lookup still refers to it. */
 #include "conn_int.h"
+#include "refusals.h"
 
 #include "endpoint.h"
 #include "fcaudit/audit.h"
@@ -150,21 +151,16 @@ static const char *reason_phrase(int status) {
   }
 }
 
-void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
-  char msg[600];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  /* Whatever URL a message quotes loses its password (and query with --redact-query). */
+/* Whatever URL a message quotes loses its password (and query with --redact-query). */
+static void redact_msg(fca_conn_t *c, char *msg, size_t size) {
   char *clean = fca_redact_text(msg, strlen(msg), cfg_of(c)->redact_query, NULL);
-  if (clean) snprintf(msg, sizeof msg, "%s", clean);
+  if (clean) snprintf(msg, size, "%s", clean);
   free(clean);
-  atomic_fetch_add(&c->w->stats->errors, 1);
-  fca_warn("%s: %d %s: %s", c->client_addr, status, reason_phrase(status), msg);
+}
+
+/* Answers status with msg; a 4xx that ends an exchange before any response counts as a refusal
+ * (fca_proxy_outcome: a run whose every request was refused does not pass). */
+static void send_error_msg(fca_conn_t *c, int status, const char *msg) {
   if (status >= 400 && status < 500 && !c->response_started) {
     fca_proxy_stats_t *st = c->w->stats;
     atomic_fetch_add(&st->refused, 1);
@@ -187,6 +183,33 @@ void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
   fca_conn_close_upstream(c);
   c->ss = RESP_NONE;
   fca_conn_close_after_flush(c);
+}
+
+void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
+  char msg[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  redact_msg(c, msg, sizeof msg);
+  atomic_fetch_add(&c->w->stats->errors, 1);
+  fca_warn("%s: %d %s: %s", c->client_addr, status, reason_phrase(status), msg);
+  send_error_msg(c, status, msg);
+}
+
+void fca_conn_refuse(fca_conn_t *c, int status, const char *policy, const char *host,
+                     const char *fmt, ...) {
+  char msg[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  redact_msg(c, msg, sizeof msg);
+  /* The user asked for it: told once per host at info level, then counted for the summary. */
+  if (fca_refusals_note(c->w->shared->refusals, policy, host))
+    fca_info("%s: %d %s: %s (told once per host; the summary counts them all)", c->client_addr,
+             status, reason_phrase(status), msg);
+  send_error_msg(c, status, msg);
 }
 
 /* ---- backpressure ---- */

@@ -88,6 +88,10 @@ void fca_conn_release_upstream(fca_conn_t *c);
 void fca_conn_close_after_flush(fca_conn_t *c);
 void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Like fca_conn_send_error for a refusal the user's policy asked for (--only-resolved,
+ * --proxy-auth): told once per (policy, host) at info level, counted for the summary. */
+void fca_conn_refuse(fca_conn_t *c, int status, const char *policy, const char *host,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 struct evbuffer *fca_conn_request_sink(fca_conn_t *c);
 void fca_conn_update_reading(fca_conn_t *c);
 void fca_conn_finish_exchange(fca_conn_t *c, bool upstream_reusable);

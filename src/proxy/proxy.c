@@ -4,6 +4,7 @@
  * everything that outlives the workers; it tells workers to stop through events made active
  * across threads (libevent with pthreads support). */
 #include "fcaudit/proxy.h"
+#include "refusals.h"
 
 #include "fcaudit/audit.h"
 #include "fcaudit/ca.h"
@@ -276,6 +277,7 @@ static void free_proxy(fca_proxy_t *p) {
   free(p->shared.auth_expected);
   fca_routes_free(p->shared.routes);
   fca_passthrough_free(p->shared.passthrough);
+  fca_refusals_free(p->shared.refusals);
   if (p->shared.leaf_key) EVP_PKEY_free(p->shared.leaf_key);
   free(p);
 }
@@ -297,6 +299,7 @@ fca_proxy_t *fca_proxy_new(const fca_proxy_opts_t *o, char *err, size_t errlen) 
                                                         &p->shared.parent_port, err, errlen) < 0)
     goto fail;
   p->shared.passthrough = fca_passthrough_new();
+  p->shared.refusals = fca_refusals_new();
   if (make_leaf_key(p, cfg, err, errlen) < 0) goto fail;
 
   const fca_strlist_t *ls = &cfg->listen;
@@ -460,4 +463,8 @@ void fca_proxy_outcome(fca_proxy_t *p, fca_proxy_outcome_t *out) {
   out->forwarded = atomic_load(&p->stats.forwarded);
   if (out->refused)
     snprintf(out->first_refusal, sizeof out->first_refusal, "%s", p->stats.first_refusal);
+}
+
+void fca_proxy_print_refusals(fca_proxy_t *p, FILE *f) {
+  fca_refusals_print(p->shared.refusals, f);
 }

@@ -196,10 +196,10 @@ static void handle_connect(fca_conn_t *c) {
   /* Through --upstream-proxy every host goes to the parent the user named (as plain HTTP does). */
   bool parent = c->w->shared->parent_port != 0;
   if (!admin && !parent && cfg->only_resolved && !fca_route_allowed_offline(&rt, c->host)) {
-    fca_conn_send_error(c, 403,
-                        "host '%s' is not allowed: --only-resolved forwards only hosts named by "
-                        "--resolve or --connect-to, and loopback addresses",
-                        c->host);
+    fca_conn_refuse(c, 403, "--only-resolved", c->host,
+                    "host '%s' is not allowed: --only-resolved forwards only hosts named by "
+                    "--resolve or --connect-to, and loopback addresses",
+                    c->host);
     return;
   }
   /* A tunnel back into this proxy is refused before it is answered (the check at connect
@@ -326,7 +326,13 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
     return;
   }
   if (!c->inner && !check_auth(c, h)) {
-    fca_conn_send_error(c, 407, "proxy authentication required");
+    /* Clients send a first request without credentials, then again with them: counted per
+     * client address (without its port), not warned about each time. */
+    char who[sizeof c->client_addr + 8];
+    snprintf(who, sizeof who, "client %s", c->client_addr);
+    char *colon = strrchr(who, ':');
+    if (colon && colon > who + 7) *colon = '\0';
+    fca_conn_refuse(c, 407, "--proxy-auth", who, "proxy authentication required");
     return;
   }
   fca_target_t t;

@@ -210,10 +210,10 @@ void fca_conn_open_upstream(fca_conn_t *c) {
     fca_routes_lookup(sh->routes, c->host, c->port, &c->route);
   }
   if (!c->to_admin && cfg_of(c)->only_resolved && !fca_route_allowed_offline(&c->route, c->host)) {
-    fca_conn_send_error(c, 403,
-                        "host '%s' is not allowed: --only-resolved forwards only hosts named by "
-                        "--resolve or --connect-to, and loopback addresses",
-                        c->host);
+    fca_conn_refuse(c, 403, "--only-resolved", c->host,
+                    "host '%s' is not allowed: --only-resolved forwards only hosts named by "
+                    "--resolve or --connect-to, and loopback addresses",
+                    c->host);
     return;
   }
   fca_conn_arm_timer(c, cfg_of(c)->connect_timeout_ms);

@@ -32,6 +32,7 @@ typedef struct {
   size_t nlocal;
   char *auth_expected;                 /* "Basic base64(user:pass)" or NULL */
   struct fca_passthrough *passthrough; /* hosts whose clients rejected interception */
+  struct fca_refusals *refusals;       /* policy refusals, told once per host, counted */
   struct fca_ca *ca;                   /* the interception CA */
   struct evp_pkey_st *leaf_key;        /* one leaf key shared by every minted certificate */
   struct fca_audit *audit;             /* the audit engine (thread-safe registry) */

@@ -30,7 +30,8 @@ static const char *CSS =
     "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #dde}"
     ".verdict{padding:1em 1.2em;border-radius:8px;font-size:1.2em;font-weight:600}"
     ".verdict.pass{background:#e3f6e8;color:#14532d}.verdict.fail{background:#fde8e8;"
-    "color:#7f1d1d}.verdict small{display:block;font-weight:400;font-size:.8em}"
+    "color:#7f1d1d}.verdict.mixed{background:#fef3c7;color:#78350f}.verdict "
+    "small{display:block;font-weight:400;font-size:.8em}"
     ".warn{background:#fff6db;color:#713f12;padding:.8em 1em;border-radius:6px;margin:1em 0}"
     "table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{text-align:left;"
     "padding:.35em .6em;border-bottom:1px solid #eef;vertical-align:top}"
@@ -60,21 +61,17 @@ int fca_report_html_write(fca_model_t *m, FILE *f) {
   if (m->last_ts) fputs(" → ", f), fca_markup_escape(f, m->last_ts);
   fputs("</p>\n", f);
 
-  fprintf(f, "<div class=\"verdict %s\" id=\"verdict\">Verdict: %s", v.fail ? "fail" : "pass",
+  char *sentence = fca_model_verdict_sentence(m);
+  /* A pass with pages that still fail an item is not shown green. */
+  bool mixed = !v.fail && v.standing[FCA_LEVEL_WARNING] + v.standing[FCA_LEVEL_ERROR] > 0;
+  fprintf(f, "<div class=\"verdict %s\" id=\"verdict\">Verdict: %s<small>",
+          v.fail  ? "fail"
+          : mixed ? "mixed"
+                  : "pass",
           v.fail ? "FAIL" : "PASS");
-  if (v.failing)
-    fprintf(f, "<small>%zu new finding%s at or above %s.</small>", v.failing,
-            v.failing == 1 ? "" : "s", fca_level_name(m->policy.fail_on));
-  if (v.too_few_tagged)
-    fprintf(f, "<small>%zu tagged page%s, fewer than the %llu required.</small>", m->npages,
-            m->npages == 1 ? "" : "s", (unsigned long long)m->policy.require_tagged);
-  if (!v.fail)
-    fprintf(f, "<small>%s</small>",
-            m->policy.fail_on == FCA_LEVEL_IGNORE
-                ? "Findings never fail this run (--fail-on never)."
-            : m->policy.fail_on == FCA_LEVEL_ERROR   ? "No new error-level finding."
-            : m->policy.fail_on == FCA_LEVEL_WARNING ? "No new warning or error."
-                                                     : "No new finding.");
+  fca_markup_escape(f, sentence);
+  fputs("</small>", f);
+  free(sentence);
   fputs("</div>\n", f);
   if (m->npages == 0)
     fputs("<div class=\"warn\"><b>No page loaded Stripe.js, so nothing was audited.</b> Check that "
@@ -92,6 +89,13 @@ int fca_report_html_write(fca_model_t *m, FILE *f) {
           v.by_level[FCA_LEVEL_ERROR], v.by_level[FCA_LEVEL_WARNING], v.by_level[FCA_LEVEL_INFO]);
   if (m->have_baseline)
     fprintf(f, "<tr><th>Known from the baseline</th><td>%zu</td></tr>\n", v.known);
+  char *tm = fca_model_test_mode_line(m);
+  if (tm) {
+    fputs("<tr><th>Item 4, test-mode coverage</th><td id=\"test-mode\">", f);
+    fca_markup_escape(f, tm);
+    fputs("</td></tr>\n", f);
+    free(tm);
+  }
   fputs("</table>\n", f);
 
   for (size_t k = 0; k < m->npages; k++) {

@@ -70,9 +70,13 @@ static void write_case(FILE *f, const fca_model_t *m, size_t k, int item) {
     fputs("      <failure type=\"", f);
     fca_markup_escape(f, first->rule);
     fputs("\" message=\"", f);
-    fca_markup_escape(f, first->rule);
-    fputs(": ", f);
-    fca_markup_escape(f, first->message);
+    if (item >= 1 && item <= 4 && p->items[item].status == FCA_ITEM_FAIL && p->items[item].why) {
+      fca_markup_escape(f, p->items[item].why); /* the scorecard's sentence, as everywhere */
+    } else {
+      fca_markup_escape(f, first->rule);
+      fputs(": ", f);
+      fca_markup_escape(f, first->message);
+    }
     fputs("\">", f);
     for (size_t i = 0; i < m->nfindings; i++)
       if (m->findings[i].page == k && m->findings[i].item == item &&
@@ -86,7 +90,7 @@ static void write_case(FILE *f, const fca_model_t *m, size_t k, int item) {
   }
   /* Everything else about the item: known and lower findings, and the scorecard's reason. */
   fputs("      <system-out>", f);
-  if (item >= 1 && item <= 4) {
+  if (item >= 1 && item <= 4 && c != CASE_FAIL) { /* a failure already says it */
     fprintf(f, "scorecard: %s", fca_item_status_name(p->items[item].status));
     if (p->items[item].why) fputs(" — ", f), fca_markup_escape(f, p->items[item].why);
     fputc('\n', f);
@@ -127,6 +131,11 @@ int fca_junit_write(fca_model_t *m, FILE *f) {
         fputs("\"/>\n", f);
   fprintf(f, "      <property name=\"fail_on\" value=\"%s\"/>\n",
           m->policy.fail_on == FCA_LEVEL_IGNORE ? "never" : fca_level_name(m->policy.fail_on));
+  char *sentence = fca_model_verdict_sentence(m);
+  fputs("      <property name=\"verdict\" value=\"", f);
+  fca_markup_escape(f, sentence);
+  fputs("\"/>\n", f);
+  free(sentence);
   fputs("    </properties>\n", f);
   fprintf(f,
           "    <testcase classname=\"fcaudit.run\" name=\"pages that load Stripe.js: at least "

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,15 @@ static void *grow(void **arr, size_t *n, size_t *cap, size_t size, size_t max) {
   return e;
 }
 
+int fca_model_tag_strength(const char *tagged_by, const char *confidence) {
+  static const char *const kinds[] = {"script-literal", "script-request", "script-tag"};
+  int k = 0, c = 0;
+  for (int i = 0; tagged_by && i < 3; i++)
+    if (strcmp(tagged_by, kinds[i]) == 0) k = i + 1;
+  if (confidence) c = strcmp(confidence, "high") == 0 ? 2 : strcmp(confidence, "medium") == 0;
+  return tagged_by ? c * 8 + k : -1;
+}
+
 /* The page of an event's "page" object (created when new); SIZE_MAX when there is none or the
  * page is not tagged (a note about an untagged document). */
 static size_t page_of(fca_model_t *m, const json_t *pg, const char *ts, bool create) {
@@ -112,11 +122,15 @@ static size_t page_of(fca_model_t *m, const json_t *pg, const char *ts, bool cre
     if (m->pages[i].top_level == top && strcmp(m->pages[i].key, key) == 0) {
       free(key);
       fca_model_page_t *p = &m->pages[i];
-      if (!p->tagged_by) set_str(&p->tagged_by, jstr(pg, "tagged_by"));
-      if (!p->confidence) set_str(&p->confidence, jstr(pg, "confidence"));
-      /* The strongest confidence seen wins. */
-      const char *c = jstr(pg, "confidence");
-      if (c && strcmp(c, "high") == 0) set_str(&p->confidence, c);
+      /* The engine upgrades a page's tag (a script literal, then the browser's request for
+       * Stripe.js) and later events carry the upgrade: the strongest tag seen is the final
+       * one, as in the engine (confidence first, then the kind of evidence). */
+      const char *tb = jstr(pg, "tagged_by"), *c = jstr(pg, "confidence");
+      if (tb &&
+          fca_model_tag_strength(tb, c) > fca_model_tag_strength(p->tagged_by, p->confidence)) {
+        set_str(&p->tagged_by, tb);
+        set_str(&p->confidence, c);
+      }
       return i;
     }
   }
@@ -345,6 +359,7 @@ int fca_model_subscribe(fca_model_t *m, struct fca_sink *sink) {
   pthread_mutex_lock(&m->lock);
   if (id && !m->run) m->run = fca_xstrdup(id);
   pthread_mutex_unlock(&m->lock);
+  fca_sink_set_summary_fn(sink, fca_model_summary_fn, m);
   return fca_sink_subscribe(sink, fca_model_event_fn, m);
 }
 
@@ -506,15 +521,115 @@ bool fca_model_finding_fails(const fca_model_t *m, const fca_model_finding_t *f)
 
 void fca_model_verdict(const fca_model_t *m, fca_model_verdict_t *v) {
   memset(v, 0, sizeof *v);
+  bool *standing = fca_xcalloc(m->npages + 1, sizeof *standing);
+  bool *failing = fca_xcalloc(m->npages + 1, sizeof *failing);
   for (size_t i = 0; i < m->nfindings; i++) {
     const fca_model_finding_t *f = &m->findings[i];
     v->by_level[f->level]++;
     v->occurrences[f->level] += f->count;
     if (f->baseline) v->known++;
-    if (fca_model_finding_fails(m, f)) v->failing++;
+    if (fca_model_finding_fails(m, f)) {
+      v->failing++;
+      if (f->page < m->npages && !failing[f->page]) failing[f->page] = true, v->failing_pages++;
+    } else if (f->level >= FCA_LEVEL_WARNING && f->item >= 1 && f->item <= 4) {
+      v->standing[f->level]++;
+      if (f->page < m->npages && !standing[f->page]) standing[f->page] = true, v->standing_pages++;
+    }
   }
+  free(standing);
+  free(failing);
   v->too_few_tagged = m->npages < m->policy.require_tagged;
   v->fail = v->failing > 0 || v->too_few_tagged;
+}
+
+static const char *plural(size_t n, const char *one, const char *many) {
+  return n == 1 ? one : many;
+}
+
+/* Appends to a fixed buffer; text past its end is cut. */
+static void add(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void add(char *buf, size_t cap, size_t *n, const char *fmt, ...) {
+  if (*n >= cap) return;
+  va_list ap;
+  va_start(ap, fmt);
+  int r = vsnprintf(buf + *n, cap - *n, fmt, ap);
+  va_end(ap);
+  if (r > 0) *n += (size_t)r;
+}
+
+char *fca_model_verdict_sentence(const fca_model_t *m) {
+  fca_model_verdict_t v;
+  fca_model_verdict(m, &v);
+  const char *lvl =
+      m->policy.fail_on == FCA_LEVEL_IGNORE ? "never" : fca_level_name(m->policy.fail_on);
+  char b[1024];
+  size_t n = 0, c = sizeof b;
+  add(b, c, &n, "%s at --fail-on %s", v.fail ? "fail" : "pass", lvl);
+  const char *sep = ": ";
+  if (v.failing) {
+    add(b, c, &n, "%s%zu new %s at or above %s on %zu %s", sep, v.failing,
+        plural(v.failing, "finding", "findings"), lvl, v.failing_pages,
+        plural(v.failing_pages, "page", "pages"));
+    sep = "; ";
+  }
+  if (v.too_few_tagged)
+    add(b, c, &n, "%s%zu tagged %s, fewer than --require-tagged %llu", sep, m->npages,
+        plural(m->npages, "page", "pages"), (unsigned long long)m->policy.require_tagged);
+  size_t se = v.standing[FCA_LEVEL_ERROR], sw = v.standing[FCA_LEVEL_WARNING];
+  if (se + sw) {
+    add(b, c, &n, "; %s", v.failing ? "also " : "");
+    if (se) add(b, c, &n, "%zu %s", se, plural(se, "error", "errors"));
+    if (se && sw) add(b, c, &n, " and ");
+    if (sw) add(b, c, &n, "%zu %s", sw, plural(sw, "warning", "warnings"));
+    add(b, c, &n, " on %zu %s %s", v.standing_pages, plural(v.standing_pages, "page", "pages"),
+        se + sw == 1 ? "fails its checklist item" : "fail their checklist item");
+  } else if (!v.failing && m->npages) {
+    add(b, c, &n, "; no page fails a checklist item");
+  }
+  if (m->npages == 0) add(b, c, &n, "; no page loaded Stripe.js, so nothing was audited");
+  return fca_xstrdup(b);
+}
+
+void fca_model_summary_fn(void *model, json_t *summary) {
+  fca_model_t *m = model;
+  if (!json_is_object(summary)) return;
+  pthread_mutex_lock(&m->lock);
+  add_summary(m, summary);
+  fca_model_finalize(m);
+  fca_model_verdict_t v;
+  fca_model_verdict(m, &v);
+  char *sentence = fca_model_verdict_sentence(m);
+  const char *lvl =
+      m->policy.fail_on == FCA_LEVEL_IGNORE ? "never" : fca_level_name(m->policy.fail_on);
+  json_object_set_new(summary, "verdict",
+                      json_pack("{s:s,s:s,s:i,s:s}", "result", v.fail ? "fail" : "pass", "fail_on",
+                                lvl, "exit_code", v.fail ? 1 : 0, "sentence", sentence));
+  free(sentence);
+  pthread_mutex_unlock(&m->lock);
+}
+
+char *fca_model_test_mode_line(const fca_model_t *m) {
+  return fca_model_test_mode_line_of(json_object_get(m->summary, "test_mode"));
+}
+
+char *fca_model_test_mode_line_of(const json_t *tm) {
+  if (!json_is_object(tm)) return NULL;
+  char seen[512] = "", missing[512] = "";
+  const char *k;
+  json_t *val;
+  json_object_foreach(json_object_get(tm, "institutions"), k, val) {
+    char *dst = json_is_true(val) ? seen : missing;
+    size_t l = strlen(dst);
+    snprintf(dst + l, sizeof seen - l, "%s%s", l ? ", " : "", k);
+  }
+  const json_t *t = json_object_get(tm, "test_mode_responses");
+  const json_t *l = json_object_get(tm, "live_mode_responses");
+  return fca_xasprintf("test-mode institutions seen linked: %s; missing: %s; Stripe API "
+                       "responses: %lld in test mode, %lld live",
+                       *seen ? seen : "none", *missing ? missing : "none",
+                       (long long)(json_is_integer(t) ? json_integer_value(t) : 0),
+                       (long long)(json_is_integer(l) ? json_integer_value(l) : 0));
 }
 
 int fca_model_exit_code(const fca_model_t *m) {

@@ -3,6 +3,7 @@
  * pages_seen (null when the engine's summary did not say). */
 #include "fcaudit/report_json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "fcaudit/ruleset.h"
@@ -101,6 +102,9 @@ json_t *fca_report_json(fca_model_t *m) {
                                                 m->npages, m->npages == 1 ? "" : "s",
                                                 (unsigned long long)m->policy.require_tagged));
   json_object_set_new(verdict, "reasons", reasons);
+  char *sentence = fca_model_verdict_sentence(m);
+  set_str(verdict, "sentence", sentence);
+  free(sentence);
   json_object_set_new(r, "verdict", verdict);
 
   json_t *sum = json_object();
@@ -140,6 +144,9 @@ json_t *fca_report_json(fca_model_t *m) {
   if (m->npages == 0) set_str(sum, "warning", "no page loaded Stripe.js, so nothing was audited");
   json_t *tm = json_object_get(m->summary, "test_mode");
   if (tm) json_object_set(sum, "test_mode", tm);
+  char *coverage = fca_model_test_mode_line(m);
+  set_str(sum, "test_mode_coverage", coverage);
+  free(coverage);
   if (m->dropped) json_object_set_new(sum, "dropped_events", json_integer((json_int_t)m->dropped));
   if (m->baseline_path) set_str(sum, "baseline", m->baseline_path);
   json_object_set_new(r, "summary", sum);

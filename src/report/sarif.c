@@ -131,9 +131,11 @@ json_t *fca_sarif_build(fca_model_t *m) {
   json_object_set_new(run, "tool", json_pack("{s:o}", "driver", driver));
   fca_model_verdict_t v;
   fca_model_verdict(m, &v);
-  json_object_set_new(
-      run, "invocations",
-      json_pack("[{s:b,s:i}]", "executionSuccessful", 1, "exitCode", v.fail ? 1 : 0));
+  char *sentence = fca_model_verdict_sentence(m);
+  json_object_set_new(run, "invocations",
+                      json_pack("[{s:b,s:i,s:{s:s}}]", "executionSuccessful", 1, "exitCode",
+                                v.fail ? 1 : 0, "properties", "verdict", sentence));
+  free(sentence);
   if (m->run) {
     char *id = fca_xasprintf("fcaudit/%s", m->run);
     json_object_set_new(run, "automationDetails", json_pack("{s:s}", "id", id));

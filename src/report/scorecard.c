@@ -16,29 +16,30 @@ static void set_item(fca_item_result_t *r, fca_item_status_t s, char *why) {
   r->why = why;
 }
 
+/* Before the engine's summary says more (live, or a log cut short), an item without a finding
+ * reads in the engine's words for "nothing found". */
 static void default_item(const fca_model_page_t *p, int item, fca_item_result_t *r) {
   switch (item) {
   case 1:
     set_item(r, FCA_ITEM_PASS,
-             fca_xstrdup(p->top_level ? "its Cross-Origin-Opener-Policy lets the popup open"
-                                      : "its top-level page's Cross-Origin-Opener-Policy lets "
-                                        "the popup open"));
+             fca_xstrdup(p->top_level ? "no Cross-Origin-Opener-Policy finding"
+                                      : "no Cross-Origin-Opener-Policy finding on its top-level "
+                                        "page"));
     break;
   case 2:
     if (p->top_level)
-      set_item(r, FCA_ITEM_PASS, fca_xstrdup("its referrer policy sends a Referer"));
+      set_item(r, FCA_ITEM_PASS, fca_xstrdup("no referrer policy finding"));
     else
-      set_item(r, FCA_ITEM_NA, fca_xstrdup("a frame: judged on its top-level page"));
+      set_item(r, FCA_ITEM_NA,
+               fca_xstrdup("framed page: the referrer policy is judged on the top-level page"));
     break;
   case 3:
     if (p->top_level)
-      set_item(r, FCA_ITEM_NA, fca_xstrdup("not framed, no restricting CSP sandbox"));
+      set_item(r, FCA_ITEM_NA, fca_xstrdup("not framed, no CSP sandbox"));
     else
-      set_item(r, FCA_ITEM_PASS, fca_xstrdup("no sandbox keeps the popup from escaping"));
+      set_item(r, FCA_ITEM_PASS, fca_xstrdup("no sandbox finding"));
     break;
-  default:
-    set_item(r, FCA_ITEM_NA, fca_xstrdup("judged for the whole run: see the test-mode coverage"));
-    break;
+  default: set_item(r, FCA_ITEM_NA, fca_xstrdup(FCA_ITEM4_NO_KEY)); break;
   }
 }
 
@@ -79,6 +80,15 @@ static void apply_engine(fca_model_t *m, bool *touched) {
     for (size_t k = 0; k < m->npages; k++) {
       fca_model_page_t *p = &m->pages[k];
       if (p->top_level != top || strcmp(p->key, key) != 0) continue;
+      /* The engine's scorecard holds the page's final tag. */
+      const char *tb = json_string_value(json_object_get(pg, "tagged_by"));
+      const char *cf = json_string_value(json_object_get(pg, "confidence"));
+      if (tb && *tb &&
+          fca_model_tag_strength(tb, cf) > fca_model_tag_strength(p->tagged_by, p->confidence)) {
+        free(p->tagged_by), free(p->confidence);
+        p->tagged_by = fca_xstrdup(tb);
+        p->confidence = cf && *cf ? fca_xstrdup(cf) : NULL;
+      }
       for (int item = 1; item <= 4; item++) {
         const json_t *e = engine_item(card, item);
         fca_item_status_t st;
@@ -108,23 +118,29 @@ void fca_model_finalize(fca_model_t *m) {
   for (size_t k = 0; k < m->npages; k++) {
     fca_model_page_t *p = &m->pages[k];
     for (int item = 1; item <= 4; item++) {
-      char buf[512] = "";
-      size_t len = 0, nfail = 0, ninfo = 0;
+      const fca_model_finding_t *first = NULL;
+      size_t nfail = 0, ninfo = 0;
       for (size_t i = 0; i < m->nfindings; i++) {
         const fca_model_finding_t *f = &m->findings[i];
         if (f->page != k || f->item != item) continue;
         if (f->level >= FCA_LEVEL_WARNING) {
-          if (nfail++ < 3 && len < sizeof buf)
-            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s: %s", nfail > 1 ? "; " : "",
-                                    f->rule, f->message ? f->message : "");
+          if (!first || f->level > first->level) first = f;
+          nfail++;
         } else {
           ninfo++;
         }
       }
+      /* A failing item says its sentence once: the worst finding's rule and message; the
+       * findings themselves are listed beside it by each output. */
       if (nfail) {
-        if (nfail > 3 && len < sizeof buf)
-          snprintf(buf + len, sizeof buf - len, "; and %zu more", nfail - 3);
-        set_item(&p->items[item], FCA_ITEM_FAIL, fca_xstrdup(buf));
+        char *why = fca_xasprintf("%s: %s", first->rule, first->message ? first->message : "");
+        if (nfail > 1) {
+          char *more =
+              fca_xasprintf("%s (and %zu more finding%s)", why, nfail - 1, nfail == 2 ? "" : "s");
+          free(why);
+          why = more;
+        }
+        set_item(&p->items[item], FCA_ITEM_FAIL, why);
       } else if (ninfo) {
         char *why =
             fca_xasprintf("%s (%zu info finding%s)", p->items[item].why ? p->items[item].why : "",
@@ -229,21 +245,14 @@ void fca_model_print_summary(FILE *f, fca_model_t *m, bool color) {
             "reaches the page that starts Financial Connections and that its traffic goes "
             "through the proxy (HTTPS_PROXY, the fcaudit CA).\n",
             col(color, C_YELLOW), R);
-  if (v.fail) {
-    fprintf(f, "  verdict: %sFAIL%s", col(color, C_RED), R);
-    if (v.failing)
-      fprintf(f, " — %zu new finding%s at or above %s", v.failing, v.failing == 1 ? "" : "s",
-              fca_level_name(m->policy.fail_on));
-    if (v.too_few_tagged)
-      fprintf(f, "%s%zu tagged page%s, fewer than --require-tagged %llu", v.failing ? "; " : " — ",
-              m->npages, m->npages == 1 ? "" : "s", (unsigned long long)m->policy.require_tagged);
+  char *tm = fca_model_test_mode_line(m);
+  if (tm) {
+    fputs("  item 4, test-mode coverage: ", f);
+    put_safe(f, tm);
     fputc('\n', f);
-  } else {
-    fprintf(f, "  verdict: %sPASS%s", col(color, C_GREEN), R);
-    if (m->policy.fail_on == FCA_LEVEL_IGNORE)
-      fputs(" (--fail-on never)", f);
-    else
-      fprintf(f, " — no new finding at or above %s", fca_level_name(m->policy.fail_on));
-    fputc('\n', f);
+    free(tm);
   }
+  char *sentence = fca_model_verdict_sentence(m);
+  fprintf(f, "  verdict: %s%s%s\n", col(color, v.fail ? C_RED : C_BOLD), sentence, R);
+  free(sentence);
 }

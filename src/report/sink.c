@@ -52,6 +52,8 @@ struct fca_sink {
   fca_sink_stats_t st;
   sub_t subs[FCA_SINK_SUBSCRIBERS_MAX];
   atomic_size_t nsubs; /* entries below it are complete (release/acquire) */
+  fca_sink_summary_fn summary_fn;
+  void *summary_ud;
 };
 
 /* Opens the log for appending. A file whose last line was cut short (a crash or a full disk in
@@ -303,6 +305,7 @@ void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
     redact_urls(summary, sq);
     e.summary = summary;
   }
+  if (e.type == FCA_EV_SUMMARY && summary && s->summary_fn) s->summary_fn(s->summary_ud, summary);
   size_t len = 0;
   bool has_log = atomic_load_explicit(&s->has_log, memory_order_relaxed);
   char *line = has_log ? fca_event_to_line(&e, s->run_id, &len) : NULL;
@@ -329,6 +332,12 @@ void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
 }
 
 void fca_sink_event_fn(void *sink, const fca_event_t *ev) { fca_sink_emit(sink, ev); }
+
+void fca_sink_set_summary_fn(fca_sink_t *s, fca_sink_summary_fn fn, void *userdata) {
+  if (!s) return;
+  s->summary_fn = fn;
+  s->summary_ud = userdata;
+}
 
 /* Switches to a newly opened fd. Lock held. */
 static void use_fd(fca_sink_t *s, int fd) {

@@ -92,6 +92,11 @@ static json_int_t jint(const json_t *o, const char *k) {
   return json_is_integer(v) ? json_integer_value(v) : -1;
 }
 
+static long long level_count(const json_t *by_level, const char *level) {
+  const json_t *r = json_object_get(json_object_get(by_level, level), "reported");
+  return json_is_integer(r) ? (long long)json_integer_value(r) : 0;
+}
+
 size_t fca_tailfmt_line(const json_t *o, char *buf, size_t n, bool color) {
   fca_event_t ev;
   if (n < 2 || fca_tailfmt_event(o, &ev) < 0) return 0;
@@ -106,10 +111,26 @@ size_t fca_tailfmt_line(const json_t *o, char *buf, size_t n, bool color) {
     l += (size_t)snprintf(buf + l, n - l, "  pages seen %lld", (long long)jint(o, "pages_seen"));
   if (jint(o, "pages_tagged") >= 0 && l < n)
     l += (size_t)snprintf(buf + l, n - l, "  tagged %lld", (long long)jint(o, "pages_tagged"));
-  if (json_is_object(v) && l < n)
-    l += (size_t)snprintf(buf + l, n - l, "  errors %lld  warnings %lld  info %lld",
-                          (long long)jint(v, "error"), (long long)jint(v, "warning"),
-                          (long long)jint(v, "info"));
+  /* docs/events.md: violations.by_level.LEVEL.reported (distinct findings logged). */
+  const json_t *bl = json_object_get(v, "by_level");
+  if (json_is_object(bl) && l < n)
+    l +=
+        (size_t)snprintf(buf + l, n - l, "  errors %lld  warnings %lld  info %lld",
+                         (long long)level_count(bl, "error"), (long long)level_count(bl, "warning"),
+                         (long long)level_count(bl, "info"));
+  /* The run model's verdict, in the words of every other output. */
+  const char *sentence = jstr(json_object_get(o, "verdict"), "sentence");
+  if (sentence && l < n) {
+    char safe[600];
+    size_t k = 0;
+    for (const char *c = sentence; *c && k + 5 < sizeof safe; c++)
+      if ((unsigned char)*c < 0x20 || *c == 0x7f)
+        k += (size_t)snprintf(safe + k, sizeof safe - k, "\\x%02x", (unsigned char)*c);
+      else
+        safe[k++] = *c;
+    safe[k] = '\0';
+    l += (size_t)snprintf(buf + l, n - l, "  verdict: %s", safe);
+  }
   if (l >= n - 1) l = n - 2;
   buf[l++] = '\n';
   buf[l] = '\0';

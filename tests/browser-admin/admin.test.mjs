@@ -172,6 +172,28 @@ async function main() {
       await shop.close();
     });
 
+    await test('the dashboard says what the report says: verdict sentence, each reason once', async () => {
+      const rep = await dash.evaluate(async () => (await fetch('/api/report.json', { cache: 'no-store' })).json());
+      const sentence = rep.verdict && rep.verdict.sentence;
+      assert(sentence && sentence.startsWith('fail at --fail-on error'), 'report sentence: ' + sentence);
+      await waitFor('the verdict sentence', async () => (await dash.textContent('#verdict-sentence')) === 'Verdict: ' + sentence, 5000);
+      const page = rep.pages.find((p) => p.url.includes('/checkout'));
+      const card = await dash.$$eval('#cards .card', (els, u) => {
+        const c = els.find((e) => e.querySelector('.card-url').textContent.includes(u));
+        return c ? c.textContent : '';
+      }, '/checkout');
+      assert(card.includes(page.tagged_by), 'card tag: ' + card);
+      for (const it of page.scorecard) {
+        const n = card.split(it.why).length - 1;
+        assert(n === 1, `item ${it.item}'s reason shown ${n} times: ${it.why}`);
+      }
+      // item 4's test-mode coverage is shown while the run goes on, in the report's words
+      const cov = rep.summary && rep.summary.test_mode_coverage;
+      assert(cov && cov.startsWith('test-mode institutions seen linked: '), 'coverage: ' + cov);
+      await waitFor('the test-mode coverage', async () => !(await dash.$eval('#test-mode', (e) => e.hidden)), 5000);
+      assert((await dash.textContent('#test-mode-line')) === cov, 'dashboard coverage differs from the report');
+    });
+
     await test('evidence from traffic is shown as text, never as markup', async () => {
       await dash.waitForSelector('#feed li.ev-violation[data-rule="FC-REF-4"]', { timeout: WAIT_MS });
       const codes = await dash.$$eval('#feed code, #cards code', (els) => els.map((e) => e.textContent));

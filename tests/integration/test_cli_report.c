@@ -36,7 +36,7 @@ Test(cli_report, baseline_fails_only_on_new_findings) {
   cli_proc_t p;
   int rc = cli_run(&p, (char *[]){FCA_TEST_BINARY, "report", "--report-json", r1, log, NULL}, NULL);
   cr_assert_eq(rc, 1, "%s%s", p.out, p.err);
-  cr_assert(strstr(p.out, "verdict: FAIL"), "%s", p.out);
+  cr_assert(strstr(p.out, "verdict: fail at --fail-on error"), "%s", p.out);
   cli_proc_free(&p);
   /* run 2, same log: the same finding (another query string) */
   add(log, violation("run-2", "FC-COOP-1", "same-origin"));

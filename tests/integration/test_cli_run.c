@@ -458,3 +458,69 @@ Test(cli_run, every_request_refused_does_not_pass) {
   free(resolve), free(script);
   fx_free(&f);
 }
+
+/* A browser's own background traffic (update, sync, optimisation hosts), refused by
+ * --only-resolved again and again: one info line per host, then only counts, listed in the
+ * summary. --log-level warn hides the info lines but not the summary. */
+static char *background_script(int port) {
+  return fca_xasprintf(
+      "for i in 1 2 3 4 5; do for h in update.googleapis.com optimizationguide-pa.googleapis.com "
+      "accounts.google.com; do curl -s -o /dev/null https://$h/ ; done; done; "
+      "curl -s -o /dev/null https://clients2.google.com/; "
+      "curl -sS --max-time 20 -o /dev/null http://shop.test:%d/; exit 0",
+      port);
+}
+
+/* The run also fetches one page it may: a run whose every request was refused exits 3
+ * (every_request_refused_does_not_pass). */
+Test(cli_run, policy_refusals_once_per_host_and_counted) {
+  origin_t o;
+  pthread_t th;
+  int port = start_origin(&o, &th);
+  char *resolve = fca_xasprintf("shop.test:%d:127.0.0.1", port);
+  char *script = background_script(port);
+  fx_t f = fx_new();
+  cli_proc_t p;
+  int rc = run_fcaudit(&p, &f, (const char *[]){"--resolve", resolve, NULL},
+                       (const char *[]){"sh", "-c", script, NULL}, NULL);
+  cr_assert_eq(o.hits, 1, "stderr: %s", p.err);
+  cr_assert_eq(rc, 0, "stderr: %s", p.err);
+  const char *hosts[] = {"update.googleapis.com", "optimizationguide-pa.googleapis.com",
+                         "accounts.google.com", "clients2.google.com"};
+  for (size_t i = 0; i < 4; i++) {
+    char *line = fca_xasprintf("host '%s' is not allowed", hosts[i]);
+    size_t n = 0;
+    for (const char *s = p.err; (s = strstr(s, line)); s++) n++;
+    cr_assert_eq(n, 1, "one line for %s, got %zu:\n%s", hosts[i], n, p.err);
+    free(line);
+  }
+  cr_assert_null(strstr(p.err, "warn:"), "a policy refusal is not a warning:\n%s", p.err);
+  cr_assert(strstr(p.err, "refused by policy (not audited): 16 requests to 4 hosts"), "%s", p.err);
+  cr_assert(strstr(p.err, "    update.googleapis.com  ×5  (--only-resolved)\n"), "%s", p.err);
+  cr_assert(strstr(p.err, "    clients2.google.com  ×1  (--only-resolved)\n"), "%s", p.err);
+  cli_proc_free(&p);
+  stop_origin(&o, th);
+  free(resolve), free(script);
+  fx_free(&f);
+}
+
+Test(cli_run, log_level_warn_hides_refusals_not_their_counts) {
+  origin_t o;
+  pthread_t th;
+  int port = start_origin(&o, &th);
+  char *resolve = fca_xasprintf("shop.test:%d:127.0.0.1", port);
+  char *script = background_script(port);
+  fx_t f = fx_new();
+  cli_proc_t p;
+  int rc = run_fcaudit(&p, &f, (const char *[]){"--log-level", "warn", "--resolve", resolve, NULL},
+                       (const char *[]){"sh", "-c", script, NULL}, NULL);
+  cr_assert_eq(o.hits, 1, "stderr: %s", p.err);
+  cr_assert_eq(rc, 0, "stderr: %s", p.err);
+  cr_assert_null(strstr(p.err, "is not allowed"), "%s", p.err);
+  cr_assert_null(strstr(p.err, "info:"), "%s", p.err);
+  cr_assert(strstr(p.err, "refused by policy (not audited): 16 requests to 4 hosts"), "%s", p.err);
+  cli_proc_free(&p);
+  stop_origin(&o, th);
+  free(resolve), free(script);
+  fx_free(&f);
+}

@@ -216,10 +216,18 @@
     setNum('n-warning', f.warning || 0);
     setNum('n-info', f.info || 0);
     setNum('n-notes', s.notes || 0);
+    // The verdict says what stands: a pass with pages that still fail an item is not green.
     const vd = $('verdict');
+    const mixed = v.result === 'pass' && (rep.pages || []).some((p) => p.result === 'fail');
     vd.textContent = v.result || '—';
-    vd.className = 'n ' + (v.result === 'fail' ? 'verdict-fail' : v.result === 'pass' ? 'verdict-pass' : '');
-    vd.title = (v.reasons || []).join('; ');
+    vd.className = 'n ' + (v.result === 'fail' ? 'verdict-fail' : mixed ? 'verdict-mixed' : v.result === 'pass' ? 'verdict-pass' : '');
+    vd.title = v.sentence || (v.reasons || []).join('; ');
+    const vs = $('verdict-sentence');
+    vs.textContent = v.sentence ? 'Verdict: ' + v.sentence : '';
+    vs.hidden = !v.sentence;
+    const tm = $('test-mode');
+    $('test-mode-line').textContent = s.test_mode_coverage || '';
+    tm.hidden = !s.test_mode_coverage;
     if (rep.run) $('run').textContent = rep.run;
     renderCards(rep);
   }
@@ -266,7 +274,8 @@
           if (x.count > 1) fh.appendChild(el('span', null, '×' + x.count));
           if (x.baseline) fh.appendChild(el('span', 'badge', 'baseline'));
           d.appendChild(fh);
-          if (x.message) d.appendChild(el('div', 'ev-msg', x.message));
+          // The item's sentence is already above: a finding repeats only what it adds.
+          if (x.message && !(it.why && it.why.includes(x.message))) d.appendChild(el('div', 'ev-msg', x.message));
           if (x.evidence) d.appendChild(evidenceNode(x.evidence));
           if (x.fix) d.appendChild(el('div', 'ev-fix', x.fix));
           if (x.fix_stack) d.appendChild(stackFixNode(x.fix_stack));

@@ -4,6 +4,7 @@
  * subresource, the end of the run, the clock, the browser cache), the pure request-key parser,
  * and stack-specific fixes on violations. Synthetic exchanges through the facade. */
 #include "audit_capture.h"
+#include "fcaudit/ruleset.h"
 #include "freshness.h"
 #include "stripereq.h"
 
@@ -130,7 +131,7 @@ Test(flow, test_key_from_config_fills_item4) {
                1100);
   cr_assert_eq(cap_count(&cap, FCA_EV_VIOLATION, NULL), 0);
   json_t *s = summary();
-  cr_assert_str_eq(item4(s), "test-mode publishable key (pk_test_)");
+  cr_assert_str_eq(item4(s), FCA_ITEM4_TEST_KEY);
 }
 
 Test(flow, key_in_a_dynamically_loaded_page_before_it_is_tagged) {
@@ -221,7 +222,7 @@ Test(flow, production_run_live_key_in_api_passes_item4) {
   page_at(PAGE, "<html>" STRIPE "</html>", 1000);
   api_call((xreq_t){.now_ms = 1500, .rh = {{"Authorization", "Bearer " LIVE}}});
   cr_assert_eq(cap_count(&cap, FCA_EV_VIOLATION, NULL), 0);
-  cr_assert_str_eq(item4(summary()), "live publishable key on a run declared production");
+  cr_assert_str_eq(item4(summary()), FCA_ITEM4_LIVE_PRODUCTION);
 }
 
 /* ---- Stripe.js seen or only referenced -------------------------------------------------- */

@@ -4,6 +4,7 @@
  * and must give the same events each time and the result its MANIFEST line expects. */
 #include "audit_capture.h"
 #include "detect.h"
+#include "fcaudit/ruleset.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -257,7 +258,7 @@ static void feed_run(const char *body, size_t len, const char *enc, const size_t
         res->fc = json_array_size(json_object_get(p0, "fc_evidence")) > 0;
         const char *why = json_string_value(
             json_object_get(json_object_get(json_object_get(p0, "items"), "4"), "why"));
-        res->test = why && strstr(why, "pk_test_");
+        res->test = why && strcmp(why, FCA_ITEM4_TEST_KEY) == 0;
         char *dump = json_dumps(p0, JSON_SORT_KEYS | JSON_COMPACT);
         l = strlen(res->sig);
         snprintf(res->sig + l, sizeof res->sig - l, "%s\n", dump);

@@ -65,6 +65,14 @@ Test(ruleset, message_template) {
   cr_assert_not_null(strstr(m, "is no-referrer:"), "%s", m);
   cr_assert_null(strstr(m, "{value}"));
   free(m);
+  /* The header's value once, not "is same-origin (same-origin)". */
+  m = fca_rule_message(fca_rule_get(FCA_RULE_COOP_1), "same-origin");
+  cr_assert_not_null(strstr(m, "Cross-Origin-Opener-Policy is same-origin: the OAuth"), "%s", m);
+  cr_assert_null(strstr(m, "(same-origin)"), "%s", m);
+  free(m);
+  m = fca_rule_message(fca_rule_get(FCA_RULE_COOP_3), "same-origin; report-to=\"x\"");
+  cr_assert_not_null(strstr(m, "-Report-Only is same-origin; report-to=\"x\": bank"), "%s", m);
+  free(m);
   m = fca_rule_message(fca_rule_get(FCA_RULE_SBX_5), NULL);
   cr_assert_not_null(strstr(m, "Sandboxed () without allow-scripts"), "%s", m);
   free(m);

@@ -2,6 +2,7 @@
  * error message, config files (and the command line winning over them), validation of
  * remote listen/admin addresses, the address syntaxes, and the docs staying in sync with the
  * table (man/fcaudit.1 and README.md embed fca_config_print_options output verbatim). */
+#include "commands.h"
 #include "fcaudit/config.h"
 
 #include <criterion/criterion.h>
@@ -631,10 +632,14 @@ Test(config, help_lists_every_option) {
     cr_assert_gt(at, prev, "groups in order: %s", groups[g]);
     prev = at;
   }
-  assert_has(help, "fcaudit ca init|show|export [--der]|spki|path");
-  assert_has(help, "fcaudit run [options] -- CMD [ARGS...]");
-  assert_has(help, "fcaudit tail [-n N] [--level L]");
-  assert_has(help, "fcaudit report [options] [--run ID] EVENTS.ndjson");
+  for (size_t i = 0; i < fca_commands_count(); i++) { /* every subcommand's synopsis */
+    char want[160];
+    snprintf(want, sizeof want, "fcaudit %s %s", fca_command_get(i)->name,
+             fca_command_get(i)->synopsis);
+    assert_has(help, want);
+  }
+  assert_has(help, "fcaudit ca init|show|export|spki|path");
+  assert_has(help, "fcaudit browse [options] [URL...]");
   assert_has(help, "[127.0.0.1:8080]");
   assert_has(help, "[256k]");
   for (const char *l = help; *l;) { /* no line wider than 100 columns */
@@ -663,9 +668,10 @@ static char *read_doc(const char *rel) {
 
 /* The text between the BEGIN and END marker lines must be the generated option reference.
  * With FCA_REGEN_DOCS=1 in the environment the file is rewritten instead (for maintainers). */
-static void check_generated(const char *rel, const char *begin, const char *end, int fmt) {
+static void check_generated_fn(const char *rel, const char *begin, const char *end, int fmt,
+                               void (*fn)(FILE *, int)) {
   char *doc = read_doc(rel);
-  char *gen = capture(options_fn, fmt);
+  char *gen = capture(fn, fmt);
   char *b = strstr(doc, begin), *e = strstr(doc, end);
   cr_assert(b && e && e > b, "%s lacks the %s ... %s markers", rel, begin, end);
   b = strchr(b, '\n') + 1;
@@ -688,6 +694,10 @@ static void check_generated(const char *rel, const char *begin, const char *end,
   free(gen);
 }
 
+static void check_generated(const char *rel, const char *begin, const char *end, int fmt) {
+  check_generated_fn(rel, begin, end, fmt, options_fn);
+}
+
 Test(config, man_page_and_readme_match_the_table) {
   check_generated("man/fcaudit.1", ".\\\" BEGIN GENERATED OPTIONS", ".\\\" END GENERATED OPTIONS",
                   FCA_CONFIG_FMT_MAN);
@@ -706,6 +716,53 @@ Test(config, man_page_and_readme_match_the_table) {
     snprintf(md, sizeof md, "`--%s", name);
     assert_has(man, roff);
     assert_has(readme, md);
+  }
+  free(man);
+  free(readme);
+}
+
+static void commands_fn(FILE *f, int fmt) {
+  fca_commands_print_reference(f, (fca_config_fmt_t)fmt);
+}
+
+static void command_help_fn(FILE *f, int i) {
+  fca_command_print_help(f, fca_command_get((size_t)i));
+}
+
+/* The subcommands: README and the man page embed the generated reference; each command's
+ * --help, README and man page name every option of it. */
+Test(config, man_page_and_readme_match_the_commands) {
+  check_generated_fn("man/fcaudit.1", ".\\\" BEGIN GENERATED COMMANDS",
+                     ".\\\" END GENERATED COMMANDS", FCA_CONFIG_FMT_MAN, commands_fn);
+  check_generated_fn("README.md", "<!-- BEGIN GENERATED COMMANDS", "<!-- END GENERATED COMMANDS",
+                     FCA_CONFIG_FMT_MARKDOWN, commands_fn);
+  char *man = read_doc("man/fcaudit.1"), *readme = read_doc("README.md");
+  cr_assert_geq(fca_commands_count(), 5);
+  for (size_t i = 0; i < fca_commands_count(); i++) {
+    const fca_command_t *c = fca_command_get(i);
+    char *help = capture(command_help_fn, (int)i);
+    char want[160];
+    snprintf(want, sizeof want, "usage: fcaudit %s %s\n", c->name, c->synopsis);
+    assert_has(help, want);
+    snprintf(want, sizeof want, "**fcaudit %s**", c->name);
+    assert_has(readme, want);
+    snprintf(want, sizeof want, ".B fcaudit %s", c->name);
+    assert_has(man, want);
+    for (const fca_cmd_opt_t *o = c->opts; o->name; o++) {
+      snprintf(want, sizeof want, "--%s", o->name);
+      assert_has(help, want);
+      snprintf(want, sizeof want, "`--%s", o->name);
+      if (!o->short_name) assert_has(readme, want);
+      char roff[96] = "\\-\\-";
+      size_t k = strlen(roff);
+      for (const char *p = o->name; *p && k + 3 < sizeof roff; p++) {
+        if (*p == '-') roff[k++] = '\\';
+        roff[k++] = *p;
+      }
+      roff[k] = '\0';
+      assert_has(man, roff);
+    }
+    free(help);
   }
   free(man);
   free(readme);

@@ -4,7 +4,11 @@
 
 #include "fcaudit/eventjson.h"
 #include "fcaudit/report_json.h"
+#include "fcaudit/sink.h"
+#include "jsonschema.h"
+
 #include "report_fixture.h"
+#include <unistd.h>
 
 static const fca_model_finding_t *find(const fca_model_t *m, const char *rule) {
   for (size_t i = 0; i < m->nfindings; i++)
@@ -271,7 +275,8 @@ Test(model, console_summary) {
   cr_assert(strstr(buf, "findings: 2 error, 1 warning, 1 info"), "%s", buf);
   cr_assert(strstr(buf, "FC-COOP-1"));
   cr_assert(strstr(buf, "https://shop.test/checkout"));
-  cr_assert(strstr(buf, "verdict: FAIL — 2 new findings at or above error"), "%s", buf);
+  cr_assert(strstr(buf, "verdict: fail at --fail-on error: 2 new findings at or above error on "),
+            "%s", buf);
   cr_assert_null(strstr(buf, "WARNING"));
   cr_assert_null(strstr(buf, "\033["), "no color when not asked");
   free(buf);
@@ -283,7 +288,59 @@ Test(model, console_summary) {
   fca_model_print_summary(f, m, true);
   fclose(f);
   cr_assert(strstr(buf, "WARNING: no page loaded Stripe.js"), "%s", buf);
-  cr_assert(strstr(buf, "PASS"));
+  cr_assert(
+      strstr(buf, "pass at --fail-on error; no page loaded Stripe.js, so nothing was audited"),
+      "%s", buf);
   free(buf);
+  fca_model_free(m);
+}
+
+/* The summary event carries the model's verdict into the NDJSON log (and so into `tail`). */
+Test(model, summary_event_carries_the_verdict) {
+  char path[] = "/tmp/fca-model-sum-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  close(fd);
+  fca_sink_opts_t o = {.log_path = path};
+  fca_sink_t *sink = fca_sink_new(&o);
+  fca_model_t *m = fca_model_new(NULL);
+  cr_assert_eq(fca_model_subscribe(m, sink), 0);
+  fca_event_t ev = {.type = FCA_EV_VIOLATION,
+                    .rule = "FC-TEST-1",
+                    .level = FCA_LEVEL_WARNING,
+                    .item = 4,
+                    .message = "A live publishable key (pk_live_x) is used",
+                    .has_page = true,
+                    .page = {1, "https://s.test/a", true, "script-literal", "medium"},
+                    .count = 1};
+  fca_sink_emit(sink, &ev);
+  ev.page = (fca_event_page_t){1, "https://s.test/a", true, "script-request", "medium"};
+  fca_sink_emit(sink, &ev);
+  json_t *sum = json_pack("{s:i}", "pages_tagged", 1);
+  fca_event_t se = {.type = FCA_EV_SUMMARY, .summary = sum};
+  fca_sink_emit(sink, &se);
+  fca_sink_close(sink);
+  json_decref(sum);
+  cr_assert_str_eq(m->pages[0].tagged_by, "script-request", "the final tag");
+  FILE *f = fopen(path, "r");
+  char line[8192], last[8192] = "";
+  while (fgets(line, sizeof line, f)) memcpy(last, line, sizeof line);
+  fclose(f);
+  unlink(path);
+  json_t *o2 = json_loads(last, 0, NULL);
+  cr_assert_str_eq(json_string_value(json_object_get(o2, "type")), "summary");
+  json_error_t je;
+  json_t *schema = json_load_file(FCA_TEST_SRCDIR "/docs/events.schema.json", 0, &je);
+  cr_assert_not_null(schema, "%s", je.text);
+  char serr[256];
+  cr_assert_eq(fca_jsonschema_validate(schema, o2, serr, sizeof serr), 0, "%s: %s", serr, last);
+  json_decref(schema);
+  json_t *v = json_object_get(o2, "verdict");
+  cr_assert_str_eq(json_string_value(json_object_get(v, "result")), "pass");
+  char *want = fca_model_verdict_sentence(m);
+  cr_assert_str_eq(json_string_value(json_object_get(v, "sentence")), want);
+  cr_assert_str_eq(want, "pass at --fail-on error; 1 warning on 1 page fails its checklist item");
+  free(want);
+  json_decref(o2);
   fca_model_free(m);
 }

@@ -36,11 +36,19 @@ Test(tailfmt, violation_line_like_the_console) {
 }
 
 Test(tailfmt, summary_and_non_events) {
+  /* The summary's layout as the engine writes it (docs/events.md), verdict from the model. */
   json_t *o = j("{\"run\":\"r1\",\"type\":\"summary\",\"pages_seen\":4,\"pages_tagged\":2,"
-                "\"violations\":{\"error\":1,\"warning\":0,\"info\":2}}");
+                "\"violations\":{\"reported\":3,\"occurrences\":5,\"by_level\":{"
+                "\"info\":{\"reported\":2,\"occurrences\":2},"
+                "\"warning\":{\"reported\":0,\"occurrences\":0},"
+                "\"error\":{\"reported\":1,\"occurrences\":3}},\"by_rule\":{}},"
+                "\"verdict\":{\"result\":\"fail\",\"sentence\":\"fail at --fail-on error\"}}");
   char buf[256];
   cr_assert_gt(fca_tailfmt_line(o, buf, sizeof buf, false), 0);
-  cr_assert(strstr(buf, "SUMMARY run r1  pages seen 4  tagged 2  errors 1"), "%s", buf);
+  cr_assert(strstr(buf, "SUMMARY run r1  pages seen 4  tagged 2  errors 1  warnings 0  info 2"),
+            "%s", buf);
+  cr_assert(strstr(buf, "verdict: fail at --fail-on error"), "%s", buf);
+  cr_assert_null(strstr(buf, "-1"), "%s", buf);
   json_decref(o);
   o = j("{\"type\":\"something-new\"}");
   cr_assert_eq(fca_tailfmt_line(o, buf, sizeof buf, false), 0);
