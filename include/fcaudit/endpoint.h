@@ -41,8 +41,11 @@ void fca_ep_free(fca_ep_t *ep);
 struct evbuffer *fca_ep_input(fca_ep_t *ep);
 struct evbuffer *fca_ep_output(fca_ep_t *ep);
 int fca_ep_fd(const fca_ep_t *ep);
-SSL *fca_ep_ssl(const fca_ep_t *ep);
 bool fca_ep_is_tls(const fca_ep_t *ep);
+/* TLS: the peer certificate's verification result (X509_V_OK when verified or not TLS). */
+long fca_ep_verify_result(const fca_ep_t *ep);
+/* TLS: the protocol ALPN selected ("h2", "http/1.1"), or "" when none or not TLS. */
+const char *fca_ep_alpn(const fca_ep_t *ep);
 bool fca_ep_eof(const fca_ep_t *ep);
 const char *fca_ep_error(const fca_ep_t *ep); /* last error text, or NULL */
 
@@ -56,6 +59,9 @@ void fca_ep_flush(fca_ep_t *ep);
 void fca_ep_set_low_watermark(fca_ep_t *ep, size_t lowat);
 /* Sends TLS close_notify when the handshake finished (best effort), then stops all I/O. */
 void fca_ep_shutdown(fca_ep_t *ep);
+/* Half-close: the peer is told no more bytes follow (close_notify on TLS, then the FIN);
+ * reading goes on. Call once the output is empty. */
+void fca_ep_shutdown_write(fca_ep_t *ep);
 void fca_ep_set_cbs(fca_ep_t *ep, const fca_ep_cbs_t *cbs, void *ud);
 /* Byte counters (application bytes, after TLS). */
 uint64_t fca_ep_bytes_in(const fca_ep_t *ep);
