@@ -7,6 +7,8 @@
  * endpoint callback); its exchange frees itself once nothing refers to it any more. */
 #include "conn_int.h"
 
+#include "h2.h"
+
 #include "fcaudit/intercept.h"
 #include "fcaudit/util.h"
 
@@ -44,6 +46,7 @@ static void on_free(evutil_socket_t fd, short what, void *arg) {
   atomic_fetch_sub(&w->stats->conns_open, 1);
   atomic_fetch_add(&w->stats->bytes_up, fca_ep_bytes_in(c->cl.ep));
   atomic_fetch_add(&w->stats->bytes_down, fca_ep_bytes_out(c->cl.ep));
+  fca_h2_free(c->h2);
   fca_ep_free(c->cl.ep);
   event_free(c->timer);
   event_free(c->free_ev);
@@ -56,13 +59,14 @@ void fca_conn_close(fca_conn_t *c) {
   c->life = LIFE_CLOSED;
   event_del(c->timer);
   if (c->cl.ep) fca_ep_shutdown(c->cl.ep);
+  if (c->h2) fca_h2_close(c->h2);
   fca_exch_free(c->x);
   c->x = NULL;
   event_active(c->free_ev, EV_READ, 0);
 }
 
 fca_exch_t *fca_conn_exchange(fca_conn_t *c) {
-  if (!c->x) c->x = fca_exch_new(c->w, &h1_ops, c, c->client_addr);
+  if (!c->x) c->x = fca_exch_new(c->w, &h1_ops, c, c->client_addr, FCA_EXCH_BODY_WIRE);
   return c->x;
 }
 
@@ -86,7 +90,7 @@ void fca_conn_close_after_flush(fca_conn_t *c) {
 
 /* ---- errors the proxy answers itself ---- */
 
-static const char *reason_phrase(int status) {
+const char *fca_conn_reason(int status) {
   switch (status) {
   case 400: return "Bad Request";
   case 403: return "Forbidden";
@@ -109,7 +113,7 @@ void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   atomic_fetch_add(&c->w->stats->errors, 1);
-  fca_warn("%s: %d %s: %s", c->client_addr, status, reason_phrase(status), msg);
+  fca_warn("%s: %d %s: %s", c->client_addr, status, fca_conn_reason(status), msg);
   if (c->cl.response_started || c->life == LIFE_CLOSED) {
     fca_conn_close(c);
     return;
@@ -119,7 +123,7 @@ void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
   evbuffer_add_printf(out,
                       "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                       "Content-Length: %zu\r\nConnection: close\r\n",
-                      status, reason_phrase(status), strlen(msg) + 10);
+                      status, fca_conn_reason(status), strlen(msg) + 10);
   if (status == 407) evbuffer_add_printf(out, "Proxy-Authenticate: Basic realm=\"fcaudit\"\r\n");
   evbuffer_add_printf(out, "\r\nfcaudit: %s\n", msg);
   if (c->x) fca_exch_reset(c->x);
@@ -297,7 +301,11 @@ void fca_conn_process_client(fca_conn_t *c) {
 
 static void on_client_read(fca_ep_t *ep, void *ud) {
   (void)ep;
-  fca_conn_process_client(ud);
+  fca_conn_t *c = ud;
+  if (c->proto == PROTO_H2)
+    fca_h2_on_read(c->h2);
+  else
+    fca_conn_process_client(c);
 }
 
 static void on_client_drain(fca_ep_t *ep, void *ud) {
@@ -305,6 +313,10 @@ static void on_client_drain(fca_ep_t *ep, void *ud) {
   if (c->life == LIFE_CLOSED) return;
   if (c->life == LIFE_FLUSHING) {
     if (evbuffer_get_length(fca_ep_output(ep)) == 0) fca_conn_close(c);
+    return;
+  }
+  if (c->proto == PROTO_H2) {
+    fca_h2_on_drain(c->h2);
     return;
   }
   if (c->x) fca_exch_resume(c->x);
@@ -316,6 +328,21 @@ static void on_client_event(fca_ep_t *ep, int what, void *ud) {
   if (c->life == LIFE_CLOSED) return;
   if (what & FCA_EP_HANDSHAKE) {
     atomic_fetch_add(&c->w->stats->tls_handshakes, 1);
+    if (strcmp(fca_ep_alpn(ep), "h2") == 0) {
+      /* The client chose HTTP/2: the streams take over the connection. */
+      c->h2 = fca_h2_new(c);
+      if (!c->h2) {
+        fca_warn("%s: cannot start HTTP/2", c->client_addr);
+        fca_conn_close(c);
+        return;
+      }
+      c->proto = PROTO_H2;
+      c->cl.rs = REQ_IDLE;
+      c->cl.head_deadline = 0;
+      fca_conn_arm_timer(c, cfg_of(c)->idle_timeout_ms);
+      fca_h2_on_read(c->h2);
+      return;
+    }
     c->cl.rs = REQ_IDLE;
     c->cl.response_started = false;
     c->cl.head_deadline = 0;
@@ -332,6 +359,11 @@ static void on_client_event(fca_ep_t *ep, int what, void *ud) {
     }
     fca_debug("%s: client connection: %s", c->client_addr, fca_ep_error(ep));
     fca_conn_close(c);
+    return;
+  }
+  if ((what & FCA_EP_EOF) && c->proto == PROTO_H2) {
+    fca_h2_on_read(c->h2); /* what arrived before the close */
+    if (c->life != LIFE_CLOSED) fca_conn_close(c);
     return;
   }
   if (what & FCA_EP_EOF) {
@@ -371,6 +403,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
   if (c->life == LIFE_CLOSED) return;
   if (c->life == LIFE_FLUSHING) {
     fca_conn_close(c);
+    return;
+  }
+  if (c->proto == PROTO_H2) {
+    fca_h2_on_timer(c->h2);
     return;
   }
   if (c->cl.rs == REQ_PEEK || c->cl.rs == REQ_HANDSHAKE) {
@@ -424,6 +460,10 @@ void fca_conn_accept(fca_worker_t *w, int fd, const struct sockaddr *sa, socklen
 void fca_conn_drain_all(fca_worker_t *w) {
   for (fca_conn_t *c = w->conns; c; c = c->next) {
     if (c->life == LIFE_CLOSED) continue;
+    if (c->proto == PROTO_H2) {
+      fca_h2_drain(c->h2);
+      continue;
+    }
     if (!exchange_busy(c) && c->cl.rs == REQ_IDLE)
       fca_conn_close(c);
     else

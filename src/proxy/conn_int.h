@@ -38,6 +38,12 @@ typedef enum {
   VIA_TUNNEL_TLS, /* inside a CONNECT tunnel, decrypted with a minted certificate */
 } via_t;
 
+/* The framing the client speaks. */
+typedef enum {
+  PROTO_H1, /* HTTP/1.1 (or a tunnel) */
+  PROTO_H2, /* HTTP/2 (h2.c), after ALPN chose "h2" on intercepted TLS */
+} proto_t;
+
 /* The client side of the session. */
 typedef struct {
   fca_ep_t *ep;
@@ -62,6 +68,8 @@ struct fca_conn {
   struct fca_conn *prev, *next;
   char client_addr[64];
   life_t life;
+  proto_t proto;
+  struct fca_h2 *h2; /* PROTO_H2: the streams */
   client_side_t cl;
   tunnel_t tun;
   fca_exch_t *x; /* the exchange of the current request (kept between requests) */
@@ -76,6 +84,7 @@ void fca_conn_close_after_flush(fca_conn_t *c);
 void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fca_conn_update_reading(fca_conn_t *c);
+const char *fca_conn_reason(int status);
 void fca_conn_process_client(fca_conn_t *c);
 fca_exch_t *fca_conn_exchange(fca_conn_t *c);
 /* request.c */

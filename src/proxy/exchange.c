@@ -16,6 +16,7 @@
 
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 static void on_resp_body(void *ud, const char *data, size_t len);
+static int pump_response_body(fca_exch_t *x, struct evbuffer *in, const char **why);
 
 /* ---- lifetime ---- */
 
@@ -46,8 +47,9 @@ static void on_gc(evutil_socket_t fd, short what, void *arg) {
 }
 
 fca_exch_t *fca_exch_new(fca_worker_t *w, const fca_exch_ops_t *ops, void *sess,
-                         const char *client_addr) {
+                         const char *client_addr, fca_exch_body_t body) {
   fca_exch_t *x = fca_xcalloc(1, sizeof *x);
+  x->body_mode = body;
   x->w = w;
   x->ops = ops;
   x->sess = sess;
@@ -95,6 +97,7 @@ fca_exch_state_t fca_exch_state(const fca_exch_t *x) { return x->st; }
 const char *fca_exch_host(const fca_exch_t *x) { return x->host; }
 int fca_exch_port(const fca_exch_t *x) { return x->port; }
 bool fca_exch_is_head(const fca_exch_t *x) { return x->head_method; }
+bool fca_exch_response_has_body(const fca_exch_t *x) { return !x->resp.msg_done; }
 const char *fca_exch_url(const fca_exch_t *x) { return x->url; }
 bool fca_exch_is_admin_host(const char *host) { return strcasecmp(host, FCA_ADMIN_HOST) == 0; }
 
@@ -301,7 +304,7 @@ void fca_exch_process_upstream(fca_exch_t *x) {
       continue;
     }
     const char *why = NULL;
-    int r = fca_exch_pump_body(&x->resp, in, x->ops->sink(x->sess, x), &why);
+    int r = pump_response_body(x, in, &why);
     x->ops->flush(x->sess, x);
     if (x->closing) return;
     if (r < 0) {
@@ -332,7 +335,25 @@ void fca_exch_quiesce(fca_exch_t *x) {
   if (x->up && x->st != FCA_EXCH_BODY && x->st != FCA_EXCH_TUNNEL) fca_ep_set_reading(x->up, false);
 }
 
-/* Moves n bytes of body (or tunnel) data from src to dst. */
+/* The response body to the session's sink: moved as is, or (decoded mode, chunked) as the
+ * parser's body slices. */
+static int pump_response_body(fca_exch_t *x, struct evbuffer *in, const char **why) {
+  struct evbuffer *sink = x->ops->sink(x->sess, x);
+  if (x->body_mode == FCA_EXCH_BODY_WIRE || !(x->resp.p.flags & F_CHUNKED))
+    return fca_exch_pump_body(&x->resp, in, sink, why);
+  x->body_out = sink;
+  int r = fca_exch_pump_body(&x->resp, in, NULL, why);
+  x->body_out = NULL;
+  return r;
+}
+
+static void move_or_drop(struct evbuffer *in, struct evbuffer *out, size_t n) {
+  if (out)
+    evbuffer_remove_buffer(in, out, n);
+  else
+    evbuffer_drain(in, n);
+}
+
 int fca_exch_pump_body(fca_http1_t *h, struct evbuffer *in, struct evbuffer *out,
                        const char **why) {
   while (evbuffer_get_length(in) > 0) {
@@ -345,11 +366,11 @@ int fca_exch_pump_body(fca_http1_t *h, struct evbuffer *in, struct evbuffer *out
       if (r < 0) return -1;
       total += used;
       if (r == 1) {
-        evbuffer_remove_buffer(in, out, total);
+        move_or_drop(in, out, total);
         return 1;
       }
     }
-    evbuffer_remove_buffer(in, out, total);
+    move_or_drop(in, out, total);
   }
   return 0;
 }
@@ -402,4 +423,5 @@ void fca_exch_audit_end(fca_exch_t *x, bool complete) {
 static void on_resp_body(void *ud, const char *data, size_t len) {
   fca_exch_t *x = ud;
   if (x->ax_body) fca_audit_response_body(x->ax, data, len);
+  if (x->body_out) evbuffer_add(x->body_out, data, len);
 }

@@ -68,9 +68,15 @@ typedef struct {
   int method; /* llhttp_method_t */
 } fca_exch_target_t;
 
+/* How response bodies reach the session's sink. */
+typedef enum {
+  FCA_EXCH_BODY_WIRE,    /* as sent by the origin (HTTP/1.1 framing, chunks included) */
+  FCA_EXCH_BODY_DECODED, /* the message body only (chunked framing and trailers removed) */
+} fca_exch_body_t;
+
 /* client_addr must outlive the exchange (it is the session's). */
 fca_exch_t *fca_exch_new(fca_worker_t *w, const fca_exch_ops_t *ops, void *sess,
-                         const char *client_addr);
+                         const char *client_addr, fca_exch_body_t body);
 /* No callback follows; an idle reusable upstream goes back to the worker's pool. */
 void fca_exch_free(fca_exch_t *x);
 
@@ -110,11 +116,14 @@ const char *fca_exch_host(const fca_exch_t *x);
 int fca_exch_port(const fca_exch_t *x);
 /* The response to a HEAD request has no body. */
 bool fca_exch_is_head(const fca_exch_t *x);
+/* During ops->head: whether body bytes (or a tunnel) follow this head. */
+bool fca_exch_response_has_body(const fca_exch_t *x);
 
 /* Pure helpers shared by the sessions. */
 size_t fca_exch_audit_headers(const fca_http_head_t *h, fca_audit_header_t *out);
 /* Feeds body bytes at the start of `in` to the parser and moves those that belong to the
- * message to `out`. Returns 1 when the message ended, 0 if more is needed, -1 on error. */
+ * message to `out` (or drops them: out NULL). Returns 1 when the message ended, 0 if more is
+ * needed, -1 on error. */
 int fca_exch_pump_body(fca_http1_t *h, struct evbuffer *in, struct evbuffer *out, const char **why);
 bool fca_exch_is_admin_host(const char *host);
 

@@ -58,6 +58,8 @@ struct fca_exch {
                                the origin had closed it */
   bool retried;
   fca_http1_t resp;
+  fca_exch_body_t body_mode;
+  struct evbuffer *body_out; /* decoded mode: where on_resp_body puts the slices */
   struct event *timer, *free_ev, *gc_ev;
   /* audit */
   char *url;

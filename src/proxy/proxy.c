@@ -331,6 +331,7 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
     }
     if (make_dns(w, cfg, err, errlen) < 0) goto fail;
     w->tls_srv = fca_tls_server_new(p->shared.ca, p->shared.leaf_key, (size_t)cfg->cert_cache_size);
+    if (w->tls_srv) fca_tls_server_set_http2(w->tls_srv, !cfg->no_http2);
     w->tls_cli = i == 0
                      ? fca_tls_client_new((const char *const *)cfg->upstream_ca.items,
                                           cfg->upstream_ca.n, cfg->insecure_upstream, err, errlen)
