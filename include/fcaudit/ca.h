@@ -61,4 +61,8 @@ int fca_ca_fingerprint_sha1(const fca_ca_t *ca, char *out, size_t n);
 int fca_ca_write_pem(const fca_ca_t *ca, FILE *f);
 int fca_ca_write_der(const fca_ca_t *ca, FILE *f);
 
+/* Where the CA is and how to trust it (curl, Chromium SPKI flag, browsers, Node); dir NULL =
+ * the CA's own directory (src/tls/ca_trust.c). */
+void fca_ca_print_trust_help(FILE *f, const fca_ca_t *ca, const char *dir);
+
 #endif

@@ -1,4 +1,4 @@
-/* config: every option of fcaudit in one struct, filled from one table (src/config.c) by the
+/* config: every option of fcaudit in one struct, filled from one table (src/cli/config.c) by the
  * command line and by `--config FILE` (same long names, `name = value` lines; the command line
  * wins). Durations are stored in milliseconds, sizes in bytes. Lists keep the order given. */
 #ifndef FCAUDIT_CONFIG_H

@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "admin_sse.h"
+#include "admin_util.h"
 #include "fcaudit/admin.h"
-#include "fcaudit/admin_sse.h"
-#include "fcaudit/admin_util.h"
 #include "fcaudit/ca.h"
 #include "fcaudit/eventjson.h"
 #include "fcaudit/model.h"

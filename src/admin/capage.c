@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_assets.h"
 #include "admin_int.h"
-#include "fcaudit/admin_assets.h"
 #include "fcaudit/ca.h"
 #include "fcaudit/util.h"
 

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_assets.h"
 #include "admin_int.h"
-#include "fcaudit/admin_assets.h"
-#include "fcaudit/admin_prom.h"
+#include "admin_prom.h"
 #include "fcaudit/report_json.h"
 #include "fcaudit/sink.h"
 #include "fcaudit/util.h"

@@ -1,7 +1,7 @@
 /* admin prom: the Prometheus text for /metrics. Names are stable (dashboards and alerts use
  * them): fcaudit_<what>[_total]. One HELP and one TYPE line per family, then its samples; a
  * family with labels and nothing counted yet has no sample, which Prometheus accepts. */
-#include "fcaudit/admin_prom.h"
+#include "admin_prom.h"
 
 #include <inttypes.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * a mutex (a copy of the event's JSON text, no parsing); the admin thread copies frames out
  * under the same mutex. Both bounds (events, bytes) hold at every push, so memory stays fixed
  * however fast events come and however slow a dashboard reads. */
-#include "fcaudit/admin_sse.h"
+#include "admin_sse.h"
 
 #include <inttypes.h>
 #include <pthread.h>

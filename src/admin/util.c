@@ -1,7 +1,7 @@
 /* admin util: text buffer, HTML escaping, templates and the Host check of the admin listener.
  * Everything shown on an admin page that did not come from our own assets passes through
  * fca_abuf_html (server side) or textContent (browser side): traffic is untrusted. */
-#include "fcaudit/admin_util.h"
+#include "admin_util.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>

@@ -6,8 +6,8 @@
 #include "fcaudit/audit.h"
 
 #include "engine.h"
-#include "fcaudit/rules.h"
 #include "fcaudit/util.h"
+#include "rules.h"
 
 #include <jansson.h>
 #include <stdlib.h>

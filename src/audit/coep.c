@@ -1,7 +1,7 @@
 /* coep: Cross-Origin-Embedder-Policy as browsers read it (HTML "obtain an embedder policy"):
  * an RFC 8941 Item whose bare item is the token require-corp or credentialless (case-sensitive);
  * anything else, including several header lines, leaves the default unsafe-none. */
-#include "fcaudit/policy.h"
+#include "policy.h"
 
 #include <string.h>
 

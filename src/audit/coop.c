@@ -2,7 +2,7 @@
  * policy"): the combined field value must be an RFC 8941 Item whose bare item is a token; the
  * token is compared case-sensitively; anything else is ignored and the page gets unsafe-none.
  * Several header lines combine into "a, b", which is never an Item, so they are invalid. */
-#include "fcaudit/policy.h"
+#include "policy.h"
 
 #include <string.h>
 

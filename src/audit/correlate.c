@@ -3,9 +3,9 @@
  * joined with the <iframe> in its parent's HTML, in whichever order the two arrive; tags are
  * upgraded to the strongest evidence seen. Runs under the audit lock. */
 #include "engine.h"
-#include "fcaudit/rules.h"
-#include "fcaudit/url.h"
 #include "fcaudit/util.h"
+#include "rules.h"
+#include "url.h"
 
 #include <stdlib.h>
 #include <string.h>

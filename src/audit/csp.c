@@ -3,7 +3,7 @@
  * directives split on ';', names compare case-insensitively, and the first of two directives
  * with one name wins. Each sandboxing policy adds its restrictions (allowed tokens intersect).
  * Report-only policies never sandbox; they are only noted. */
-#include "fcaudit/policy.h"
+#include "policy.h"
 
 #include <string.h>
 #include <strings.h>

@@ -3,7 +3,7 @@
  * the last one to the output callback, which is where the cap is enforced. Recursion depth is
  * bounded by FCA_DECODE_MAX_STAGES. Any non-OK state is terminal, so a capped bomb stops costing
  * CPU as soon as the cap is reached. */
-#include "fcaudit/decode.h"
+#include "decode.h"
 
 #include "fcaudit/util.h"
 

@@ -1,6 +1,6 @@
 /* dedup: a chained hash set of length-prefixed byte keys with counts.
  * The key joins the three parts with their lengths, so ("a","bc") and ("ab","c") differ. */
-#include "fcaudit/dedup.h"
+#include "dedup.h"
 
 #include "fcaudit/util.h"
 

@@ -2,7 +2,7 @@
  * The scanner copies input into a fixed window and only reports matches that start before the
  * window's last FCA_LITSCAN_KEEP bytes (which carry over), so every match has its lookahead
  * (boundary checks, key characters) in one contiguous buffer whatever the slicing. */
-#include "fcaudit/detect.h"
+#include "detect.h"
 
 #include "fcaudit/util.h"
 

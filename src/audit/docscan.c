@@ -4,9 +4,9 @@
  * recorded on the page under the lock, and rules run at once when the page is tagged. Offsets
  * are in the decoded body. */
 #include "engine.h"
-#include "fcaudit/rules.h"
-#include "fcaudit/url.h"
 #include "fcaudit/util.h"
+#include "rules.h"
+#include "url.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,15 +5,15 @@
 #ifndef FCAUDIT_ENGINE_H
 #define FCAUDIT_ENGINE_H
 
+#include "decode.h"
+#include "dedup.h"
+#include "detect.h"
 #include "fcaudit/audit.h"
-#include "fcaudit/decode.h"
-#include "fcaudit/dedup.h"
-#include "fcaudit/detect.h"
-#include "fcaudit/html_scan.h"
-#include "fcaudit/page.h"
-#include "fcaudit/registry.h"
 #include "fcaudit/ruleset.h"
-#include "fcaudit/stripeapi.h"
+#include "html_scan.h"
+#include "page.h"
+#include "registry.h"
+#include "stripeapi.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -6,7 +6,7 @@
  * script text is delivered exactly once, in order. Simplifications (documented in the header
  * and the report): no foreign content (svg/math), DOCTYPE and CDATA are skipped as comments,
  * the named reference table is a subset, NUL is not replaced in script text. */
-#include "fcaudit/html_scan.h"
+#include "html_scan.h"
 
 #include "html_scan_int.h"
 

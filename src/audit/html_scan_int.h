@@ -4,8 +4,8 @@
 #ifndef FCAUDIT_HTML_SCAN_INT_H
 #define FCAUDIT_HTML_SCAN_INT_H
 
-#include "fcaudit/html_scan.h"
 #include "html_charref.h"
+#include "html_scan.h"
 
 #include <stdbool.h>
 #include <stddef.h>

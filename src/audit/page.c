@@ -1,10 +1,10 @@
 /* page: construction, header capture and parsing, 304 copies, and URL keys of a page record.
  * Only the headers the rules read are kept, each as raw lines (evidence is the value exactly
  * as sent); parsing happens once when the head is complete. */
-#include "fcaudit/page.h"
+#include "page.h"
 
-#include "fcaudit/url.h"
 #include "fcaudit/util.h"
+#include "url.h"
 
 #include <libpsl.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * lines form one comma list whose last known token wins; unknown tokens of [A-Za-z-] are skipped,
  * any other byte voids the whole header. <meta name=referrer> tags then override it in document
  * order (legacy keywords allowed there only); with nothing valid the default applies. */
-#include "fcaudit/policy.h"
+#include "policy.h"
 
 #include <string.h>
 #include <strings.h>

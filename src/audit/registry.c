@@ -1,7 +1,7 @@
 /* registry: a list of pages, oldest first, plus string-keyed hash maps that point at the most
  * recent page per key. Eviction always takes the oldest page, so when a map entry points at an
  * evicted page every older page with that key is gone too: the entry is simply deleted. */
-#include "fcaudit/registry.h"
+#include "registry.h"
 
 #include "fcaudit/util.h"
 

@@ -1,8 +1,8 @@
 /* rule_coop: FC-COOP-1..3 on top-level pages (COOP is ignored in frames), FC-COOP-4 on framed
  * pages through their top-level page, which the registry keeps whether it is tagged or not. */
 #include "engine.h"
-#include "fcaudit/rules.h"
 #include "fcaudit/util.h"
+#include "rules.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* rule_iso: FC-ISO-1, beyond the checklist: COEP require-corp or credentialless blocks Stripe's
  * cross-origin iframes (whatever the COOP), on any tagged page. */
 #include "engine.h"
-#include "fcaudit/rules.h"
+#include "rules.h"
 
 #include <string.h>
 

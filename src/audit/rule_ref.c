@@ -3,8 +3,8 @@
  * waits for the end of the document, since a later <meta name=referrer> overrides the header.
  * A page sandboxed without allow-same-origin sends no Referer at all: FC-SBX-4, not REF-1. */
 #include "engine.h"
-#include "fcaudit/rules.h"
 #include "fcaudit/util.h"
+#include "rules.h"
 
 #include <stdlib.h>
 #include <string.h>

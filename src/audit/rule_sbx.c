@@ -3,8 +3,8 @@
  * are inherited by nested frames: SBX-1/2/4/5 per iframe, each naming the token it lacks).
  * Iframe evidence comes from the parent's HTML and carries the parent's URL. */
 #include "engine.h"
-#include "fcaudit/rules.h"
 #include "fcaudit/util.h"
+#include "rules.h"
 
 #include <stdlib.h>
 #include <string.h>

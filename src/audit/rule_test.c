@@ -1,7 +1,7 @@
 /* rule_test: FC-TEST-1, a pk_live_ publishable key on a tagged page of a run declared
  * non-production (--env staging|test). FC-TEST-2 is run-level: see summary.c. */
 #include "engine.h"
-#include "fcaudit/rules.h"
+#include "rules.h"
 
 void fca_rule_test(fca_audit_t *a, fca_page_t *p) {
   bool any_test = false, any_live = false;

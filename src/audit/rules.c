@@ -1,7 +1,7 @@
 /* rules: announcing tagged pages, firing findings (level, once per page, dedup, counts,
  * scorecard), notes, and the evaluation driver that runs the rule modules and decides `pass`.
  * Everything here runs under the audit lock. */
-#include "fcaudit/rules.h"
+#include "rules.h"
 
 #include "engine.h"
 #include "fcaudit/util.h"

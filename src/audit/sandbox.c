@@ -2,7 +2,7 @@
  * are ASCII-whitespace separated, ASCII case-insensitive keyword lists in which unknown keywords
  * are ignored. Flags are kept as the allow-* bits; two sandboxes that both apply (iframe and CSP,
  * or nested frames) combine by intersecting what they allow. */
-#include "fcaudit/policy.h"
+#include "policy.h"
 
 #include <string.h>
 #include <strings.h>

@@ -2,7 +2,7 @@
  * Strict like the RFC: any byte outside the grammar (a second item, whitespace before ';', an
  * uppercase parameter key, a non-ASCII byte) makes the whole value invalid, never a partial
  * result. Parameter values are validated but not kept: the policies only need the bare item. */
-#include "fcaudit/policy.h"
+#include "policy.h"
 
 typedef struct {
   const char *s;

@@ -1,6 +1,6 @@
 /* stripeapi: collects one bounded JSON response and walks it with jansson (depth-limited), see
  * the header for what is matched. The buffer grows with the body, never past the bound. */
-#include "fcaudit/stripeapi.h"
+#include "stripeapi.h"
 
 #include "fcaudit/util.h"
 

@@ -1,7 +1,7 @@
 /* url: split a cleaned reference into parts (pointers into the cleaned copy), resolve it against
  * a base's parts (RFC 3986 section 5.2.2, with the WHATWG special-scheme rules listed in the
  * header), then serialise once into the owned href that the result's parts point into. */
-#include "fcaudit/url.h"
+#include "url.h"
 
 #include "fcaudit/util.h"
 

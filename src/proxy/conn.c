@@ -9,7 +9,7 @@
 
 #include "h2.h"
 
-#include "fcaudit/intercept.h"
+#include "intercept.h"
 #include "fcaudit/util.h"
 
 #include <arpa/inet.h>

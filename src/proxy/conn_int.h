@@ -7,9 +7,9 @@
 
 #include "exchange.h"
 
-#include "fcaudit/conn.h"
-#include "fcaudit/endpoint.h"
-#include "fcaudit/http1.h"
+#include "conn.h"
+#include "endpoint.h"
+#include "http1.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -4,7 +4,7 @@
  * TLS output goes out in records of up to FCA_EP_RECORD bytes; TLS input is read until
  * WANT_READ (bounded per wakeup for fairness), and bytes OpenSSL still holds are processed as
  * soon as reading is enabled again. */
-#include "fcaudit/endpoint.h"
+#include "endpoint.h"
 
 #include "fcaudit/util.h"
 

@@ -9,8 +9,8 @@
 #define FCA_PROXY_EXCHANGE_H
 
 #include "fcaudit/audit.h"
-#include "fcaudit/http1.h"
-#include "fcaudit/worker.h"
+#include "http1.h"
+#include "worker.h"
 
 #include <event2/buffer.h>
 #include <stdbool.h>

@@ -6,8 +6,8 @@
 
 #include "exchange.h"
 
-#include "fcaudit/endpoint.h"
-#include "fcaudit/routes.h"
+#include "endpoint.h"
+#include "routes.h"
 
 #include <event2/dns.h>
 

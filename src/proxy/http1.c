@@ -2,7 +2,7 @@
  * A head is parsed from one contiguous buffer, so fields are recorded as offsets into it;
  * on_message_complete pauses the parser, which is how the caller learns the exact last byte
  * of a message inside a slice that may also hold the next one. */
-#include "fcaudit/http1.h"
+#include "http1.h"
 
 #include <ctype.h>
 #include <stdio.h>

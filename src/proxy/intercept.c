@@ -1,6 +1,6 @@
 /* intercept: the decrypt-or-tunnel decision for CONNECT hosts, and the table of hosts whose
  * clients rejected interception (bounded; the oldest entry is replaced when full). */
-#include "fcaudit/intercept.h"
+#include "intercept.h"
 
 #include "fcaudit/util.h"
 

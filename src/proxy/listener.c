@@ -1,7 +1,7 @@
 /* listener: --listen parsing and listening sockets. Workers each bind their own socket with
  * SO_REUSEPORT and the kernel spreads connections among them; because SO_REUSEPORT would also
  * let us share a port with another process, a probe bind without it runs first. */
-#include "fcaudit/listener.h"
+#include "listener.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -4,8 +4,8 @@
 #include "conn_int.h"
 
 #include "fcaudit/admin.h"
-#include "fcaudit/intercept.h"
-#include "fcaudit/routes.h"
+#include "intercept.h"
+#include "routes.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 

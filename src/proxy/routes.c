@@ -2,7 +2,7 @@
  * --connect-to HOST1:PORT1:HOST2:PORT2 (empty HOST1/PORT1 match anything, empty HOST2/PORT2
  * keep the original). The first matching --connect-to wins, as in curl; --resolve then applies
  * to the host actually connected to. Host comparisons are case-insensitive. */
-#include "fcaudit/routes.h"
+#include "routes.h"
 
 #include "fcaudit/config.h"
 #include "fcaudit/util.h"

@@ -1,7 +1,7 @@
 /* upool: idle upstream connections per worker. Entries live in an array (small: tens), newest
  * last; a lookup scans it. Endpoints are never freed inside their own callbacks: a dropped
  * entry is shut down at once and freed from a deferred event. */
-#include "fcaudit/upool.h"
+#include "upool.h"
 
 #include "fcaudit/util.h"
 

@@ -5,7 +5,7 @@
 #include "exchange_int.h"
 
 #include "fcaudit/tlsctx.h"
-#include "fcaudit/upool.h"
+#include "upool.h"
 #include "fcaudit/util.h"
 
 #include <arpa/inet.h>

@@ -3,12 +3,12 @@
  * follow: the checklist and the audited pages); every string from the model goes through
  * fca_markup_escape(), which escapes the five HTML specials and shows control characters as \xHH.
  */
-#include "fcaudit/report_html.h"
+#include "report_html.h"
 
 #include <string.h>
 
-#include "fcaudit/markup.h"
 #include "fcaudit/ruleset.h"
+#include "markup.h"
 
 /* Only http(s) links become links; anything else (javascript:, data:) stays text. */
 static void link(FILE *f, const char *url, const char *label) {

@@ -2,12 +2,12 @@
  * and attributes escaped; control characters XML forbids become the text \xHH), and the tests,
  * failures and skipped attributes of every suite and of the root add up to the test cases
  * written (counted by the same function that decides each case's outcome). */
-#include "fcaudit/junit.h"
+#include "junit.h"
 
 #include <string.h>
 
-#include "fcaudit/markup.h"
 #include "fcaudit/ruleset.h"
+#include "markup.h"
 
 typedef enum { CASE_PASS, CASE_FAIL, CASE_SKIP } case_t;
 

@@ -1,5 +1,5 @@
 /* markup: the one escaper of the HTML and JUnit writers. */
-#include "fcaudit/markup.h"
+#include "markup.h"
 
 void fca_markup_escape(FILE *f, const char *s) {
   for (; s && *s; s++) {

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fcaudit/junit.h"
-#include "fcaudit/report_html.h"
 #include "fcaudit/report_json.h"
 #include "fcaudit/ruleset.h"
-#include "fcaudit/sarif.h"
 #include "fcaudit/util.h"
+#include "junit.h"
+#include "report_html.h"
+#include "sarif.h"
 
 int fca_reports_prepare(fca_model_t *m, const fca_config_t *cfg, char *err, size_t errlen) {
   fca_model_policy_t pol = {FCA_LEVEL_ERROR, cfg->require_tagged};

@@ -2,7 +2,7 @@
  * rules set to ignore are left out, and so are their results. The location of a result is the
  * page's URL (a web page is the artifact here); when the evidence sits in the page's own body,
  * its decoded byte offset becomes the region. */
-#include "fcaudit/sarif.h"
+#include "sarif.h"
 
 #include <stdlib.h>
 #include <string.h>

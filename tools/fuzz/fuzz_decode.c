@@ -1,7 +1,7 @@
 /* Fuzzer for decode: the first byte picks the Content-Encoding (and the chunk size), the rest is
  * the body. One-shot and chunked decoding must agree on the state, and on the output when the
  * stream is clean or capped; the cap must hold. */
-#include "fcaudit/decode.h"
+#include "decode.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Differential fuzzer for html_scan: the input scanned in one shot and in chunks whose sizes
  * come from the input must produce the same callback sequence (hashed; inline script text is
  * hashed byte by byte so slicing does not matter). Any difference aborts. */
-#include "fcaudit/html_scan.h"
+#include "html_scan.h"
 
 #include <stdint.h>
 #include <stdlib.h>

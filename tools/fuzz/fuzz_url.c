@@ -1,6 +1,6 @@
 /* Fuzzer for url: input "base\nref". A resolved URL must parse again to the same href, and its
  * parts must lie inside the href. */
-#include "fcaudit/url.h"
+#include "url.h"
 
 #include <stdint.h>
 #include <stdlib.h>

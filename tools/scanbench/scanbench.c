@@ -2,8 +2,8 @@
  * inline JS, styles, nested markup with attributes and entities, comments, text), then reports
  * the HTML scanner's throughput and gzip decoding throughput, fed in 16 KiB slices as the proxy
  * would. One line each; figures are MB/s (10^6 bytes) of decoded HTML. */
-#include "fcaudit/decode.h"
-#include "fcaudit/html_scan.h"
+#include "decode.h"
+#include "html_scan.h"
 
 #include <stdio.h>
 #include <stdlib.h>

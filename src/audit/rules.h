@@ -1,0 +1,46 @@
+/* rules: the checklist rules applied to a page, and the events they produce. Evaluation is
+ * idempotent: fca_rules_evaluate may run whenever new evidence arrives (tagging, a body element,
+ * document end, a framing join) and fires each (rule, evidence) at most once per page; what it
+ * cannot judge yet (referrer verdicts before the document ends, framing rules before the join)
+ * it leaves for a later call. Levels come from the ruleset (ignore = nothing anywhere), repeats
+ * across pages of one URL are deduplicated (reported once, counted always). Every function here
+ * runs with the audit lock held and emits through the audit's callback. */
+#ifndef FCAUDIT_RULES_H
+#define FCAUDIT_RULES_H
+
+#include "fcaudit/audit.h"
+#include "fcaudit/ruleset.h"
+#include "page.h"
+
+#include <stdbool.h>
+
+/* Announces a page that is tagged at the confidence asked for (`page` event, scorecard), then
+ * evaluates it. No-op when already announced or not (yet) eligible. */
+void fca_rules_announce(fca_audit_t *a, fca_page_t *p);
+/* Applies every rule whose evidence is complete; then `pass` once the document has ended
+ * without warning or error. No-op for a page that is not announced. */
+void fca_rules_evaluate(fca_audit_t *a, fca_page_t *p);
+
+/* One finding: `msg_value` fills the catalogue message's {value}; the evidence is what was
+ * seen (source: header|meta|script|iframe|csp|request|body|api; name: header or tag/attr). */
+void fca_rules_fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *msg_value,
+                    const fca_page_ev_t *ev, const char *source, const char *name);
+/* A note (kind e.g. "audit-incomplete") about p (may be NULL), with a one-line reason. */
+void fca_rules_note(fca_audit_t *a, fca_page_t *p, const char *client, const char *kind,
+                    const char *reason);
+
+/* Scorecard bookkeeping for the rule modules: item applies and passes so far, with why. */
+void fca_rules_item_pass(fca_page_t *p, int item, const char *why);
+
+/* The rule modules (rule_*.c), each evaluating its rules on an announced page. */
+void fca_rule_coop(fca_audit_t *a, fca_page_t *p); /* FC-COOP-1..4 */
+void fca_rule_ref(fca_audit_t *a, fca_page_t *p);  /* FC-REF-1..4 */
+void fca_rule_sbx(fca_audit_t *a, fca_page_t *p);  /* FC-SBX-1..5 */
+void fca_rule_iso(fca_audit_t *a, fca_page_t *p);  /* FC-ISO-1 */
+void fca_rule_test(fca_audit_t *a, fca_page_t *p); /* FC-TEST-1 */
+
+/* The top-level page above a framed page, following parent links; p itself when top-level;
+ * NULL when a link is missing. */
+fca_page_t *fca_rules_top_of(fca_page_t *p);
+
+#endif
