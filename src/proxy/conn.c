@@ -9,8 +9,8 @@
 
 #include "h2.h"
 
-#include "intercept.h"
 #include "fcaudit/util.h"
+#include "intercept.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -74,16 +74,33 @@ static bool exchange_busy(const fca_conn_t *c) {
   return c->x && fca_exch_state(c->x) != FCA_EXCH_IDLE;
 }
 
+#ifndef FCA_CONN_LINGER_MS
+#define FCA_CONN_LINGER_MS 1000
+#endif
+
+/* Everything queued went out: close (HTTP/2: linger first). */
+static void flushed(fca_conn_t *c) {
+  if (c->proto != PROTO_H2) {
+    fca_conn_close(c);
+    return;
+  }
+  c->life = LIFE_LINGERING;
+  fca_ep_shutdown_write(c->cl.ep);
+  evbuffer_drain(fca_ep_input(c->cl.ep), evbuffer_get_length(fca_ep_input(c->cl.ep)));
+  fca_ep_set_reading(c->cl.ep, true);
+  fca_conn_arm_timer(c, FCA_CONN_LINGER_MS);
+}
+
 /* Flushes what the client still has to receive, then closes. */
 void fca_conn_close_after_flush(fca_conn_t *c) {
-  if (c->life == LIFE_CLOSED) return;
+  if (c->life == LIFE_CLOSED || c->life == LIFE_LINGERING) return;
   c->life = LIFE_FLUSHING;
   fca_ep_set_reading(c->cl.ep, false);
   if (c->x) fca_exch_quiesce(c->x);
   fca_ep_flush(c->cl.ep);
   if (c->life == LIFE_CLOSED) return;
   if (evbuffer_get_length(fca_ep_output(c->cl.ep)) == 0)
-    fca_conn_close(c);
+    flushed(c);
   else
     fca_conn_arm_timer(c, cfg_of(c)->idle_timeout_ms);
 }
@@ -302,6 +319,10 @@ void fca_conn_process_client(fca_conn_t *c) {
 static void on_client_read(fca_ep_t *ep, void *ud) {
   (void)ep;
   fca_conn_t *c = ud;
+  if (c->life == LIFE_LINGERING) {
+    evbuffer_drain(fca_ep_input(ep), evbuffer_get_length(fca_ep_input(ep)));
+    return;
+  }
   if (c->proto == PROTO_H2)
     fca_h2_on_read(c->h2);
   else
@@ -310,9 +331,9 @@ static void on_client_read(fca_ep_t *ep, void *ud) {
 
 static void on_client_drain(fca_ep_t *ep, void *ud) {
   fca_conn_t *c = ud;
-  if (c->life == LIFE_CLOSED) return;
+  if (c->life == LIFE_CLOSED || c->life == LIFE_LINGERING) return;
   if (c->life == LIFE_FLUSHING) {
-    if (evbuffer_get_length(fca_ep_output(ep)) == 0) fca_conn_close(c);
+    if (evbuffer_get_length(fca_ep_output(ep)) == 0) flushed(c);
     return;
   }
   if (c->proto == PROTO_H2) {
@@ -326,6 +347,10 @@ static void on_client_drain(fca_ep_t *ep, void *ud) {
 static void on_client_event(fca_ep_t *ep, int what, void *ud) {
   fca_conn_t *c = ud;
   if (c->life == LIFE_CLOSED) return;
+  if (c->life == LIFE_LINGERING) {
+    if (what & (FCA_EP_EOF | FCA_EP_ERROR)) fca_conn_close(c);
+    return;
+  }
   if (what & FCA_EP_HANDSHAKE) {
     atomic_fetch_add(&c->w->stats->tls_handshakes, 1);
     if (strcmp(fca_ep_alpn(ep), "h2") == 0) {
@@ -401,7 +426,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
   (void)what;
   fca_conn_t *c = arg;
   if (c->life == LIFE_CLOSED) return;
-  if (c->life == LIFE_FLUSHING) {
+  if (c->life == LIFE_FLUSHING || c->life == LIFE_LINGERING) {
     fca_conn_close(c);
     return;
   }

@@ -26,9 +26,11 @@ typedef enum {
 
 /* The session's lifetime. */
 typedef enum {
-  LIFE_OPEN,     /* serving */
-  LIFE_FLUSHING, /* delivering what is queued for the client, then closing */
-  LIFE_CLOSED,   /* closed; freed from a deferred event */
+  LIFE_OPEN,      /* serving */
+  LIFE_FLUSHING,  /* delivering what is queued for the client, then closing */
+  LIFE_LINGERING, /* HTTP/2: output delivered and the write side shut; the client's last bytes
+                     are read and dropped for a moment, so its GOAWAY is not lost to a reset */
+  LIFE_CLOSED,    /* closed; freed from a deferred event */
 } life_t;
 
 /* How requests reach the session. */

@@ -69,6 +69,7 @@ struct fca_h2 {
   bool flush_again; /* flush_session was asked for while it ran */
   bool goaway;      /* GOAWAY submitted (drain or idle) */
   bool dead;        /* the session closed: callbacks do nothing */
+  int32_t max_id;   /* the highest stream id the client used */
   int64_t reset_window_start;
   unsigned resets;
 };
@@ -522,6 +523,23 @@ static int on_send_data(nghttp2_session *s, nghttp2_frame *frame, const uint8_t 
   return 0;
 }
 
+/* RFC 9113 5.1.1: a new stream's id is greater than every id the client used before (nghttp2
+ * ignores a lower one silently; it is a connection error). */
+static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *ud) {
+  fca_h2_t *h = ud;
+  if (h->dead || hd->type != NGHTTP2_HEADERS) return 0;
+  if (hd->stream_id > h->max_id) {
+    h->max_id = hd->stream_id;
+    return 0;
+  }
+  if (!nghttp2_session_find_stream(s, hd->stream_id)) {
+    fca_info("%s: HTTP/2 client opened stream %d after stream %d; closing", h->c->client_addr,
+             hd->stream_id, h->max_id);
+    nghttp2_session_terminate_session(s, NGHTTP2_PROTOCOL_ERROR);
+  }
+  return 0;
+}
+
 static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, void *ud) {
   fca_h2_t *h = ud;
   if (h->dead || frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
@@ -630,6 +648,7 @@ fca_h2_t *fca_h2_new(fca_conn_t *c) {
   }
   nghttp2_session_callbacks_set_send_callback(cb, on_send);
   nghttp2_session_callbacks_set_send_data_callback(cb, on_send_data);
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
@@ -686,7 +705,7 @@ bool fca_h2_idle(const fca_h2_t *h) { return h->nstreams == 0; }
 /* Sends what nghttp2 has queued (as far as the client's output allows), resumes exchanges that
  * waited for room, and ends the session when nghttp2 is done with it. */
 static void flush_session(fca_h2_t *h) {
-  if (h->dead) return;
+  if (h->dead || h->c->life == LIFE_CLOSED || h->c->life == LIFE_LINGERING) return;
   if (h->in_nghttp2) {
     h->flush_again = true;
     return;
@@ -741,7 +760,11 @@ void fca_h2_on_read(fca_h2_t *h) {
       h->in_nghttp2 = false;
       fca_info("%s: HTTP/2 client sent a bad connection: %s", c->client_addr,
                nghttp2_strerror((int)r));
-      /* A GOAWAY nghttp2 queued goes out before the close. */
+      /* The client is told why before the close (nghttp2 queued no GOAWAY for these). */
+      uint32_t code = (r == NGHTTP2_ERR_FLOODED || r == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS)
+                          ? NGHTTP2_ENHANCE_YOUR_CALM
+                          : NGHTTP2_PROTOCOL_ERROR;
+      nghttp2_session_terminate_session(h->s, code);
       nghttp2_session_send(h->s);
       fca_conn_close_after_flush(c);
       return;

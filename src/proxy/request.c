@@ -4,10 +4,10 @@
 #include "conn_int.h"
 
 #include "fcaudit/admin.h"
-#include "intercept.h"
-#include "routes.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
+#include "intercept.h"
+#include "routes.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,8 +5,8 @@
 #include "exchange_int.h"
 
 #include "fcaudit/tlsctx.h"
-#include "upool.h"
 #include "fcaudit/util.h"
+#include "upool.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
