@@ -27,7 +27,7 @@ set(FCA_LAYER_DEPS_cli util checklist audit report tls admin proxy)
 # be added here (the check names the header it does not know).
 set(FCA_CONTRACTS_shared util config metrics)
 set(FCA_CONTRACTS_checklist event ruleset)
-set(FCA_CONTRACTS_audit audit)
+set(FCA_CONTRACTS_audit audit audit_config har har_writer)
 set(FCA_CONTRACTS_report console eventjson model report_json reports sink tailfmt)
 set(FCA_CONTRACTS_tls ca certcache mint tlsctx)
 set(FCA_CONTRACTS_admin admin)

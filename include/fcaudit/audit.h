@@ -50,6 +50,8 @@ typedef struct {
   const char *client;    /* "127.0.0.1:50312" (events) */
   const char *client_id; /* the client's identity for correlation: its IP address */
   int64_t now_ms;        /* wall clock */
+  bool body_decoded;     /* offline sources (a HAR's content.text): the response body will be
+                            passed already decoded, so Content-Encoding is not undone again */
 } fca_audit_request_t;
 
 /* Starts an exchange; never NULL. Strings are copied as needed. */
@@ -59,6 +61,11 @@ void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audi
                              size_t nheaders);
 /* A slice of the response body as sent (still content-encoded; chunked framing removed). */
 void fca_audit_response_body(fca_audit_exchange_t *x, const void *data, size_t len);
+/* Offline sources only, instead of body slices: the source holds no body for this response
+ * (a HAR exported without content, a cached entry, a 304). When the engine would have
+ * inspected it, a `body-missing` note says what could not be judged and why (`why`, e.g.
+ * "the HAR entry has no content.text"). Then call fca_audit_response_end(x, true). */
+void fca_audit_response_no_body(fca_audit_exchange_t *x, const char *why);
 /* The response ended (complete = whole body seen). Document-end rules fire here. */
 void fca_audit_response_end(fca_audit_exchange_t *x, bool complete);
 /* Frees the exchange (an exchange freed before its end counts as cut short). */

@@ -63,6 +63,8 @@ typedef struct {
   char *sarif;
   char *report_html;
   char *baseline;
+  char *har;             /* write the session as HAR 1.2 */
+  uint64_t har_body_max; /* bodies kept in the HAR (2M) */
 
   /* run */
   char *fail_on; /* info|warning|error|never (error) */

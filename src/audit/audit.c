@@ -108,6 +108,7 @@ static fca_audit_exchange_t *new_exchange(fca_audit_t *a, const fca_audit_reques
   x->client_id = fca_xstrdup(req->client_id ? req->client_id : x->client);
   x->referer = referer ? fca_xstrndup(referer, referer_len) : NULL;
   x->now_ms = req->now_ms;
+  x->body_decoded = req->body_decoded;
   return x;
 }
 
@@ -331,7 +332,7 @@ void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audi
   }
   if (x->mode == FCA_X_NONE) return;
   char *ce = NULL;
-  if (nce) {
+  if (nce && !x->body_decoded) {
     ce = fca_xcalloc(1, ce_len + 1);
     for (size_t i = 0; i < nheaders; i++)
       if (name_is(&headers[i], "content-encoding")) {
@@ -346,6 +347,28 @@ void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audi
 void fca_audit_response_body(fca_audit_exchange_t *x, const void *data, size_t len) {
   if (x->ignored || x->mode == FCA_X_NONE || x->ended || len == 0) return;
   fca_docscan_body(x, data, len);
+}
+
+void fca_audit_response_no_body(fca_audit_exchange_t *x, const char *why) {
+  if (x->ignored || x->ended) return;
+  const char *what = NULL;
+  fca_page_t *p = x->page;
+  if (x->mode == FCA_X_DOC && !p->not_modified)
+    what = "document: its Stripe.js <script> tags, <meta> referrer policy and CSP, <iframe> "
+           "sandbox attributes, inline scripts and keys could not be judged (its headers were)";
+  else if (x->mode == FCA_X_SCRIPT)
+    what = "script: a Stripe.js URL, Financial Connections calls or keys in it could not be seen";
+  else if (x->mode == FCA_X_API)
+    what = "Stripe API response: the test-mode institutions it links could not be seen";
+  else if (x->mode == FCA_X_NONE && x->doc_candidate && x->status == 304)
+    what = "304 Not Modified with no earlier full response of this document: nothing in it "
+           "could be judged";
+  if (!what) return;
+  char *msg = fca_xasprintf("no body for %s (%s); %s", x->url, why ? why : "not recorded", what);
+  pthread_mutex_lock(&x->a->mu);
+  fca_rules_note(x->a, x->mode == FCA_X_API ? NULL : p, x->client, "body-missing", msg);
+  pthread_mutex_unlock(&x->a->mu);
+  free(msg);
 }
 
 void fca_audit_response_end(fca_audit_exchange_t *x, bool complete) {

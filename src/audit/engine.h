@@ -80,6 +80,7 @@ struct fca_audit_exchange {
   char *url, *client, *client_id, *referer;
   int64_t now_ms;
   bool top_level; /* Sec-Fetch-Dest document (or absent) rather than iframe/frame */
+  bool body_decoded; /* offline: bodies arrive decoded (Content-Encoding already undone) */
   bool doc_candidate, script_candidate, sfd_script, api_candidate;
   /* response */
   fca_x_mode_t mode;

@@ -183,6 +183,12 @@ static const opt_t opts[] = {
      .path = true, .help = "write a SARIF 2.1.0 report at exit"},
     {.name = "report-html", .type = T_STR, .off = OFF(report_html), .group = G_OUTPUT,
      .metavar = "FILE", .path = true, .help = "write an HTML report at exit"},
+    {.name = "har", .type = T_STR, .off = OFF(har), .group = G_OUTPUT, .metavar = "FILE",
+     .path = true,
+     .help = "write the session as HAR 1.2 with findings on their entries (fcaudit audit reads it)"},
+    {.name = "har-body-max", .type = T_SIZE, .off = OFF(har_body_max), .def = "2M", .min = 0,
+     .max = GIB, .group = G_OUTPUT, .metavar = "SIZE",
+     .help = "HTML, JSON and JavaScript bodies kept in the --har file, up to this size each"},
     {.name = "baseline", .type = T_STR, .off = OFF(baseline), .group = G_OUTPUT, .metavar = "FILE",
      .path = true, .help = "earlier JSON report whose findings are known and do not fail the run"},
     /* CI runs */

@@ -123,12 +123,13 @@ void fca_config_print_help(void *stream, const char *progname) {
       "       %s run [options] -- CMD [ARGS...]        run CMD through the proxy\n"
       "       %s report [options] [--run ID] EVENTS.ndjson\n"
       "                                                 summary and reports for a run in a log\n"
+      "       %s audit [options] FILE.har...           audit HAR files offline (no proxy)\n"
       "       %s tail [-n N] [--level L] [--rule GLOB] [--url GLOB] [--run ID] [--json]\n"
       "               [--color WHEN] [--no-follow] [FILE]\n"
       "                                                 follow an event log (default: --log)\n\n"
       "Options are --name VALUE or --name=VALUE; switches take no value. TIME: 250ms, 30s,\n"
       "2m, 1h (a bare number is seconds). SIZE: 4096, 64k, 16M, 1G. Defaults in [brackets].\n",
-      p, p, p, p, p, p);
+      p, p, p, p, p, p, p);
   fca_config_print_options(out, FCA_CONFIG_FMT_HELP);
   fprintf(out,
           "\nExit status: 0 ok, 1 findings at or above --fail-on, 2 the command of `run` failed,\n"

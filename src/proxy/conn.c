@@ -316,6 +316,12 @@ void fca_conn_process_client(fca_conn_t *c) {
   fca_conn_update_reading(c);
 }
 
+/* --har: request body bytes as the client sent them (chunked framing removed). */
+static void on_req_body(void *ud, const char *data, size_t len) {
+  fca_conn_t *c = ud;
+  if (c->x) fca_exch_request_body_seen(c->x, data, len);
+}
+
 static void on_client_read(fca_ep_t *ep, void *ud) {
   (void)ep;
   fca_conn_t *c = ud;
@@ -471,7 +477,7 @@ void fca_conn_accept(fca_worker_t *w, int fd, const struct sockaddr *sa, socklen
   fca_ep_set_low_watermark(c->cl.ep, (size_t)w->shared->cfg->buffer_limit / 2);
   c->timer = event_new(w->base, -1, 0, on_timer, c);
   c->free_ev = event_new(w->base, -1, 0, on_free, c);
-  fca_http1_init(&c->cl.req, HTTP_REQUEST, NULL, c);
+  fca_http1_init(&c->cl.req, HTTP_REQUEST, w->shared->har ? on_req_body : NULL, c);
   c->next = w->conns;
   if (w->conns) w->conns->prev = c;
   w->conns = c;

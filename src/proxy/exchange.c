@@ -6,6 +6,7 @@
 #include "exchange_int.h"
 
 #include "fcaudit/admin.h"
+#include "fcaudit/har_writer.h"
 #include "fcaudit/util.h"
 
 #include <stdarg.h>
@@ -236,10 +237,14 @@ static void handle_response_head(fca_exch_t *x, size_t head_len) {
   x->ops->head(x->sess, x, h, data, head_len);
   if (x->closing) return;
   /* The audit reads the fields in place: before the head leaves the input buffer. */
-  if (x->ax && !switching && (h->status < 100 || h->status >= 200)) {
+  if ((x->ax || x->hx) && !switching && (h->status < 100 || h->status >= 200)) {
     fca_audit_header_t hdrs[FCA_HTTP_MAX_FIELDS];
-    fca_audit_response_head(x->ax, h->status, hdrs, fca_exch_audit_headers(h, hdrs));
-    x->ax_body = fca_audit_wants_body(x->ax);
+    size_t nh = fca_exch_audit_headers(h, hdrs);
+    if (x->ax) {
+      fca_audit_response_head(x->ax, h->status, hdrs, nh);
+      x->ax_body = fca_audit_wants_body(x->ax);
+    }
+    if (x->hx) fca_harw_response_head(x->hx, h->status, hdrs, nh);
   }
   evbuffer_drain(in, head_len);
   h->base = NULL; /* its bytes are gone; only the parsed numbers remain valid */
@@ -388,11 +393,22 @@ size_t fca_exch_audit_headers(const fca_http_head_t *h, fca_audit_header_t *out)
   return h->nfields;
 }
 
-void fca_exch_audit_begin(fca_exch_t *x, const char *method, const char *url,
-                          const fca_audit_header_t *hdrs, size_t n) {
+void fca_exch_audit_begin(fca_exch_t *x, const fca_exch_request_t *r) {
   fca_exch_audit_end(x, false); /* a previous exchange that never ended */
   free(x->url);
-  x->url = fca_xstrdup(url);
+  x->url = fca_xstrdup(r->url);
+  fca_harw_t *har = x->w->shared->har;
+  if (har) { /* the --har tap: the request head as the client sent it */
+    fca_harw_request_t hr = {.method = r->method,
+                             .url = x->url,
+                             .http_major = r->http_major,
+                             .http_minor = r->http_minor,
+                             .headers = r->headers,
+                             .nheaders = r->nheaders,
+                             .client = x->client_addr,
+                             .now_ms = fca_now_ms()};
+    x->hx = fca_harw_begin(har, &hr);
+  }
   fca_audit_t *a = x->w->shared->audit;
   if (!a) return;
   char client_id[64];
@@ -400,10 +416,10 @@ void fca_exch_audit_begin(fca_exch_t *x, const char *method, const char *url,
   char *colon = strrchr(client_id, ':'); /* "1.2.3.4:5" or "[::1]:5": drop the port */
   if (colon) *colon = '\0';
   fca_audit_request_t req = {
-      .method = method,
+      .method = r->method,
       .url = x->url,
-      .headers = hdrs,
-      .nheaders = n,
+      .headers = r->headers,
+      .nheaders = r->nheaders,
       .client = x->client_addr,
       .client_id = client_id,
       .now_ms = fca_now_ms(),
@@ -413,6 +429,10 @@ void fca_exch_audit_begin(fca_exch_t *x, const char *method, const char *url,
 }
 
 void fca_exch_audit_end(fca_exch_t *x, bool complete) {
+  if (x->hx) {
+    fca_harw_end(x->hx, complete);
+    x->hx = NULL;
+  }
   if (!x->ax) return;
   fca_audit_response_end(x->ax, complete);
   fca_audit_exchange_free(x->ax);
@@ -423,5 +443,10 @@ void fca_exch_audit_end(fca_exch_t *x, bool complete) {
 static void on_resp_body(void *ud, const char *data, size_t len) {
   fca_exch_t *x = ud;
   if (x->ax_body) fca_audit_response_body(x->ax, data, len);
+  if (x->hx) fca_harw_response_body(x->hx, data, len);
   if (x->body_out) evbuffer_add(x->body_out, data, len);
+}
+
+void fca_exch_request_body_seen(fca_exch_t *x, const char *data, size_t len) {
+  if (x->hx) fca_harw_request_body(x->hx, data, len);
 }

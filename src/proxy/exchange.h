@@ -84,9 +84,18 @@ void fca_exch_free(fca_exch_t *x);
  * head into fca_exch_request_sink(), opens the audit and calls fca_exch_start. */
 void fca_exch_prepare(fca_exch_t *x, const fca_exch_target_t *t);
 void fca_exch_start(fca_exch_t *x);
-/* The audit of this exchange (NULL: auditing off). The header array is read during the call. */
-void fca_exch_audit_begin(fca_exch_t *x, const char *method, const char *url,
-                          const fca_audit_header_t *hdrs, size_t n);
+/* The request as the audit (and the --har tap) see it; read during the call only. */
+typedef struct {
+  const char *method, *url;
+  int http_major, http_minor; /* as the client spoke (2.0 for HTTP/2) */
+  const fca_audit_header_t *headers;
+  size_t nheaders;
+} fca_exch_request_t;
+
+/* Opens the audit of this exchange (and its --har record). */
+void fca_exch_audit_begin(fca_exch_t *x, const fca_exch_request_t *req);
+/* Request body bytes as the client sent them (the --har tap). */
+void fca_exch_request_body_seen(fca_exch_t *x, const char *data, size_t len);
 const char *fca_exch_url(const fca_exch_t *x);
 
 /* Request bytes: where they go (the upstream's output once connected), how much waits there,

@@ -64,7 +64,8 @@ struct fca_exch {
   /* audit */
   char *url;
   fca_audit_exchange_t *ax;
-  bool ax_body; /* the audit inspects this response's body */
+  struct fca_harw_x *hx; /* --har: the HAR record of this exchange, or NULL */
+  bool ax_body;          /* the audit inspects this response's body */
 };
 
 static inline const fca_config_t *xcfg(const fca_exch_t *x) { return x->w->shared->cfg; }

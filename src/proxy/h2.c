@@ -327,7 +327,12 @@ static void start_request(h2_stream_t *st, bool ended) {
   char mname[32];
   snprintf(mname, sizeof mname, "%.*s", (int)(mlen < sizeof mname ? mlen : sizeof mname - 1),
            method);
-  fca_exch_audit_begin(x, mname, url, hdrs, nh);
+  fca_exch_audit_begin(x, &(fca_exch_request_t){.method = mname,
+                                                .url = url,
+                                                .http_major = 2,
+                                                .http_minor = 0,
+                                                .headers = hdrs,
+                                                .nheaders = nh});
   free(url);
   if (cookies) evbuffer_free(cookies);
   if (ended) fca_exch_request_end(x);
@@ -615,6 +620,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
     nghttp2_session_consume(s, id, len); /* nobody takes it: the window is not held */
     return 0;
   }
+  fca_exch_request_body_seen(st->x, (const char *)data, len);
   struct evbuffer *sink = fca_exch_request_sink(st->x);
   if (st->chunked) evbuffer_add_printf(sink, "%zx\r\n", len);
   evbuffer_add(sink, data, len);

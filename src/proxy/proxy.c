@@ -6,7 +6,9 @@
 
 #include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/audit_config.h"
 #include "fcaudit/ca.h"
+#include "fcaudit/har_writer.h"
 #include "fcaudit/mint.h"
 #include "fcaudit/model.h"
 #include "fcaudit/reports.h"
@@ -37,6 +39,7 @@ struct fca_proxy {
   fca_admin_t *admin;
   fca_ruleset_t *rules;
   fca_audit_t *audit;
+  fca_harw_t *har;
   fca_proxy_stats_t stats;
   fca_worker_t *workers;
   int nworkers;
@@ -143,28 +146,8 @@ static int make_dns(fca_worker_t *w, const fca_config_t *cfg, char *err, size_t 
 
 /* The rules (levels from --rules and --rule) and the audit engine feeding the sink. */
 static int make_audit(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
-  p->rules = fca_ruleset_new();
-  if (cfg->rules_file && fca_ruleset_load_file(p->rules, cfg->rules_file, err, errlen) < 0)
-    return -1;
-  for (size_t i = 0; i < cfg->rule.n; i++)
-    if (fca_ruleset_apply_cli(p->rules, cfg->rule.items[i], err, errlen) < 0) return -1;
-  fca_audit_opts_t o = {
-      .emit = fca_sink_event_fn,
-      .emit_ud = p->sink,
-      .rules = p->rules,
-      .max_audit_bytes = cfg->max_audit_bytes,
-      .correlation_window_ms = cfg->correlation_window_ms,
-      .min_confidence_high = cfg->min_confidence && strcmp(cfg->min_confidence, "high") == 0,
-      .env = cfg->env ? cfg->env : "staging",
-      .dedup = !cfg->no_dedup,
-      .registry_max_pages = 1024,
-      .registry_max_age_ms = 30 * 60 * 1000,
-  };
-  p->audit = fca_audit_new(&o);
-  if (!p->audit) {
-    snprintf(err, errlen, "cannot start the audit engine");
-    return -1;
-  }
+  p->audit = fca_audit_from_config(cfg, fca_sink_event_fn, p->sink, &p->rules, err, errlen);
+  if (!p->audit) return -1;
   p->shared.audit = p->audit;
   return 0;
 }
@@ -258,6 +241,7 @@ static void free_proxy(fca_proxy_t *p) {
   if (p->audit) fca_audit_free(p->audit);
   if (p->rules) fca_ruleset_free(p->rules);
   if (p->sink) fca_sink_close(p->sink);
+  fca_harw_free(p->har); /* after the sink it subscribed to */
   if (p->shared.leaf_key) EVP_PKEY_free(p->shared.leaf_key);
   if (p->shared.ca) fca_ca_free(p->shared.ca);
   free(p);
@@ -295,6 +279,12 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
   }
   p->shared.sink = p->sink;
   if (make_audit(p, cfg, err, errlen) < 0) goto fail;
+  if (cfg->har) {
+    p->har = fca_harw_open(cfg->har, cfg->har_body_max, err, errlen);
+    if (!p->har) goto fail;
+    fca_sink_subscribe(p->sink, fca_harw_event_fn, p->har);
+    p->shared.har = p->har;
+  }
   if (load_ca(p, cfg, err, errlen) < 0) goto fail;
 
   const fca_strlist_t *ls = &cfg->listen;
@@ -431,6 +421,7 @@ void fca_proxy_stop(fca_proxy_t *p) {
 static void finish_run(fca_proxy_t *p) {
   if (p->audit) fca_audit_finish(p->audit);
   if (p->sink) fca_sink_flush(p->sink);
+  if (p->har) fca_harw_close(p->har);
 }
 
 void fca_proxy_wait_free(fca_proxy_t *p) {

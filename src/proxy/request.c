@@ -227,8 +227,13 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
   char *url = fca_xasprintf("%s://%s%.*s", t.scheme, hostport, t.path_len ? (int)t.path_len : 1,
                             t.path_len ? t.path : "/");
   fca_audit_header_t hdrs[FCA_HTTP_MAX_FIELDS];
-  fca_exch_audit_begin(x, llhttp_method_name((llhttp_method_t)h->method), url, hdrs,
-                       fca_exch_audit_headers(h, hdrs));
+  fca_exch_audit_begin(
+      x, &(fca_exch_request_t){.method = llhttp_method_name((llhttp_method_t)h->method),
+                               .url = url,
+                               .http_major = h->major,
+                               .http_minor = h->minor,
+                               .headers = hdrs,
+                               .nheaders = fca_exch_audit_headers(h, hdrs)});
   free(url);
   evbuffer_drain(in, head_len);
   c->cl.head_deadline = 0;

@@ -34,6 +34,7 @@ typedef struct {
   struct evp_pkey_st *leaf_key;        /* one leaf key shared by every minted certificate */
   struct fca_sink *sink;               /* events: log, console, subscribers (thread-safe) */
   struct fca_audit *audit;             /* the audit engine (thread-safe registry) */
+  struct fca_harw *har;                /* --har writer (thread-safe), or NULL */
   char admin_host[64];                 /* the admin listener (for fcaudit.test), or admin_port 0 */
   int admin_port;
   char parent_host[256]; /* --upstream-proxy, or parent_port 0 */

@@ -40,8 +40,8 @@ int fca_reports_prepare(fca_model_t *m, const fca_config_t *cfg, char *err, size
         fca_model_ignore_rule(m, fca_rule_get((fca_rule_id_t)r)->id);
     fca_ruleset_free(rs);
   }
-  if (cfg->baseline && !(m->baseline_path && strcmp(m->baseline_path, cfg->baseline) == 0))
-    return fca_model_apply_baseline(m, cfg->baseline, err, errlen);
+  /* Applied again at the end: a live run's findings arrive after the check at start. */
+  if (cfg->baseline) return fca_model_apply_baseline(m, cfg->baseline, err, errlen);
   return 0;
 }
 
