@@ -114,6 +114,7 @@ const char *fca_conn_reason(int status) {
   case 407: return "Proxy Authentication Required";
   case 408: return "Request Timeout";
   case 414: return "URI Too Long";
+  case 421: return "Misdirected Request";
   case 431: return "Request Header Fields Too Large";
   case 502: return "Bad Gateway";
   case 504: return "Gateway Timeout";
@@ -237,6 +238,9 @@ static void h1_tunnel(void *sess, fca_exch_t *x) {
   c->cl.rs = REQ_TUNNEL;
   event_del(c->timer); /* the exchange times an idle tunnel */
   tunnel_pump_client(c);
+  if (c->life == LIFE_CLOSED) return;
+  /* The client closed its side while the target was being reached: pass that on now. */
+  if (c->cl.half_closed && c->x) fca_exch_shut_write(c->x);
   if (c->life == LIFE_CLOSED) return;
   fca_ep_flush(c->cl.ep);
   if (c->life != LIFE_CLOSED) fca_conn_update_reading(c);
@@ -418,6 +422,7 @@ static void on_client_event(fca_ep_t *ep, int what, void *ud) {
     }
     if (c->cl.rs == REQ_DONE && exchange_busy(c)) {
       c->cl.keep_alive = false; /* answer what was asked, then close */
+      c->cl.half_closed = true;
       return;
     }
     /* Nothing more will be asked: deliver what is still queued for the client, then close. */

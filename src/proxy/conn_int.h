@@ -52,6 +52,7 @@ typedef struct {
   fca_http1_t req;
   req_state_t rs;
   bool keep_alive;       /* the client wants the connection kept after this exchange */
+  bool half_closed;      /* the client sent its FIN (a tunnel passes it on once open) */
   bool response_started; /* bytes of a response to the current request went to the client */
   int64_t head_deadline; /* header timeout for a partial request head */
 } client_side_t;

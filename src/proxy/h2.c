@@ -75,6 +75,7 @@ struct fca_h2 {
 };
 
 static void flush_session(fca_h2_t *h);
+static void go_away(fca_h2_t *h);
 static const fca_exch_ops_t h2_ops;
 
 static const fca_config_t *hcfg(const fca_h2_t *h) { return h->c->w->shared->cfg; }
@@ -233,6 +234,17 @@ static bool anticache_applies(const h2_stream_t *st) {
   return accept && memmem(accept, n, "text/html", 9) != NULL;
 }
 
+/* Whether an :authority names host:port (the port 443 when absent). */
+static bool authority_is(const char *a, size_t n, const char *host, int port) {
+  fca_target_t t;
+  char buf[300];
+  if (n >= sizeof buf) return false;
+  memcpy(buf, a, n);
+  buf[n] = '\0';
+  if (fca_http_parse_authority(buf, n, 443, &t) < 0) return false;
+  return strcasecmp(t.host, host) == 0 && t.port == port;
+}
+
 static void start_request(h2_stream_t *st, bool ended) {
   fca_h2_t *h = st->h;
   fca_conn_t *c = h->c;
@@ -257,6 +269,11 @@ static void start_request(h2_stream_t *st, bool ended) {
   }
   const char *host = c->tun.host;
   int port = c->tun.port;
+  if (authority && !authority_is(authority, alen, host, port)) {
+    /* The tunnel (and the certificate) are for another host: RFC 9113 9.1.2. */
+    answer_error(st, 421, "this connection is for a different host");
+    return;
+  }
   bool admin = fca_exch_is_admin_host(host);
   if (admin && c->w->shared->admin_port == 0) {
     answer_error(st, 503,
@@ -686,6 +703,7 @@ fca_h2_t *fca_h2_new(fca_conn_t *c) {
   nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof *iv);
   nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, FCA_H2_CONN_WINDOW);
   h->reset_window_start = fca_mono_ms();
+  if (c->w->draining) go_away(h); /* shutting down: this connection takes no stream */
   return h;
 }
 

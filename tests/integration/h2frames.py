@@ -245,6 +245,13 @@ def basic(a):
     check(st["rst"] == PROTOCOL_ERROR, "te other than trailers must reset: %r" % st)
     sid = c.request("/echo")
     check(c.status(c.response(sid)) == 200, "the connection lives on after stream errors")
+    # A request for another host than the tunnel's (connection coalescing) is misdirected.
+    hf_sid = c.next_id
+    c.next_id += 2
+    c.send_block(hf_sid, c.enc.encode([(":method", "GET"), (":scheme", "https"),
+                                       (":authority", "other.test"), (":path", "/echo")]), True)
+    st = c.response(hf_sid)
+    check(c.status(st) == 421, "another host on this connection: 421, got %r" % st)
 
 
 def concurrent(a):

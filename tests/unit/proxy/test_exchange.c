@@ -19,8 +19,7 @@ typedef struct {
   char fail_msg[600];
 } rec_t;
 
-static void r_head(void *s, fca_exch_t *x, const fca_http_head_t *h, const char *raw,
-                   size_t len) {
+static void r_head(void *s, fca_exch_t *x, const fca_http_head_t *h, const char *raw, size_t len) {
   rec_t *r = s;
   r->heads++;
   if (h->status >= 200) {
@@ -64,8 +63,8 @@ static void r_drained(void *s, fca_exch_t *x) {
   (void)s;
   (void)x;
 }
-static const fca_exch_ops_t ops = {r_head, r_sink, r_sink_full, r_flush, r_done,
-                                   r_fail, r_tunnel, r_tunnel, r_drained};
+static const fca_exch_ops_t ops = {r_head, r_sink,   r_sink_full, r_flush,  r_done,
+                                   r_fail, r_tunnel, r_tunnel,    r_drained};
 
 static fx_t fx;
 static rec_t rec;
@@ -88,10 +87,9 @@ TestSuite(exchange, .init = setup, .fini = teardown, .timeout = 30);
 /* A GET to origin.test through a new exchange. */
 static void get(fca_exch_body_t mode, const char *path) {
   rec.x = fca_exch_new(&fx.w, &ops, &rec, "127.0.0.1:1", mode);
-  fca_exch_prepare(rec.x, &(fca_exch_target_t){.host = "origin.test",
-                                               .port = fx.port,
-                                               .inner = true,
-                                               .method = HTTP_GET});
+  fca_exch_prepare(rec.x,
+                   &(fca_exch_target_t){
+                       .host = "origin.test", .port = fx.port, .inner = true, .method = HTTP_GET});
   evbuffer_add_printf(fca_exch_request_sink(rec.x), "GET %s HTTP/1.1\r\nHost: origin.test\r\n\r\n",
                       path);
   fca_exch_request_end(rec.x);
@@ -149,8 +147,8 @@ Test(exchange, chunked_body_wire_or_decoded) {
 Test(exchange, head_request_has_no_body) {
   fx.answer = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
   rec.x = fca_exch_new(&fx.w, &ops, &rec, "127.0.0.1:1", FCA_EXCH_BODY_DECODED);
-  fca_exch_prepare(rec.x, &(fca_exch_target_t){.host = "origin.test", .port = fx.port,
-                                               .method = HTTP_HEAD});
+  fca_exch_prepare(
+      rec.x, &(fca_exch_target_t){.host = "origin.test", .port = fx.port, .method = HTTP_HEAD});
   evbuffer_add_printf(fca_exch_request_sink(rec.x), "HEAD / HTTP/1.1\r\nHost: o\r\n\r\n");
   fca_exch_request_end(rec.x);
   fca_exch_start(rec.x);
@@ -182,8 +180,8 @@ Test(exchange, silent_origin_is_504) {
 Test(exchange, unknown_host_is_403_with_only_resolved) {
   fx.cfg.only_resolved = true;
   rec.x = fca_exch_new(&fx.w, &ops, &rec, "127.0.0.1:1", FCA_EXCH_BODY_WIRE);
-  fca_exch_prepare(rec.x, &(fca_exch_target_t){.host = "elsewhere.test", .port = 80,
-                                               .method = HTTP_GET});
+  fca_exch_prepare(rec.x,
+                   &(fca_exch_target_t){.host = "elsewhere.test", .port = 80, .method = HTTP_GET});
   fca_exch_request_end(rec.x);
   fca_exch_start(rec.x);
   cr_assert(rec.failed, "refused at once, no DNS");

@@ -21,8 +21,8 @@ static void open_session(void) {
   int sv[2];
   cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
   peer = sv[1];
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(5555),
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {
+      .sin_family = AF_INET, .sin_port = htons(5555), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   fca_conn_accept(&fx.w, sv[0], (struct sockaddr *)&a, sizeof a);
 }
 
@@ -115,4 +115,23 @@ Test(session, drain_closes_an_idle_session) {
   fca_conn_drain_all(&fx.w);
   cr_assert(hear(NULL, 2000), "an idle session closes on drain");
   cr_assert_eq(gotn, 0);
+}
+
+/* A client that half-closes while its blind CONNECT tunnel is still being opened: its bytes
+ * and then its FIN reach the target once the tunnel is up (the target answers after the FIN). */
+Test(session, half_close_before_a_blind_tunnel_opens_is_passed_on) {
+  static char *ignore[] = {"origin.test"};
+  fx.cfg.ignore_hosts = (fca_strlist_t){ignore, 1};
+  fx.answer = "bye";
+  fx.close_after = true;
+  open_session();
+  char req[128];
+  snprintf(req, sizeof req, "CONNECT origin.test:%d HTTP/1.1\r\nHost: origin.test\r\n\r\nhello",
+           fx.port);
+  say(req);
+  shutdown(peer, SHUT_WR);
+  cr_assert(hear("bye", 3000), "the target never saw the end of the client's bytes: %s", got);
+  cr_assert(strncmp(got, "HTTP/1.1 200 Connection established\r\n\r\nbye", 42) == 0, "%s", got);
+  cr_assert_str_eq(fx.got, "hello");
+  cr_assert(hear(NULL, 3000), "the tunnel closes after the target did");
 }
