@@ -3,6 +3,7 @@
  * keep-alive reuse of the upstream, pipelined requests answered in order, and drain closing an
  * idle session. */
 #include "conn.h"
+#include "fcaudit/util.h"
 #include "proxy_fixture.h"
 
 #include <fcntl.h>
@@ -120,7 +121,8 @@ Test(session, drain_closes_an_idle_session) {
 /* A client that half-closes while its blind CONNECT tunnel is still being opened: its bytes
  * and then its FIN reach the target once the tunnel is up (the target answers after the FIN). */
 Test(session, half_close_before_a_blind_tunnel_opens_is_passed_on) {
-  static char *ignore[] = {"origin.test"};
+  char **ignore = fca_xcalloc(1, sizeof *ignore); /* the configuration frees it */
+  ignore[0] = fca_xstrdup("origin.test");
   fx.cfg.ignore_hosts = (fca_strlist_t){ignore, 1};
   fx.answer = "bye";
   fx.close_after = true;
