@@ -57,6 +57,9 @@ typedef struct {
 
   /* output */
   char *log; /* NDJSON event log, default fcaudit-events.ndjson */
+  fca_strlist_t sink; /* "redis://..." event shippers (the log is their spool) */
+  char *instance;     /* name in the fleet; NULL = "HOST:PID" */
+  char *label;        /* run label in the fleet, or NULL */
   bool quiet;
   char *report_json;
   char *junit;

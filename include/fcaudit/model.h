@@ -100,6 +100,7 @@ typedef struct {
 typedef struct fca_model {
   char *run;      /* the run id this model holds (NULL until the first event) */
   char *want_run; /* only events of this run are taken (NULL = the first run seen) */
+  bool fleet;     /* every run is taken (merged, e.g. from Redis); run = their ids, ", " */
   char *first_ts, *last_ts;
   fca_model_page_t *pages;
   size_t npages, cap_pages;

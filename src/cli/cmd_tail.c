@@ -206,8 +206,12 @@ static void poll_once(tail_t *t) {
 static void usage(FILE *f) {
   fputs("usage: fcaudit tail [-n N] [--level LEVEL] [--rule GLOB] [--url GLOB] [--run ID]\n"
         "                    [--json] [--color auto|always|never] [--no-follow] [FILE]\n"
-        "Follows an NDJSON event log (default: the --log file) like tail -F and prints one\n"
-        "line per event.\n"
+        "       fcaudit tail --redis URL [--instance NAME] [same options]\n"
+        "Follows an NDJSON event log (default: the --log file) like tail -F, or with --redis\n"
+        "the Redis stream every instance ships to, and prints one line per event.\n"
+        "  --redis URL      redis://[USER:PASS@]HOST:PORT[/DB][?stream=NAME]: all instances,\n"
+        "                   each event once, lines prefixed with [instance]\n"
+        "  --instance NAME  with --redis: only this instance's events\n"
         "  -n, --lines N    first show the last N events already in the file (default 10)\n"
         "  --level LEVEL    only violations at or above LEVEL (info, warning, error);\n"
         "                   other events count as info\n"
@@ -225,12 +229,14 @@ int fca_cmd_tail_main(const fca_config_t *cfg, int argc, char **argv) {
       {"rule", required_argument, NULL, 'r'},  {"url", required_argument, NULL, 'u'},
       {"run", required_argument, NULL, 'R'},   {"json", no_argument, NULL, 'j'},
       {"color", required_argument, NULL, 'c'}, {"no-follow", no_argument, NULL, 'F'},
+      {"redis", required_argument, NULL, 'X'}, {"instance", required_argument, NULL, 'I'},
       {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
   };
   tail_t t = {.fd = -1, .out = stdout, .keep = 10, .backlog = true};
   t.flt.min_level = FCA_LEVEL_INFO;
   fca_color_mode_t cm = FCA_COLOR_AUTO;
   bool follow = true;
+  const char *redis = NULL, *instance = NULL;
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "+n:h", opts, NULL)) != -1) {
@@ -256,6 +262,8 @@ int fca_cmd_tail_main(const fca_config_t *cfg, int argc, char **argv) {
     case 'u': t.flt.url = optarg; break;
     case 'R': t.flt.run = optarg; break;
     case 'j': t.json = true; break;
+    case 'X': redis = optarg; break;
+    case 'I': instance = optarg; break;
     case 'F': follow = false; break;
     case 'c':
       if (strcmp(optarg, "auto") == 0)
@@ -273,9 +281,23 @@ int fca_cmd_tail_main(const fca_config_t *cfg, int argc, char **argv) {
     default: usage(stderr); return 3;
     }
   }
-  if (argc - optind > 1) {
+  if (argc - optind > 1 || (redis && argc - optind > 0)) {
     usage(stderr);
     return 3;
+  }
+  if (instance && !redis) {
+    fprintf(stderr, "fcaudit tail: --instance needs --redis URL (a local log has one instance)\n");
+    return 3;
+  }
+  if (redis) {
+    fca_cmd_tail_redis_opts_t ro = {.url = redis,
+                                    .instance = instance,
+                                    .flt = t.flt,
+                                    .keep = t.keep,
+                                    .json = t.json,
+                                    .color = !t.json && fca_console_use_color(stdout, cm),
+                                    .follow = follow};
+    return fca_cmd_tail_redis(&ro);
   }
   t.path = optind < argc ? argv[optind] : cfg->log;
   if (!t.path) {

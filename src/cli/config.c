@@ -5,6 +5,7 @@
  * Invariant: after init every string option with a default is an owned, non-NULL string. */
 #include "fcaudit/config.h"
 
+#include "fcaudit/redis_url.h"
 #include "fcaudit/util.h"
 
 #include <ctype.h>
@@ -59,6 +60,8 @@ static int check_resolve(const char *v, char *why, size_t n);
 static int check_connect_to(const char *v, char *why, size_t n);
 static int check_upstream_proxy(const char *v, char *why, size_t n);
 static int check_rule(const char *v, char *why, size_t n);
+static int check_sink(const char *v, char *why, size_t n);
+static int check_name(const char *v, char *why, size_t n);
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const key_types[] = {"ecdsa-p256", "rsa2048", NULL};
@@ -173,6 +176,14 @@ static const opt_t opts[] = {
     {.name = "log", .type = T_STR, .off = OFF(log), .def = "fcaudit-events.ndjson",
      .group = G_OUTPUT, .metavar = "FILE", .path = true,
      .help = "append every event to this NDJSON file"},
+    {.name = "sink", .type = T_LIST, .off = OFF(sink), .check = check_sink, .group = G_OUTPUT,
+     .metavar = "redis://HOST:PORT[/DB][?stream=NAME]",
+     .help = "also ship every event, from the log, to this Redis stream (docs/fleet.md)"},
+    {.name = "instance", .type = T_STR, .off = OFF(instance), .shown = "HOST:PID",
+     .check = check_name, .group = G_OUTPUT, .metavar = "NAME",
+     .help = "this proxy's name in the Redis stream"},
+    {.name = "label", .type = T_STR, .off = OFF(label), .check = check_name, .group = G_OUTPUT,
+     .metavar = "LABEL", .help = "tag this run in the Redis stream, e.g. a release or commit"},
     {.name = "quiet", .type = T_BOOL, .off = OFF(quiet), .group = G_OUTPUT,
      .help = "do not print findings on the console"},
     {.name = "report-json", .type = T_STR, .off = OFF(report_json), .group = G_OUTPUT,
@@ -329,6 +340,26 @@ static int check_rule(const char *v, char *why, size_t n) {
              "bad rule setting '%s' (expected ID=LEVEL, LEVEL one of ignore, info, "
              "warning, error)",
              v);
+    return -1;
+  }
+  return 0;
+}
+
+static int check_sink(const char *v, char *why, size_t n) {
+  fca_redis_url_t u;
+  if (fca_redis_url_parse(v, &u, why, n) < 0) return -1;
+  fca_redis_url_free(&u);
+  return 0;
+}
+
+/* Instance names and labels: printable, no spaces, so they read well in every output. */
+static int check_name(const char *v, char *why, size_t n) {
+  size_t len = strlen(v);
+  bool ok = len > 0 && len <= 128;
+  for (size_t i = 0; ok && i < len; i++)
+    if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f) ok = false;
+  if (!ok) {
+    snprintf(why, n, "expected 1 to 128 printable characters without spaces");
     return -1;
   }
   return 0;

@@ -11,6 +11,7 @@
 #include "fcaudit/har_writer.h"
 #include "fcaudit/mint.h"
 #include "fcaudit/model.h"
+#include "fcaudit/redis_sink.h"
 #include "fcaudit/reports.h"
 #include "fcaudit/ruleset.h"
 #include "fcaudit/sink.h"
@@ -36,6 +37,8 @@
 struct fca_proxy {
   fca_proxy_shared_t shared;
   fca_sink_t *sink;
+  fca_redis_sink_t **redis; /* --sink redis://..., shipping from the log */
+  size_t nredis;
   fca_admin_t *admin;
   fca_ruleset_t *rules;
   fca_audit_t *audit;
@@ -240,6 +243,8 @@ static void free_proxy(fca_proxy_t *p) {
   if (p->admin) fca_admin_stop_free(p->admin); /* before the sink it subscribed to */
   if (p->audit) fca_audit_free(p->audit);
   if (p->rules) fca_ruleset_free(p->rules);
+  for (size_t i = 0; i < p->nredis; i++) fca_redis_sink_close(p->redis[i]);
+  free(p->redis);
   if (p->sink) fca_sink_close(p->sink);
   fca_harw_free(p->har); /* after the sink it subscribed to */
   if (p->shared.leaf_key) EVP_PKEY_free(p->shared.leaf_key);
@@ -278,6 +283,21 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
     goto fail;
   }
   p->shared.sink = p->sink;
+  if (cfg->sink.n) {
+    p->redis = fca_xcalloc(cfg->sink.n, sizeof *p->redis);
+    for (size_t i = 0; i < cfg->sink.n; i++) {
+      fca_redis_sink_opts_t ro = {
+          .url = cfg->sink.items[i],
+          .log_path = cfg->log,
+          .instance = cfg->instance,
+          .label = cfg->label,
+          .close_timeout_ms = cfg->drain_timeout_ms,
+      };
+      p->redis[i] = fca_redis_sink_new(p->sink, &ro, err, errlen);
+      if (!p->redis[i]) goto fail;
+      p->nredis = i + 1;
+    }
+  }
   if (make_audit(p, cfg, err, errlen) < 0) goto fail;
   if (cfg->har) {
     p->har = fca_harw_open(cfg->har, cfg->har_body_max, err, errlen);

@@ -119,6 +119,27 @@ void fca_conn_peek_tunnel(fca_conn_t *c) {
   start_blind(c);
 }
 
+/* `GET /healthz` in origin-form on the proxy port: a load balancer's health check (HAProxy
+ * `option httpchk GET /healthz`). No proxy request ever has this form, so it needs no
+ * credentials and reveals nothing; 200 while serving, 503 once draining. */
+static bool is_health_check(const fca_http_head_t *h, const char *target) {
+  return (h->method == HTTP_GET || h->method == HTTP_HEAD) && h->target_len == 8 &&
+         memcmp(target, "/healthz", 8) == 0;
+}
+
+static void send_health(fca_conn_t *c, bool head) {
+  bool up = !c->w->draining;
+  const char *body = up ? "ok\n" : "draining\n";
+  c->cl.response_started = true;
+  struct evbuffer *out = fca_ep_output(c->cl.ep);
+  evbuffer_add_printf(out,
+                      "HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                      up ? "200 OK" : "503 Service Unavailable", strlen(body));
+  if (!head) evbuffer_add(out, body, strlen(body));
+  fca_conn_close_after_flush(c);
+}
+
 void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
   struct evbuffer *in = fca_ep_input(c->cl.ep);
   const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)head_len);
@@ -133,11 +154,15 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
   c->cl.keep_alive = h->keep_alive;
   c->cl.response_started = false;
   bool inner = c->tun.via != VIA_PROXY;
+  const char *target = h->base + h->target_off;
+  if (!inner && is_health_check(h, target)) {
+    send_health(c, h->method == HTTP_HEAD);
+    return;
+  }
   if (!inner && !check_auth(c, h)) {
     fca_conn_send_error(c, 407, "proxy authentication required");
     return;
   }
-  const char *target = h->base + h->target_off;
   fca_target_t t;
   if (h->method == HTTP_CONNECT) {
     if (inner || fca_http_parse_authority(target, h->target_len, 0, &t) < 0) {

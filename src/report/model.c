@@ -238,6 +238,22 @@ static void add_summary(fca_model_t *m, const json_t *ev) {
   json_t *s = json_deep_copy(ev);
   static const char *const fixed[] = {"schema", "run", "ts", "type"};
   for (size_t i = 0; i < 4; i++) json_object_del(s, fixed[i]);
+  if (m->fleet && m->summary) {
+    /* Runs merged: counts add up, lists join, the rest stays as the first run said. */
+    const char *k;
+    json_t *v;
+    json_object_foreach(s, k, v) {
+      json_t *old = json_object_get(m->summary, k);
+      if (json_is_integer(old) && json_is_integer(v))
+        json_integer_set(old, json_integer_value(old) + json_integer_value(v));
+      else if (json_is_array(old) && json_is_array(v))
+        json_array_extend(old, v);
+      else if (!old)
+        json_object_set(m->summary, k, v);
+    }
+    json_decref(s);
+    return;
+  }
   json_decref(m->summary);
   m->summary = s;
 }
@@ -246,7 +262,17 @@ int fca_model_add_json(fca_model_t *m, json_t *ev) {
   if (!json_is_object(ev)) return -1;
   const char *type = jstr(ev, "type"), *run = jstr(ev, "run"), *ts = jstr(ev, "ts");
   if (!type) return -1;
-  if (run) {
+  if (run && m->fleet) {
+    /* Merged runs: the model's run names them all, in the order first seen. */
+    bool known = false;
+    for (const char *p = m->run; p && !known; p = strstr(p, ", "), p = p ? p + 2 : NULL)
+      known = strncmp(p, run, strlen(run)) == 0 && (p[strlen(run)] == ',' || !p[strlen(run)]);
+    if (!known) {
+      char *joined = m->run ? fca_xasprintf("%s, %s", m->run, run) : fca_xstrdup(run);
+      free(m->run);
+      m->run = joined;
+    }
+  } else if (run) {
     if (!m->run) {
       if (m->want_run && strcmp(m->want_run, run) != 0) {
         m->other_runs++;
