@@ -29,6 +29,11 @@ typedef struct {
    * --report-json is written from (already subscribed to the sink, its policy set) so both are
    * the same document. NULL = the admin keeps its own, subscribed at start. */
   struct fca_model *model;
+  /* The fleet view (`fcaudit dashboard --redis`): a JSON document (malloc'd) of runs,
+   * instances and recent events, served as /api/fleet.json; NULL = no fleet: the document is
+   * {"fleet":false}. Called on the admin thread. */
+  char *(*fleet_json)(void *ud);
+  void *fleet_ud;
 } fca_admin_opts_t;
 
 /* Starts the admin thread. Refuses a listen address that is not loopback unless allow_remote.

@@ -4,8 +4,9 @@
  * content-encoded) and end; bodies of HTML, JSON and JavaScript are decoded and kept up to
  * --har-body-max, others are omitted with a `comment`. Entries are appended to FILE.spool as
  * they end (one JSON line each, so a crash keeps them); the writer also subscribes to the event
- * sink and, at close, assembles FILE from the spool with each exchange's events (violations,
- * notes, page, pass) attached as `_fcaudit.events`. Thread-safe: workers share one writer. */
+ * sink and, at close, assembles FILE from the spool, entries in the order their requests
+ * started, with each exchange's events (violations, notes, page, pass) attached as
+ * `_fcaudit.events`. Thread-safe: workers share one writer. */
 #ifndef FCAUDIT_HAR_WRITER_H
 #define FCAUDIT_HAR_WRITER_H
 

@@ -16,6 +16,9 @@ typedef struct {
   uint64_t proxy_errors;    /* answers the proxy gave itself (4xx/5xx) */
   uint64_t pages_seen, pages_tagged, audit_notes, audit_bytes; /* from the audit engine */
   uint64_t events_written, sink_write_errors;                  /* from the event sink */
+  /* Redis sinks (--sink), summed over them; redis_sinks == 0: none configured. */
+  uint64_t redis_sinks, redis_connected;
+  uint64_t redis_shipped, redis_waiting, redis_unshipped, redis_failures;
   int64_t started_ms;                                          /* wall clock at start */
 } fca_metrics_t;
 

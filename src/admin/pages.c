@@ -98,6 +98,13 @@ bool fca_admin_pages_route(fca_admin_t *a, struct evhttp_request *req, const cha
     serve_report(a, req);
   } else if (strcmp(path, "/api/metrics.json") == 0) {
     serve_metrics_json(a, req);
+  } else if (strcmp(path, "/api/fleet.json") == 0) {
+    /* One proxy: {"fleet":false} (a 200, so a browser logs no error), and the page hides
+     * the section. */
+    char *doc = a->opts.fleet_json ? a->opts.fleet_json(a->opts.fleet_ud) : NULL;
+    const char *body = doc ? doc : "{\"fleet\":false}";
+    fca_admin_reply(req, 200, "application/json", body, strlen(body));
+    free(doc);
   } else {
     return false;
   }

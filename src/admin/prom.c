@@ -101,6 +101,21 @@ void fca_admin_prom_write(fca_abuf_t *o, const fca_metrics_t *m, const fca_sink_
            "Failed write or open attempts on the event log.", m->sink_write_errors);
   }
 
+  if (m->redis_sinks) {
+    sample(o, "fcaudit_redis_sinks_connected", "gauge",
+           "Redis sinks (--sink) connected and shipping now.", m->redis_connected);
+    sample(o, "fcaudit_redis_events_shipped_total", "counter",
+           "Events Redis acknowledged (XADD), repeats after a reconnect included.",
+           m->redis_shipped);
+    sample(o, "fcaudit_redis_events_waiting", "gauge",
+           "Events in the local log not yet acknowledged by Redis.", m->redis_waiting);
+    sample(o, "fcaudit_redis_events_unshipped_total", "counter",
+           "Events given up past the backlog cap while Redis was away (each told in a note).",
+           m->redis_unshipped);
+    sample(o, "fcaudit_redis_failures_total", "counter",
+           "Redis connections that failed or broke.", m->redis_failures);
+  }
+
   if (x) {
     sample(o, "fcaudit_admin_requests_total", "counter", "Requests the admin listener answered.",
            x->admin_requests);

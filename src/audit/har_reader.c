@@ -133,6 +133,23 @@ static void cap_put(fca_har_reader_t *r, unsigned char c) {
   if (r->cap_len > r->peak) r->peak = r->cap_len;
 }
 
+static void cap_put_n(fca_har_reader_t *r, const unsigned char *p, size_t n) {
+  if (r->cap_over) return;
+  if (r->cap_len + n > FCA_HAR_ENTRY_MAX + 2 * r->text_max) {
+    r->cap_over = true;
+    return;
+  }
+  if (r->cap_len + n > r->cap_size) {
+    size_t want = r->cap_size ? r->cap_size : 4096;
+    while (want < r->cap_len + n) want *= 2;
+    r->cap = fca_xrealloc(r->cap, want);
+    r->cap_size = want;
+  }
+  memcpy(r->cap + r->cap_len, p, n);
+  r->cap_len += n;
+  if (r->cap_len > r->peak) r->peak = r->cap_len;
+}
+
 /* The role of a container opened at the current position. */
 static role_t child_role(const fca_har_reader_t *r, bool obj) {
   if (r->depth == 0) return obj ? R_ROOT : R_OTHER;
@@ -162,7 +179,8 @@ static role_t child_role(const fca_har_reader_t *r, bool obj) {
 
 static const char *where(fca_har_reader_t *r, char *b, size_t n) {
   if (r->cap_depth)
-    snprintf(b, n, "entry %zu (at byte %llu)", r->entries, (unsigned long long)r->cap_off);
+    snprintf(b, n, "entry %zu (starting at byte %llu)", r->entries,
+             (unsigned long long)r->cap_off);
   else if (r->entries)
     snprintf(b, n, "after entry %zu", r->entries);
   else
@@ -331,10 +349,9 @@ void fca_har_reader_next(fca_har_reader_t *r, fca_har_item_t *out) {
           out->kind = FCA_HAR_ERROR;
           out->index = r->cap_depth ? r->entries : 0;
           out->offset = r->off;
-          snprintf(out->err, sizeof out->err,
-                   "%s: truncated HAR: the file ends %s%s (byte %llu)", r->name,
-                   r->cap_depth ? "inside " : "", where(r, w, sizeof w),
-                   (unsigned long long)r->off);
+          snprintf(out->err, sizeof out->err, "%s: truncated HAR: the file ends at byte %llu, %s%s",
+                   r->name, (unsigned long long)r->off, r->cap_depth ? "inside " : "",
+                   where(r, w, sizeof w));
         } else if (!r->seen_entries) {
           out->kind = FCA_HAR_ERROR;
           snprintf(out->err, sizeof out->err,
@@ -347,9 +364,30 @@ void fca_har_reader_next(fca_har_reader_t *r, fca_har_item_t *out) {
         return;
       }
       r->pos = 0;
+      if (r->off == 0 && r->len >= 3 && memcmp(r->buf, "\xef\xbb\xbf", 3) == 0) {
+        r->pos = r->off = 3; /* a UTF-8 byte order mark (Fiddler, Charles on Windows) */
+        continue;
+      }
     }
     unsigned char c = r->buf[r->pos];
     bool capturing = r->cap_depth != 0;
+    if (r->in_str && r->esc == 0 && !r->str_key) {
+      /* fast path: a run of plain string bytes (most of a HAR is body text) */
+      size_t k = r->pos;
+      while (k < r->len && r->buf[k] != '"' && r->buf[k] != '\\' && r->buf[k] >= 0x20) k++;
+      size_t run = k - r->pos;
+      bool keep = !(r->cut_str && r->skipping);
+      /* near a body text's cap, the byte-wise path below finds the character boundary */
+      if (r->cut_str && !r->skipping && r->str_bytes + run >= r->text_max) run = 0;
+      if (run) {
+        if (capturing && keep) cap_put_n(r, r->buf + r->pos, run);
+        r->high_pending = false;
+        r->str_bytes += run;
+        r->pos += run;
+        r->off += run;
+        continue;
+      }
+    }
     if (r->in_str) {
       bool keep, closed;
       if (!string_byte(r, c, &keep, &closed)) {

@@ -194,7 +194,7 @@ static int b64val(unsigned char c) {
 }
 
 /* Decodes base64 (standard or URL alphabet, whitespace allowed, padding optional) in slices. */
-static int feed_base64(fca_audit_exchange_t *x, const char *s, size_t n, bool cut) {
+static int feed_base64(fca_audit_exchange_t *x, const char *s, size_t n) {
   unsigned char out[FEED_SLICE];
   size_t k = 0;
   uint32_t acc = 0;
@@ -216,7 +216,6 @@ static int feed_base64(fca_audit_exchange_t *x, const char *s, size_t n, bool cu
       }
     }
   }
-  (void)cut;
   if (k) fca_audit_response_body(x, out, k);
   return 0;
 }
@@ -317,7 +316,7 @@ int fca_har_replay_entry(fca_har_replay_t *r, const json_t *entry, bool text_cut
                   !json_is_true(json_object_get(fx, "incomplete"));
   if (json_is_string(text) && (json_string_length(text) > 0 || status != 304)) {
     if (enc && strcasecmp(enc, "base64") == 0) {
-      if (feed_base64(x, json_string_value(text), json_string_length(text), text_cut) < 0) {
+      if (feed_base64(x, json_string_value(text), json_string_length(text)) < 0) {
         fca_seterr(err, errlen, "response.content.text is not valid base64");
         rc = -1;
         complete = false;

@@ -326,14 +326,15 @@ void fca_harw_end(fca_harw_x_t *x, bool complete) {
   json_object_set_new(resp, "content", content);
   int64_t wait = x->head_ms ? x->head_ms - x->start_ms : end - x->start_ms;
   int64_t recv = x->head_ms ? end - x->head_ms : 0;
-  json_t *e = json_pack("{s:s,s:I,s:O,s:o,s:{},s:{s:i,s:I,s:I},s:I,s:o}", "startedDateTime", ts,
+  json_t *e = json_pack("{s:s,s:I,s:O,s:o,s:{},s:{s:i,s:I,s:I},s:o}", "startedDateTime", ts,
                         "time", (json_int_t)(end - x->start_ms), "request", x->request,
                         "response", resp, "cache", "timings", "send", 0, "wait", (json_int_t)wait,
-                        "receive", (json_int_t)recv, "_seq", (json_int_t)x->seq, "_fcaudit", fx);
+                        "receive", (json_int_t)recv, "_fcaudit", fx);
   char *line = json_dumps(e, JSON_COMPACT);
   json_decref(e);
   pthread_mutex_lock(&w->mu);
   if (!w->closed && line) {
+    fprintf(w->f, "%llu\t", (unsigned long long)x->seq);
     fputs(line, w->f);
     fputc('\n', w->f);
     fflush(w->f);
@@ -376,6 +377,16 @@ void fca_harw_event_fn(void *ud, const fca_event_t *ev) {
   free(key);
 }
 
+typedef struct {
+  uint64_t seq;
+  long off;
+} spooled_t;
+
+static int by_seq(const void *a, const void *b) {
+  uint64_t x = ((const spooled_t *)a)->seq, y = ((const spooled_t *)b)->seq;
+  return x < y ? -1 : x > y;
+}
+
 int fca_harw_close(fca_harw_t *w) {
   pthread_mutex_lock(&w->mu);
   if (w->closed) {
@@ -398,16 +409,29 @@ int fca_harw_close(fca_harw_t *w) {
   fprintf(out, "{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"fcaudit\",\"version\":\"%s\"},"
                "\"pages\":[],\"entries\":[\n",
           FCA_VERSION);
+  /* entries in the order their requests started (the spool has them in the order they
+   * ended): an index of (seq, offset), sorted, then each line read where it is */
+  spooled_t *idx = NULL;
+  size_t nidx = 0, capidx = 0;
   char *line = NULL;
   size_t cap = 0;
   ssize_t n;
+  for (long off = ftell(in); (n = getline(&line, &cap, in)) > 0; off = ftell(in)) {
+    if (nidx == capidx) {
+      capidx = capidx ? capidx * 2 : 256;
+      idx = fca_xrealloc(idx, capidx * sizeof *idx);
+    }
+    idx[nidx++] = (spooled_t){strtoull(line, NULL, 10), off};
+  }
+  qsort(idx, nidx, sizeof *idx, by_seq);
   bool first = true;
-  while ((n = getline(&line, &cap, in)) > 0) {
-    json_t *e = json_loadb(line, (size_t)n, 0, NULL);
+  for (size_t k = 0; k < nidx; k++) {
+    if (fseek(in, idx[k].off, SEEK_SET) != 0 || (n = getline(&line, &cap, in)) <= 0) continue;
+    char *tab = memchr(line, '\t', (size_t)n);
+    json_t *e = tab ? json_loadb(tab + 1, (size_t)(n - (tab + 1 - line)), 0, NULL) : NULL;
     if (!e) continue;
     char sk[24];
-    snprintf(sk, sizeof sk, "%lld", (long long)json_integer_value(json_object_get(e, "_seq")));
-    json_object_del(e, "_seq");
+    snprintf(sk, sizeof sk, "%llu", (unsigned long long)idx[k].seq);
     json_t *evs = json_object_get(w->events, sk);
     json_object_set_new(json_object_get(e, "_fcaudit"), "events",
                         evs ? json_incref(evs) : json_array());
@@ -419,6 +443,7 @@ int fca_harw_close(fca_harw_t *w) {
     free(s);
     first = false;
   }
+  free(idx);
   free(line);
   fputs("\n]}}\n", out);
   if (ferror(out) || fclose(out) != 0) {

@@ -190,6 +190,8 @@ int fca_cmd_audit_main(fca_config_t *cfg, int argc, char **argv) {
     usage(stderr);
     goto out;
   }
+  if (cfg->har)
+    fca_warn("--har records a live session (the proxy, fcaudit run); fcaudit audit ignores it");
   m = fca_model_new(NULL);
   if (fca_reports_prepare(m, cfg, err, sizeof err) < 0) {
     fprintf(stderr, "fcaudit audit: %s\n", err);

@@ -1,8 +1,9 @@
 /* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: ca, run, tail,
- * report, audit. Options may come before the subcommand and after it.
+ * report, audit, dashboard. Options may come before the subcommand and after it.
  * Exit status 3 means fcaudit itself could not run (bad options, port, CA). */
 #include "ca_cmd.h"
 #include "cmd_audit.h"
+#include "cmd_dashboard.h"
 #include "cmd_report.h"
 #include "cmd_run.h"
 #include "cmd_tail.h"
@@ -51,6 +52,8 @@ int main(int argc, char **argv) {
     status = fca_cmd_report_main(&cfg, argc - rest, argv + rest);
   } else if (rest < argc && strcmp(argv[rest], "audit") == 0) {
     status = fca_cmd_audit_main(&cfg, argc - rest, argv + rest);
+  } else if (rest < argc && strcmp(argv[rest], "dashboard") == 0) {
+    status = fca_cmd_dashboard_main(&cfg, argc - rest, argv + rest);
   } else if (rest < argc) {
     char msg[300];
     snprintf(msg, sizeof msg, "unknown command '%s'", argv[rest]);

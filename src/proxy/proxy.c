@@ -425,6 +425,16 @@ void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *m) {
     m->events_written = ss.lines_written;
     m->sink_write_errors = ss.write_errors;
   }
+  for (size_t i = 0; i < p->nredis; i++) {
+    fca_redis_sink_stats_t rs;
+    fca_redis_sink_stats(p->redis[i], &rs);
+    m->redis_sinks++;
+    m->redis_connected += rs.connected;
+    m->redis_shipped += rs.shipped;
+    m->redis_waiting += rs.waiting;
+    m->redis_unshipped += rs.dropped;
+    m->redis_failures += rs.failures;
+  }
   m->started_ms = p->started_ms;
 }
 

@@ -279,7 +279,11 @@ Test(fleet, redis_stopped_mid_run_keeps_proxying_and_loses_nothing) {
   start_origin();
   char *url = redis_url(&rd, NULL);
   fca_testproxy_t px;
-  start_proxy(&px, (const char *[]){"--sink", url, "--instance", "solo", NULL});
+  int admin = fca_free_port();
+  char admin_addr[32];
+  snprintf(admin_addr, sizeof admin_addr, "127.0.0.1:%d", admin);
+  start_proxy(&px, (const char *[]){"--sink", url, "--instance", "solo", "--admin", admin_addr,
+                                    NULL});
   long before = 0, during = 0, after = 0;
   for (int i = 0; i < 3; i++) before += load_page(px.port, i);
   redis_shutdown(&rd);
@@ -307,6 +311,22 @@ Test(fleet, redis_stopped_mid_run_keeps_proxying_and_loses_nothing) {
   }
   expect_all_seq(&s, run, n, "solo");
   stream_free(&s);
+  /* /metrics tells the same story: connected again, everything shipped, one failure or more. */
+  char murl[64];
+  snprintf(murl, sizeof murl, "http://127.0.0.1:%d/metrics", admin);
+  fca_run_t mr;
+  fca_curl(&mr, CURL_MS, "--noproxy", "*", murl, NULL);
+  cr_assert_eq(fca_run_exit_code(&mr), 0, "%s", mr.err);
+  cr_assert_not_null(strstr(mr.out, "\nfcaudit_redis_sinks_connected 1\n"), "%s", mr.out);
+  cr_assert_not_null(strstr(mr.out, "\nfcaudit_redis_events_waiting 0\n"), "%s", mr.out);
+  cr_assert_not_null(strstr(mr.out, "\nfcaudit_redis_events_unshipped_total 0\n"), "%s", mr.out);
+  const char *sh = strstr(mr.out, "\nfcaudit_redis_events_shipped_total ");
+  cr_assert_not_null(sh);
+  cr_assert_geq(strtoull(sh + strlen("\nfcaudit_redis_events_shipped_total "), NULL, 10), n);
+  const char *fl = strstr(mr.out, "\nfcaudit_redis_failures_total ");
+  cr_assert_not_null(fl);
+  cr_assert_geq(strtoull(fl + strlen("\nfcaudit_redis_failures_total "), NULL, 10), 1);
+  fca_run_free(&mr);
   stopped_t sp = stop_proxy(&px);
   stream_read(&rd, STREAM, &s);
   n = log_lines_of(sp.log, run, sizeof run);
@@ -478,5 +498,120 @@ Test(fleet, tail_and_report_read_two_runs_merged_each_event_once) {
   free(out);
   stream_free(&s);
   free(json);
+  free(url);
+}
+
+/* GET path on 127.0.0.1:port; the body (malloc'd), asserting 200. */
+static char *http_get(int port, const char *path) {
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+  fca_run_t r;
+  fca_curl(&r, CURL_MS, "--noproxy", "*", "-f", url, NULL);
+  cr_assert_eq(fca_run_exit_code(&r), 0, "GET %s: %s", path, r.err);
+  char *body = fca_xstrdup(r.out);
+  fca_run_free(&r);
+  return body;
+}
+
+static json_t *get_json(int port, const char *path) {
+  char *body = http_get(port, path);
+  json_t *j = json_loads(body, 0, NULL);
+  cr_assert_not_null(j, "%s is not JSON: %s", path, body);
+  free(body);
+  return j;
+}
+
+static json_t *find_by(json_t *arr, const char *key, const char *value) {
+  for (size_t i = 0; i < json_array_size(arr); i++) {
+    json_t *o = json_array_get(arr, i);
+    const char *v = json_string_value(json_object_get(o, key));
+    if (v && strcmp(v, value) == 0) return o;
+  }
+  return NULL;
+}
+
+Test(fleet, dashboard_shows_runs_instances_a_live_feed_and_merged_scorecards) {
+  redis_t rd;
+  redis_start(&rd);
+  start_origin();
+  char *url = redis_url(&rd, NULL);
+  fca_testproxy_t a, b;
+  start_proxy(&a, (const char *[]){"--sink", url, "--instance", "dash-a", "--label", "r9", NULL});
+  start_proxy(&b, (const char *[]){"--sink", url, "--instance", "dash-b", NULL});
+  load_page(a.port, 0);
+  load_page(b.port, 0);
+  load_page(b.port, 1);
+  stop_proxy(&a);
+  stop_proxy(&b);
+
+  int port = fca_free_port();
+  char admin[32];
+  snprintf(admin, sizeof admin, "127.0.0.1:%d", port);
+  char *dir = fca_tmpdir_new();
+  char *errp = fca_path(dir, "dashboard.err");
+  char *const argv[] = {FCA_TEST_BINARY, "dashboard", "--redis", url, "--admin", admin, NULL};
+  pid_t d = fca_spawn(argv, NULL, errp);
+  cr_assert_gt(d, 0);
+  cr_assert_eq(fca_wait_tcp_port(port, 10000), 0, "the dashboard did not listen");
+
+  /* Runs and instances: both runs, each with its instance and label. */
+  json_t *f = NULL;
+  for (long deadline = now_ms() + 10000;; sleep_ms(100)) {
+    json_decref(f);
+    f = get_json(port, "/api/fleet.json");
+    if (json_array_size(json_object_get(f, "runs")) == 2 || now_ms() > deadline) break;
+  }
+  json_t *runs = json_object_get(f, "runs"), *insts = json_object_get(f, "instances");
+  cr_assert_eq(json_array_size(runs), 2, "%s", json_dumps(f, 0));
+  json_t *ra = find_by(runs, "instance", "dash-a"), *rb = find_by(runs, "instance", "dash-b");
+  cr_assert(ra && rb);
+  cr_assert_str_eq(json_string_value(json_object_get(ra, "label")), "r9");
+  cr_assert(json_is_true(json_object_get(ra, "ended")), "a's summary arrived");
+  cr_assert_not_null(find_by(insts, "instance", "dash-a"));
+  cr_assert_not_null(find_by(insts, "instance", "dash-b"));
+  json_t *recent = json_object_get(f, "recent");
+  cr_assert_not_null(find_by(recent, "instance", "dash-a"));
+  cr_assert_not_null(find_by(recent, "instance", "dash-b"));
+  json_decref(f);
+
+  /* Scorecards merged by URL: shop0 seen by both instances is one page with two loads. */
+  json_t *rep = get_json(port, "/api/report.json");
+  json_t *pages = json_object_get(rep, "pages");
+  cr_assert_eq(json_array_size(pages), 2);
+  bool shop0 = false;
+  for (size_t i = 0; i < json_array_size(pages); i++) {
+    json_t *pg = json_array_get(pages, i);
+    if (!strstr(json_string_value(json_object_get(pg, "url")), "/shop0.html")) continue;
+    shop0 = true;
+    cr_assert_eq(json_integer_value(json_object_get(pg, "loads")), 2);
+  }
+  cr_assert(shop0);
+  json_decref(rep);
+
+  /* Live: a third instance starts now; its events appear without a reload of the dashboard. */
+  fca_testproxy_t c;
+  start_proxy(&c, (const char *[]){"--sink", url, "--instance", "dash-c", NULL});
+  load_page(c.port, 5);
+  bool seen = false;
+  for (long deadline = now_ms() + 10000; !seen && now_ms() < deadline; sleep_ms(100)) {
+    f = get_json(port, "/api/fleet.json");
+    json_t *e = find_by(json_object_get(f, "recent"), "instance", "dash-c");
+    seen = e && strcmp(json_string_value(json_object_get(e, "type")), "page") == 0;
+    json_decref(f);
+  }
+  cr_assert(seen, "dash-c's page never reached the fleet feed");
+  /* The SSE live feed carries it too (the page's URL in the replayed stream). */
+  char sse[128];
+  snprintf(sse, sizeof sse, "http://127.0.0.1:%d/events", port);
+  fca_run_t r;
+  fca_curl(&r, 3000, "--noproxy", "*", "-N", sse, NULL); /* cut by --max-time: it streams */
+  cr_assert_not_null(strstr(r.out, "/files/shop5.html"), "%s", r.out);
+  fca_run_free(&r);
+  stop_proxy(&c);
+  int st;
+  kill(d, SIGTERM);
+  cr_assert_eq(fca_proc_wait(d, 10000, &st), 0, "the dashboard did not stop");
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  free(errp);
   free(url);
 }

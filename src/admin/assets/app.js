@@ -1,6 +1,7 @@
 // fcaudit dashboard: a live feed from /events (Server-Sent Events; EventSource reconnects by
 // itself and sends Last-Event-ID, so nothing is shown twice) and totals and scorecards from
-// /api/report.json, refreshed shortly after each event. Everything shown came from traffic and
+// /api/report.json, refreshed shortly after each event; for a fleet, /api/fleet.json (runs,
+// instances, recent events of every instance) every 2 s. Everything shown came from traffic and
 // is untrusted: it only ever reaches the page through textContent and attribute values set by
 // property, never as markup.
 'use strict';
@@ -268,7 +269,62 @@
     cards.replaceChildren(frag);
   }
 
+  // ---- fleet (`fcaudit dashboard --redis`): runs, instances, a feed across them ----
+  // /api/fleet.json says {"fleet":false} on a single proxy: the section then stays hidden.
+  async function loadFleet() {
+    let f = null;
+    try {
+      const r = await fetch('/api/fleet.json', { cache: 'no-store' });
+      if (r.ok) f = await r.json();
+    } catch (e) { /* retried below */ }
+    if (f && f.fleet === false) return;
+    if (f) renderFleet(f);
+    setTimeout(loadFleet, 2000);
+  }
+
+  function cell(tr, text, cls) { tr.appendChild(el('td', cls, text)); }
+
+  function renderFleet(f) {
+    $('fleet').hidden = false;
+    $('fleet-stream').textContent = f.stream || '';
+    $('fleet-error').hidden = !f.error;
+    $('fleet-error').textContent = f.error || '';
+    const insts = $('fleet-instances');
+    insts.replaceChildren();
+    for (const i of f.instances || []) {
+      const tr = el('tr');
+      cell(tr, i.instance, 'mono');
+      cell(tr, i.runs);
+      cell(tr, i.events);
+      cell(tr, i.last_ts ? fmtTime(i.last_ts) : '');
+      insts.appendChild(tr);
+    }
+    const runs = $('fleet-runs');
+    runs.replaceChildren();
+    for (const r of (f.runs || []).slice().reverse()) {
+      const tr = el('tr');
+      cell(tr, r.run, 'mono');
+      cell(tr, r.instance, 'mono');
+      cell(tr, r.label || '');
+      cell(tr, r.events);
+      cell(tr, r.ended ? 'ended' : 'running');
+      cell(tr, r.last_ts ? fmtTime(r.last_ts) : '');
+      runs.appendChild(tr);
+    }
+    const list = $('fleet-feed');
+    const frag = document.createDocumentFragment();
+    for (const x of (f.recent || []).slice().reverse()) {
+      const li = el('li', 'fleet-ev');
+      li.appendChild(el('span', 'muted', x.ts ? fmtTime(x.ts) : ''));
+      li.appendChild(el('code', 'fleet-inst', x.instance));
+      li.appendChild(el('span', null, x.text || x.type));
+      frag.appendChild(li);
+    }
+    list.replaceChildren(frag);
+  }
+
   function start() {
+    loadFleet();
     $('filters').addEventListener('input', applyFilters);
     $('filters').addEventListener('submit', (e) => e.preventDefault());
     connect();

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit_capture.h"
 #include "fcaudit/har.h"
@@ -123,6 +124,23 @@ Test(har_reader, bad_escape_inside_an_entry_is_named) {
   fca_har_reader_free(r);
   fclose(f);
   free(h);
+}
+
+Test(har_reader, byte_order_mark) {
+  char *h = har_of(1, "x");
+  char *b = fca_xasprintf("\xef\xbb\xbf%s", h);
+  FILE *f;
+  fca_har_reader_t *r = mem_reader(b, 0, &f);
+  fca_har_item_t it;
+  fca_har_reader_next(r, &it);
+  cr_assert_eq(it.kind, FCA_HAR_PAGE, "%s", it.err);
+  json_decref(it.obj);
+  fca_har_reader_next(r, &it);
+  cr_assert_eq(it.kind, FCA_HAR_ENTRY, "%s", it.err);
+  json_decref(it.obj);
+  fca_har_reader_free(r);
+  fclose(f);
+  free(b), free(h);
 }
 
 Test(har_reader, not_a_har) {
@@ -358,4 +376,40 @@ Test(har_replay, bad_entries_are_refused) {
   fca_audit_finish(a);
   fca_audit_free(a);
   cap_free(&c);
+}
+
+/* Playwright's recordHar with content "attach": the body is a file beside the HAR. */
+Test(har_replay, playwright_attached_body_file) {
+  char dir[] = "/tmp/fca-har-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char *body = fca_xasprintf("%s/0123abcd.html", dir);
+  FILE *f = fopen(body, "w");
+  cr_assert_not_null(f);
+  fputs("<script src=\"https://js.stripe.com/v3\"></script>", f);
+  fclose(f);
+  capture_t c;
+  cap_init(&c);
+  fca_audit_t *a = cap_audit(&c, "staging");
+  fca_har_replay_t *r = fca_har_replay_new(a, "har:t", dir);
+  replay(r, "{\"startedDateTime\":\"2026-12-01T10:00:00Z\",\"request\":{\"method\":\"GET\","
+            "\"url\":\"https://shop.test/a\",\"headers\":[{\"name\":\"Sec-Fetch-Dest\",\"value\":"
+            "\"document\"}]},\"response\":{\"status\":200,\"headers\":[{\"name\":"
+            "\"Content-Type\",\"value\":\"text/html\"}],\"content\":{\"size\":50,\"mimeType\":"
+            "\"text/html\",\"_file\":\"0123abcd.html\"}}}");
+  cr_assert_not_null(cap_find(&c, FCA_EV_PAGE, NULL), "tagged from the attached file");
+  cr_assert_eq(cap_count(&c, FCA_EV_NOTE, NULL), 0);
+  /* a name that leaves the directory is not followed: the body is missing */
+  replay(r, "{\"startedDateTime\":\"2026-12-01T10:00:01Z\",\"request\":{\"method\":\"GET\","
+            "\"url\":\"https://shop.test/b\",\"headers\":[{\"name\":\"Sec-Fetch-Dest\",\"value\":"
+            "\"document\"}]},\"response\":{\"status\":200,\"headers\":[{\"name\":"
+            "\"Content-Type\",\"value\":\"text/html\"}],\"content\":{\"size\":50,\"_file\":"
+            "\"../etc/passwd\"}}}");
+  cr_assert_eq(cap_count(&c, FCA_EV_NOTE, NULL), 1);
+  fca_har_replay_free(r);
+  fca_audit_finish(a);
+  fca_audit_free(a);
+  cap_free(&c);
+  unlink(body);
+  rmdir(dir);
+  free(body);
 }
