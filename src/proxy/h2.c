@@ -65,11 +65,12 @@ struct fca_h2 {
   nghttp2_session *s;
   h2_stream_t *streams;
   size_t nstreams;
-  bool in_nghttp2;  /* inside nghttp2_session_mem_recv/send: no send from here */
-  bool flush_again; /* flush_session was asked for while it ran */
-  bool goaway;      /* GOAWAY submitted (drain or idle) */
-  bool dead;        /* the session closed: callbacks do nothing */
-  int32_t max_id;   /* the highest stream id the client used */
+  bool in_nghttp2;     /* inside nghttp2_session_mem_recv/send: no send from here */
+  bool flush_again;    /* flush_session was asked for while it ran */
+  bool goaway;         /* GOAWAY submitted (drain or idle) */
+  bool resume_pending; /* some stream stopped reading its upstream for room */
+  bool dead;           /* the session closed: callbacks do nothing */
+  int32_t max_id;      /* the highest stream id the client used */
   int64_t reset_window_start;
   unsigned resets;
 };
@@ -422,6 +423,7 @@ static bool h2_sink_full(void *sess, fca_exch_t *x) {
   h2_stream_t *st = sess;
   if (evbuffer_get_length(st->out) < FCA_H2_STREAM_BUFFER) return false;
   st->resume = true;
+  st->h->resume_pending = true;
   return true;
 }
 
@@ -745,8 +747,14 @@ static void flush_session(fca_h2_t *h) {
       fca_conn_close(c);
       return;
     }
-    for (h2_stream_t *st = h->streams; st; st = st->next) {
-      if (st->resume && st->x && evbuffer_get_length(st->out) < FCA_H2_STREAM_BUFFER / 2) {
+    if (h->resume_pending) { /* only when a stream waits for room (not per flush) */
+      h->resume_pending = false;
+      for (h2_stream_t *st = h->streams; st; st = st->next) {
+        if (!st->resume || !st->x) continue;
+        if (evbuffer_get_length(st->out) >= FCA_H2_STREAM_BUFFER / 2) {
+          h->resume_pending = true; /* still full: look again next time */
+          continue;
+        }
         st->resume = false;
         fca_exch_resume(st->x);
       }

@@ -351,7 +351,8 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
       goto fail;
     }
     w->upool =
-        fca_upool_new(w->base, 64, cfg->idle_timeout_ms < 30000 ? cfg->idle_timeout_ms : 30000);
+        fca_upool_new(w->base, FCA_UPOOL_PER_WORKER,
+                      cfg->idle_timeout_ms < 30000 ? cfg->idle_timeout_ms : 30000);
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
     w->listeners = fca_xcalloc(p->shared.nlisten, sizeof *w->listeners);
