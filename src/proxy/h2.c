@@ -3,8 +3,8 @@
  * "; ", connection-specific fields never cross, a body of unknown length goes chunked.
  * Flow control follows the upstream: request DATA is given back to the client's window only as
  * the upstream takes it, and a stream's response is read from the upstream only while fewer
- * than FCA_H2_STREAM_BUFFER bytes wait for the client's window, so memory per stream and per
- * connection stays bounded. Abuse ends the connection with GOAWAY: rapid resets
+ * than its share of FCA_H2_CONN_BUFFER waits for the client's window, so memory per stream and
+ * per connection stays bounded. Abuse ends the connection with GOAWAY: rapid resets
  * (ENHANCE_YOUR_CALM), CONTINUATION floods, bad stream ids (nghttp2); an oversized header list
  * is answered 431 without storing it. nghttp2 is never re-entered from its own callbacks:
  * sending happens only from flush_session, outside them. */
@@ -418,10 +418,20 @@ static struct evbuffer *h2_sink(void *sess, fca_exch_t *x) {
   return ((h2_stream_t *)sess)->out;
 }
 
+/* Response bytes a stream may queue: the connection's budget shared by its open streams, at
+ * least FCA_H2_STREAM_BUFFER and at most --buffer-limit (a lone download streams at full speed;
+ * a hundred streams stay within the budget). */
+static size_t stream_cap(const fca_h2_t *h) {
+  size_t cap = FCA_H2_CONN_BUFFER / (h->nstreams ? h->nstreams : 1);
+  size_t hi = (size_t)hcfg(h)->buffer_limit;
+  if (cap > hi) cap = hi;
+  return cap < FCA_H2_STREAM_BUFFER ? FCA_H2_STREAM_BUFFER : cap;
+}
+
 static bool h2_sink_full(void *sess, fca_exch_t *x) {
   (void)x;
   h2_stream_t *st = sess;
-  if (evbuffer_get_length(st->out) < FCA_H2_STREAM_BUFFER) return false;
+  if (evbuffer_get_length(st->out) < stream_cap(st->h)) return false;
   st->resume = true;
   st->h->resume_pending = true;
   return true;
@@ -751,7 +761,7 @@ static void flush_session(fca_h2_t *h) {
       h->resume_pending = false;
       for (h2_stream_t *st = h->streams; st; st = st->next) {
         if (!st->resume || !st->x) continue;
-        if (evbuffer_get_length(st->out) >= FCA_H2_STREAM_BUFFER / 2) {
+        if (evbuffer_get_length(st->out) >= stream_cap(h) / 2) {
           h->resume_pending = true; /* still full: look again next time */
           continue;
         }

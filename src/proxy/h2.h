@@ -15,10 +15,14 @@ typedef struct fca_h2 fca_h2_t;
 #ifndef FCA_H2_MAX_STREAMS
 #define FCA_H2_MAX_STREAMS 100 /* SETTINGS_MAX_CONCURRENT_STREAMS */
 #endif
+/* Response bytes a stream may queue before its upstream is no longer read: the connection's
+ * FCA_H2_CONN_BUFFER shared by its streams, at least FCA_H2_STREAM_BUFFER, at most
+ * --buffer-limit. */
 #ifndef FCA_H2_STREAM_BUFFER
-#define FCA_H2_STREAM_BUFFER                                                                       \
-  (64 * 1024) /* response bytes queued per stream before the upstream                              \
-                 is no longer read */
+#define FCA_H2_STREAM_BUFFER (64 * 1024)
+#endif
+#ifndef FCA_H2_CONN_BUFFER
+#define FCA_H2_CONN_BUFFER (1024 * 1024)
 #endif
 #ifndef FCA_H2_STREAM_WINDOW
 #define FCA_H2_STREAM_WINDOW                                                                       \
