@@ -25,7 +25,7 @@ set(FCA_LAYER_DEPS_cli util checklist audit report tls admin proxy)
 
 # Contracts between layers: include/fcaudit/<name>.h -> owning layer. A new contract header must
 # be added here (the check names the header it does not know).
-set(FCA_CONTRACTS_shared util config metrics)
+set(FCA_CONTRACTS_shared util config metrics redact)
 set(FCA_CONTRACTS_checklist event ruleset)
 set(FCA_CONTRACTS_audit audit audit_config har har_writer)
 set(FCA_CONTRACTS_report console eventjson model redis_read redis_sink redis_url report_json

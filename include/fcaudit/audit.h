@@ -56,6 +56,10 @@ typedef struct {
 
 /* Starts an exchange; never NULL. Strings are copied as needed. */
 fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t *req);
+/* A slice of the request body as sent (chunked framing removed). Only an urlencoded POST to
+ * api.stripe.com is read (its `key` field, at most FCA_STRIPEREQ_BODY_MAX bytes); for every
+ * other exchange this returns at once. The body is judged when the exchange ends. */
+void fca_audit_request_body(fca_audit_exchange_t *x, const void *data, size_t len);
 /* The final response head (interim 1xx responses are not passed). */
 void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audit_header_t *headers,
                              size_t nheaders);
@@ -77,6 +81,11 @@ bool fca_audit_wants_body(const fca_audit_exchange_t *x);
  * a scorecard of checklist items 1-4 per tagged page, FC-TEST-2's test-mode coverage, and a
  * warning when no page was tagged). Call once, after every exchange was freed. */
 void fca_audit_finish(fca_audit_t *a);
+
+/* Time passes (call about once a second): pages whose correlation window has ended without
+ * their Stripe.js request are settled (the `stripe-js-not-fetched` note) without waiting for
+ * the next request. Cheap when no page awaits. */
+void fca_audit_tick(fca_audit_t *a, int64_t now_ms);
 
 typedef struct {
   uint64_t exchanges, pages_seen, pages_tagged, violations, notes, bytes_inspected;

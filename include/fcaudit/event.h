@@ -34,7 +34,7 @@ typedef struct {
 } fca_event_page_t;
 
 typedef struct {
-  const char *source; /* header | meta | script | iframe | csp | request | body | api */
+  const char *source; /* header | meta | script | iframe | csp | request | body | api | response */
   const char *name;   /* e.g. "Cross-Origin-Opener-Policy", "meta[name=referrer]" */
   const char *value;  /* exactly as seen; may hold bytes that are not UTF-8 */
   size_t value_len;
@@ -50,6 +50,12 @@ typedef struct {
   int item;            /* checklist item 0..4 */
   const char *message; /* one line */
   const char *fix;     /* one line */
+  /* violation: the fix in the words of the stack that sent the header (stack.h), or NULL */
+  const char *fix_stack;            /* helmet | express | django | rails | nextjs | nginx | apache */
+  const char *fix_stack_label;      /* "Express with helmet", ... */
+  const char *fix_stack_confidence; /* high | guess */
+  const char *fix_stack_why;        /* the headers that gave the stack away */
+  const char *fix_stack_text;       /* one line */
   const char *doc;     /* link to the checklist */
   bool has_page;
   fca_event_page_t page;

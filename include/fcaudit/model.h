@@ -55,6 +55,7 @@ typedef struct {
   char *confidence;
   uint64_t loads;  /* distinct page ids (document loads) seen with this key */
   uint64_t passes; /* pass events */
+  bool never_fetched; /* a stripe-js-not-fetched note: "references Stripe.js (never fetched)" */
   char *first_ts;
   fca_item_result_t items[5]; /* index 1..4 (0 unused); filled by fca_model_finalize */
 } fca_model_page_t;
@@ -65,6 +66,8 @@ typedef struct {
   fca_level_t level;
   int item;
   char *message, *fix, *doc;
+  /* the fix in the words of the stack that sent the header (fix_stack), or NULL */
+  char *stack, *stack_label, *stack_confidence, *stack_fix;
   size_t page; /* index into pages */
   bool has_evidence;
   char *ev_source, *ev_name, *ev_value, *ev_url; /* any may be NULL */
@@ -176,5 +179,10 @@ void fca_model_print_summary(FILE *f, fca_model_t *m, bool color);
 
 const char *fca_item_status_name(fca_item_status_t s); /* pass | fail | n/a */
 const char *fca_item_title(int item);                  /* checklist item's short title */
+/* What a page does with Stripe.js, in the words every output uses: "loads Stripe.js", or
+ * "references Stripe.js (never fetched)" after a stripe-js-not-fetched note. */
+const char *fca_model_page_stripejs(const fca_model_page_t *p);
+/* "helmet (guess): FIX" for a finding with a stack fix, else NULL; caller frees. */
+char *fca_model_stack_fix_line(const fca_model_finding_t *f);
 
 #endif

@@ -28,8 +28,19 @@ void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *out);
 /* Starts a graceful shutdown: stop accepting, let exchanges finish for --drain-timeout.
  * Safe to call from any thread; a second call closes everything at once. */
 void fca_proxy_stop(fca_proxy_t *p);
+/* Waits for the workers to end (and the audit to finish); idempotent. */
+void fca_proxy_wait(fca_proxy_t *p);
 /* Waits for the workers to end, then frees the proxy. */
 void fca_proxy_wait_free(fca_proxy_t *p);
+
+/* What became of the requests clients sent: refused by fcaudit itself (a 4xx it answered:
+ * authentication, --only-resolved, malformed requests) or forwarded (an origin or tunnel was
+ * reached). first_refusal: "407 Proxy Authentication Required: ..." of the first refusal. */
+typedef struct {
+  unsigned long long refused, forwarded;
+  char first_refusal[200];
+} fca_proxy_outcome_t;
+void fca_proxy_outcome(fca_proxy_t *p, fca_proxy_outcome_t *out);
 
 /* Foreground run. Returns a process exit status: 0 after a clean shutdown, 3 when it could not
  * start. */

@@ -15,6 +15,14 @@ void *fca_xrealloc(void *p, size_t n);
 char *fca_xstrdup(const char *s);
 char *fca_xstrndup(const char *s, size_t n);
 char *fca_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The one out-of-memory path: says what could not be created, then aborts. */
+_Noreturn void fca_oom(const char *what);
+/* p itself, or fca_oom(what) when p is NULL: for library constructors (evbuffer_new, event_new,
+ * BIO_new ...) whose NULL means out of memory. */
+static inline void *fca_xcheck(void *p, const char *what) {
+  if (!p) fca_oom(what);
+  return p;
+}
 
 typedef enum {
   FCA_LOG_ERROR = 0,

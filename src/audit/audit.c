@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "fcaudit/util.h"
 #include "rules.h"
+#include "stripereq.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ fca_audit_t *fca_audit_new(const fca_audit_opts_t *opts) {
   a->ignored->ignored = true;
   a->ignored->ended = true;
   atomic_init(&a->exchanges, 0);
+  atomic_init(&a->nawait_hint, 0);
   atomic_init(&a->bytes_inspected, 0);
   return a;
 }
@@ -41,6 +43,7 @@ fca_audit_t *fca_audit_new(const fca_audit_opts_t *opts) {
 void fca_audit_free(fca_audit_t *a) {
   if (!a) return;
   for (size_t i = 0; i < a->npending; i++) fca_page_unref(a->pending[i]);
+  fca_jsfetch_free(a);
   fca_registry_free(a->reg);
   fca_dedup_free(a->dedup);
   for (fca_card_t *c = a->cards, *n; c; c = n) {
@@ -99,6 +102,16 @@ static bool host_eq(const char *h, size_t n, const char *lit) {
   return strlen(lit) == n && strncasecmp(h, lit, n) == 0;
 }
 
+/* A navigation or frame load rather than a subresource. Without Sec-Fetch-Dest (a plain-HTTP
+ * origin, a non-browser client) anything that would take HTML counts as one, so a tool that
+ * fetches pages one after the other never looks like a page loading its subresources. */
+static bool document_request(const fca_audit_header_t *dest, const fca_audit_header_t *accept) {
+  if (dest)
+    return value_is(dest, "document") || value_is(dest, "iframe") || value_is(dest, "frame") ||
+           value_is(dest, "embed") || value_is(dest, "object");
+  return !accept || fca_detect_accepts_html(accept->value, accept->value_len);
+}
+
 static fca_audit_exchange_t *new_exchange(fca_audit_t *a, const fca_audit_request_t *req,
                                           const char *referer, size_t referer_len) {
   fca_audit_exchange_t *x = fca_xcalloc(1, sizeof *x);
@@ -112,29 +125,32 @@ static fca_audit_exchange_t *new_exchange(fca_audit_t *a, const fca_audit_reques
   return x;
 }
 
-/* A request that is evidence by itself: Stripe.js (tags its page) or the FC iframe. */
-static void stripe_request(fca_audit_t *a, const fca_audit_request_t *req, const char *referer,
+/* A request that is evidence by itself: Stripe.js (tags its page, and is the fetch a page tagged
+ * by its markup awaits) or the FC iframe. Returns true for Stripe.js. */
+static bool stripe_request(fca_audit_t *a, const fca_audit_request_t *req, const char *referer,
                            size_t referer_len, bool sfd_script_or_absent) {
   fca_url_t u;
-  if (fca_url_parse(req->url, strlen(req->url), &u) != 0) return;
+  if (fca_url_parse(req->url, strlen(req->url), &u) != 0) return false;
   bool is_js = sfd_script_or_absent && fca_detect_stripejs_url(&u, false);
   bool inner = !is_js && fca_detect_linked_accounts_inner(&u);
   fca_url_free(&u);
-  if (!is_js && !inner) return;
+  if (!is_js && !inner) return false;
   char *ref = referer ? fca_xstrndup(referer, referer_len) : NULL;
   const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
   pthread_mutex_lock(&a->mu);
   fca_match_t m = fca_correlate_page(a, cid, ref, req->now_ms);
+  if (is_js) fca_jsfetch_seen(a, cid, req->url, req->now_ms, m.page, m.confidence);
   if (m.page && is_js) {
     fca_correlate_tag(a, m.page, FCA_TAG_SCRIPT_REQUEST, m.confidence, "request",
                       "Stripe.js request", req->url, strlen(req->url), -1, req->url);
   } else if (m.page) {
+    fca_jsfetch_ran(a, m.page);
     fca_page_fc_t *f = FCA_PAGE_PUSH(m.page, fc);
     if (!f) {
       m.page->dropped++;
       pthread_mutex_unlock(&a->mu);
       free(ref);
-      return;
+      return false;
     }
     f->kind = "linked-accounts-inner";
     f->source = "request";
@@ -143,6 +159,7 @@ static void stripe_request(fca_audit_t *a, const fca_audit_request_t *req, const
   }
   pthread_mutex_unlock(&a->mu);
   free(ref);
+  return is_js;
 }
 
 /* An api.stripe.com FC call is made from Stripe's own iframe (its Referer is js.stripe.com), so
@@ -154,6 +171,7 @@ static void api_evidence(fca_audit_t *a, const fca_audit_request_t *req) {
   for (fca_page_t *p = fca_registry_next(a->reg, NULL); p && p->ts_ms >= since;
        p = fca_registry_next(a->reg, p)) {
     if (!p->announced || strcmp(p->client_id, cid) != 0) continue;
+    fca_jsfetch_ran(a, p);
     size_t ul = strcspn(req->url, "?#"); /* the endpoint, not its parameters */
     bool seen = false;
     for (size_t i = 0; i < p->nfc && !seen; i++)
@@ -170,9 +188,86 @@ static void api_evidence(fca_audit_t *a, const fca_audit_request_t *req) {
   pthread_mutex_unlock(&a->mu);
 }
 
+/* The page an api.stripe.com request was made for (lock held): the Referer's page when the
+ * Referer is the page's (Stripe.js calls from the page itself), else -- a call from Stripe's
+ * own frames, whose Referer is js.stripe.com, or none -- the client's most recent tagged page
+ * within the window. */
+static fca_page_t *api_page(fca_audit_t *a, const char *cid, const char *referer, int64_t now) {
+  if (referer && *referer) {
+    const char *h;
+    size_t hn;
+    url_host(referer, &h, &hn);
+    if (!fca_detect_stripe_host(h, hn)) return fca_correlate_page(a, cid, referer, now).page;
+  }
+  int64_t since = now - (int64_t)a->o.correlation_window_ms;
+  for (fca_page_t *p = fca_registry_next(a->reg, NULL); p && p->ts_ms >= since;
+       p = fca_registry_next(a->reg, p))
+    if (p->tagged_by != FCA_TAG_NONE && strcmp(p->client_id, cid) == 0) return p;
+  return NULL;
+}
+
+/* A publishable key an api.stripe.com request carries: recorded on its page (FC-TEST-1, item
+ * 4), the evidence naming the endpoint (the URL without its query). */
+static void api_key(fca_audit_t *a, const char *cid, const char *referer, int64_t now,
+                    const char *url, fca_key_kind_t kind, const char *key, size_t n,
+                    const char *name) {
+  char *where = fca_page_url_noquery(url);
+  pthread_mutex_lock(&a->mu);
+  fca_page_t *p = api_page(a, cid, referer, now);
+  if (p) fca_correlate_key(a, p, kind == FCA_KEY_LIVE, key, n, -1, "request", name, where);
+  pthread_mutex_unlock(&a->mu);
+  free(where);
+}
+
+/* The key in the query (`key=`) or an `Authorization: Bearer` header of an api.stripe.com call. */
+static void api_head_keys(fca_audit_t *a, const fca_audit_request_t *req, const char *referer,
+                          const fca_audit_header_t *auth) {
+  const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
+  const char *q = strchr(req->url, '?');
+  char key[FCA_STRIPEREQ_KEY_MAX + 1];
+  size_t kn;
+  if (q) {
+    size_t ql = strcspn(q + 1, "#");
+    fca_key_kind_t k = fca_stripereq_form_key(q + 1, ql, key, sizeof key, &kn);
+    if (k) api_key(a, cid, referer, req->now_ms, req->url, k, key, kn, "key (query)");
+  }
+  const char *bk;
+  fca_key_kind_t k = auth ? fca_stripereq_bearer(auth->value, auth->value_len, &bk, &kn) : 0;
+  if (k) api_key(a, cid, referer, req->now_ms, req->url, k, bk, kn, "Authorization: Bearer");
+}
+
+/* The urlencoded body of an api.stripe.com call, once complete (or cut at the bound). */
+static void api_form_done(fca_audit_exchange_t *x) {
+  if (!x->form_wanted || x->form_done) return;
+  x->form_done = true;
+  size_t n = x->form_len;
+  if (x->form_over) /* only whole fields: a key cut at the bound is not a key */
+    while (n && x->form[n - 1] != '&') n--;
+  char key[FCA_STRIPEREQ_KEY_MAX + 1];
+  size_t kn;
+  fca_key_kind_t k = x->form ? fca_stripereq_form_key(x->form, n, key, sizeof key, &kn) : 0;
+  if (k) api_key(x->a, x->client_id, x->referer, x->now_ms, x->url, k, key, kn, "key (form field)");
+  free(x->form);
+  x->form = NULL;
+  x->form_len = 0;
+}
+
+void fca_audit_request_body(fca_audit_exchange_t *x, const void *data, size_t len) {
+  if (x->ignored || !x->form_wanted || x->form_done || x->form_over || !len) return;
+  size_t room = FCA_STRIPEREQ_BODY_MAX - x->form_len;
+  if (len > room) {
+    len = room;
+    x->form_over = true;
+  }
+  x->form = fca_xrealloc(x->form, x->form_len + len + 1);
+  memcpy(x->form + x->form_len, data, len);
+  x->form_len += len;
+}
+
 fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t *req) {
   atomic_fetch_add_explicit(&a->exchanges, 1, memory_order_relaxed);
-  const fca_audit_header_t *dest = NULL, *referer = NULL, *accept = NULL;
+  const fca_audit_header_t *dest = NULL, *referer = NULL, *accept = NULL, *auth = NULL,
+                           *ctype = NULL;
   for (size_t i = 0; i < req->nheaders; i++) {
     const fca_audit_header_t *h = &req->headers[i];
     if (h->name_len == 14 && name_is(h, "sec-fetch-dest"))
@@ -181,6 +276,10 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
       referer = h;
     else if (h->name_len == 6 && name_is(h, "accept"))
       accept = h;
+    else if (h->name_len == 13 && name_is(h, "authorization"))
+      auth = h;
+    else if (h->name_len == 12 && name_is(h, "content-type"))
+      ctype = h;
   }
   if (!req->url ||
       (req->method && strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0))
@@ -192,10 +291,36 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
   bool d_script = dest && value_is(dest, "script");
   const char *rv = referer ? referer->value : NULL;
   size_t rl = referer ? referer->value_len : 0;
+  bool js_host = stripe && host_eq(host, hn, "js.stripe.com");
+  /* While pages await their Stripe.js request, count the other subresources they load. */
+  if (atomic_load_explicit(&a->nawait_hint, memory_order_relaxed) > 0 && !js_host &&
+      !document_request(dest, accept)) {
+    char *ref = rv ? fca_xstrndup(rv, rl) : NULL;
+    const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
+    pthread_mutex_lock(&a->mu);
+    fca_jsfetch_other(a, cid, ref, req->now_ms);
+    pthread_mutex_unlock(&a->mu);
+    free(ref);
+  }
+  if (stripe && rv && atomic_load_explicit(&a->nawait_hint, memory_order_relaxed) > 0) {
+    const char *rh;
+    size_t rhn;
+    char *ref = fca_xstrndup(rv, rl);
+    url_host(ref, &rh, &rhn);
+    if (!fca_detect_stripe_host(rh, rhn)) { /* from the page itself, not from Stripe's frames */
+      const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
+      pthread_mutex_lock(&a->mu);
+      fca_jsfetch_stripe_host(a, cid, ref, req->now_ms);
+      pthread_mutex_unlock(&a->mu);
+    }
+    free(ref);
+  }
   if (stripe) {
-    if (host_eq(host, hn, "js.stripe.com")) {
-      stripe_request(a, req, rv, rl, d_script || !dest);
-      return a->ignored;
+    if (js_host) {
+      if (!stripe_request(a, req, rv, rl, d_script || !dest)) return a->ignored;
+      fca_audit_exchange_t *x = new_exchange(a, req, rv, rl);
+      x->js_request = true;
+      return x;
     }
     if (host_eq(host, hn, "api.stripe.com")) {
       fca_url_t u;
@@ -204,19 +329,28 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
         fc = fca_detect_fc_api(&u);
         fca_url_free(&u);
       }
-      if (!fc) return a->ignored;
-      api_evidence(a, req);
+      char *ref = rv ? fca_xstrndup(rv, rl) : NULL;
+      api_head_keys(a, req, ref, auth);
+      free(ref);
+      bool form = req->method && strcmp(req->method, "POST") == 0 && ctype &&
+                  fca_detect_ctype_form(ctype->value, ctype->value_len);
+      if (!fc && !form) return a->ignored;
+      if (fc) api_evidence(a, req);
       fca_audit_exchange_t *x = new_exchange(a, req, rv, rl);
-      x->api_candidate = true;
+      x->api_candidate = fc;
+      x->form_wanted = form;
       return x;
     }
     return a->ignored; /* Stripe's own documents are never pages */
   }
-  bool doc = false, top = true, script = false;
+  bool doc = false, top = true, script = false, data = false;
   if (!dest) {
     /* non-browser client, or a plain-HTTP origin (no Sec-Fetch-*): the response decides */
     doc = !accept || fca_detect_accepts_html(accept->value, accept->value_len);
     script = true;
+    data = true;
+  } else if (value_is(dest, "empty")) {
+    data = true; /* fetch() / XHR: the `/config` pattern */
   } else if (value_is(dest, "document")) {
     doc = true;
   } else if (value_is(dest, "iframe") || value_is(dest, "frame")) {
@@ -225,12 +359,13 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
   } else if (d_script) {
     script = true;
   }
-  if (!doc && !script) return a->ignored;
-  if (req->method && strcmp(req->method, "GET") != 0 && !doc) return a->ignored;
+  if (!doc && !script && !data) return a->ignored;
+  if (req->method && strcmp(req->method, "GET") != 0 && !doc && !data) return a->ignored;
   fca_audit_exchange_t *x = new_exchange(a, req, rv, rl);
   x->doc_candidate = doc;
   x->top_level = top;
-  x->script_candidate = script;
+  x->script_candidate = script && (!req->method || strcmp(req->method, "GET") == 0);
+  x->data_candidate = data;
   x->sfd_script = d_script;
   return x;
 }
@@ -249,6 +384,7 @@ static void new_page(fca_audit_exchange_t *x, const fca_audit_header_t *hs, size
   for (size_t i = 0; i < n; i++)
     fca_page_add_header(p, hs[i].name, hs[i].name_len, hs[i].value, hs[i].value_len);
   fca_page_parse_headers(p);
+  fca_stack_detect(hs, n, &p->stack);
   pthread_mutex_lock(&a->mu);
   p->id = ++a->next_page_id;
   fca_registry_add(a->reg, p, x->now_ms);
@@ -280,6 +416,7 @@ static void not_modified(fca_audit_exchange_t *x) {
   if (prev->tagged_by != FCA_TAG_NONE)
     fca_correlate_tag(a, p, prev->tagged_by, prev->confidence, prev->tag_source, prev->tag_name,
                       prev->tag_ev.value, prev->tag_ev.len, prev->tag_ev.offset, prev->tag_ev.url);
+  if (prev->js_url) fca_jsfetch_await(a, p, prev->js_url);
   pthread_mutex_unlock(&a->mu);
   x->page = p;
   x->mode = FCA_X_DOC;
@@ -295,6 +432,14 @@ static bool same_origin(const char *url, const char *origin) {
 void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audit_header_t *headers,
                              size_t nheaders) {
   if (x->ignored || x->mode != FCA_X_NONE || x->ended) return;
+  /* (an urlencoded request body is read up to the end of the exchange: a server may answer
+   * before the whole body has passed) */
+  if (x->js_request) {
+    pthread_mutex_lock(&x->a->mu);
+    fca_jsfetch_response(x->a, x->client_id, x->url, x->now_ms, status, headers, nheaders);
+    pthread_mutex_unlock(&x->a->mu);
+    return;
+  }
   x->status = status;
   const fca_audit_header_t *ct = NULL;
   size_t ce_len = 0, nce = 0;
@@ -329,6 +474,21 @@ void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audi
     pthread_mutex_unlock(&a->mu);
   } else if (x->api_candidate && ok && ct && fca_detect_ctype_json(ct->value, ct->value_len)) {
     x->mode = FCA_X_API;
+  } else if (x->data_candidate && ok && ct &&
+             (fca_detect_ctype_json(ct->value, ct->value_len) ||
+              fca_detect_ctype_js(ct->value, ct->value_len))) {
+    /* a JSON or JavaScript answer of the page's own site (the `/config` pattern) */
+    char *site = fca_page_url_site(x->url);
+    fca_audit_t *a = x->a;
+    pthread_mutex_lock(&a->mu);
+    fca_match_t m = fca_correlate_page(a, x->client_id, x->referer, x->now_ms);
+    if (m.page && site && strcmp(site, m.page->site) == 0) {
+      fca_page_ref(m.page);
+      x->page = m.page;
+      x->mode = FCA_X_DATA;
+    }
+    pthread_mutex_unlock(&a->mu);
+    free(site);
   }
   if (x->mode == FCA_X_NONE) return;
   char *ce = NULL;
@@ -374,6 +534,7 @@ void fca_audit_response_no_body(fca_audit_exchange_t *x, const char *why) {
 void fca_audit_response_end(fca_audit_exchange_t *x, bool complete) {
   if (x->ignored || x->ended) return;
   x->ended = true;
+  api_form_done(x);
   if (x->mode != FCA_X_NONE) fca_docscan_end(x, complete);
 }
 
@@ -391,6 +552,7 @@ void fca_audit_exchange_free(fca_audit_exchange_t *x) {
   free(x->client_id);
   free(x->referer);
   free(x->base);
+  free(x->form);
   free(x);
 }
 
@@ -402,12 +564,20 @@ void fca_audit_finish(fca_audit_t *a) {
   }
   a->finished = true;
   fca_correlate_pending(a, true);
+  fca_jsfetch_settle(a, fca_now_ms(), true);
   json_t *s = fca_summary_build(a);
   fca_event_t ev = {.type = FCA_EV_SUMMARY, .summary = s, .count = 1};
   const char *w = json_string_value(json_object_get(s, "warning"));
   ev.message = w ? w : "end of run";
   fca_audit_emit(a, &ev);
   json_decref(s);
+  pthread_mutex_unlock(&a->mu);
+}
+
+void fca_audit_tick(fca_audit_t *a, int64_t now_ms) {
+  if (!atomic_load_explicit(&a->nawait_hint, memory_order_relaxed)) return;
+  pthread_mutex_lock(&a->mu);
+  if (!a->finished) fca_jsfetch_settle(a, now_ms, false);
   pthread_mutex_unlock(&a->mu);
 }
 

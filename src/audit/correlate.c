@@ -61,11 +61,28 @@ void fca_correlate_tag(fca_audit_t *a, fca_page_t *p, fca_tag_kind_t kind, fca_c
   if (p->card) { /* an upgrade of an announced page: the scorecard shows the final tag */
     p->card->tagged_by = kind;
     p->card->confidence = conf;
+    if (kind == FCA_TAG_SCRIPT_REQUEST) p->card->stripe_js = "fetched";
   }
   fca_rules_announce(a, p);
   if (!was_tagged && !p->announced) a->pages_below_confidence++;
   if (was_tagged && !was_announced && p->announced) a->pages_below_confidence--;
   if (p->announced && !p->top_level && !p->parent) fca_correlate_add_pending(a, p);
+}
+
+void fca_correlate_key(fca_audit_t *a, fca_page_t *p, bool live, const char *v, size_t n,
+                       int64_t offset, const char *source, const char *name, const char *url) {
+  for (size_t i = 0; i < p->nkeys; i++) /* a key is judged once per page, where first seen */
+    if (p->keys[i].key.len == n && memcmp(p->keys[i].key.value, v, n) == 0) return;
+  fca_page_key_t *k = FCA_PAGE_PUSH(p, keys);
+  if (!k) {
+    p->dropped++;
+    return;
+  }
+  k->live = live;
+  k->source = source;
+  k->name = name;
+  fca_page_ev_set(&k->key, v, n, offset, url);
+  fca_rules_evaluate(a, p);
 }
 
 /* Pages whose chain of parents passes through `via` (framed, announced): a join above them

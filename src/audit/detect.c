@@ -190,6 +190,13 @@ bool fca_detect_ctype_json(const char *v, size_t n) {
          (en > 5 && strncasecmp(e + en - 5, "+json", 5) == 0);
 }
 
+bool fca_detect_ctype_form(const char *v, size_t n) {
+  const char *e;
+  size_t en;
+  essence(v, n, &e, &en);
+  return span_ieq(e, en, "application/x-www-form-urlencoded");
+}
+
 bool fca_detect_accepts_html(const char *v, size_t n) {
   /* Any member whose essence is text/html, a text wildcard or the any-type wildcard (q=0 is not
    * worth the parse). */

@@ -43,6 +43,7 @@ bool fca_detect_js_mime(const char *s, size_t n);
 bool fca_detect_ctype_html(const char *v, size_t n); /* text/html, application/xhtml+xml */
 bool fca_detect_ctype_js(const char *v, size_t n);   /* JS MIME types (+ text/x-... ones) */
 bool fca_detect_ctype_json(const char *v, size_t n); /* application/json, +json */
+bool fca_detect_ctype_form(const char *v, size_t n); /* application/x-www-form-urlencoded */
 bool fca_detect_accepts_html(const char *v,
                              size_t n); /* Accept lists text/html, text/any or any/any */
 

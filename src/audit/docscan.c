@@ -19,18 +19,7 @@ static void unlock(fca_audit_exchange_t *x) { pthread_mutex_unlock(&x->a->mu); }
 
 static void add_key(fca_audit_exchange_t *x, bool live, const char *v, size_t n, int64_t off,
                     const char *source, const char *url) {
-  fca_page_t *p = x->page;
-  for (size_t i = 0; i < p->nkeys; i++)
-    if (p->keys[i].key.len == n && memcmp(p->keys[i].key.value, v, n) == 0) return;
-  fca_page_key_t *k = FCA_PAGE_PUSH(p, keys);
-  if (!k) {
-    p->dropped++;
-    return;
-  }
-  k->live = live;
-  k->source = source;
-  fca_page_ev_set(&k->key, v, n, off, url);
-  fca_rules_evaluate(x->a, p);
+  fca_correlate_key(x->a, x->page, live, v, n, off, source, "publishable key", url);
 }
 
 static void add_fc(fca_audit_exchange_t *x, const char *v, size_t n, int64_t off, const char *url) {
@@ -53,6 +42,13 @@ static void on_lit(void *ud, fca_lit_kind_t kind, const char *v, size_t n, uint6
   fca_audit_exchange_t *x = ud;
   bool doc = x->mode == FCA_X_DOC;
   const char *url = doc ? NULL : x->url;
+  if (x->mode == FCA_X_DATA) { /* a JSON/JS answer to a fetch: only keys count */
+    if (kind != FCA_LIT_KEY_TEST && kind != FCA_LIT_KEY_LIVE) return;
+    lock(x);
+    add_key(x, kind == FCA_LIT_KEY_LIVE, v, n, (int64_t)off, "response", url);
+    unlock(x);
+    return;
+  }
   lock(x);
   switch (kind) {
   case FCA_LIT_STRIPEJS:
@@ -99,6 +95,8 @@ static void on_tag(void *ud, const fca_html_tag_t *t) {
   }
 }
 
+static char *resolve_nofrag(const char *base, const char *ref, size_t n);
+
 static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t *s) {
   fca_audit_exchange_t *x = ud;
   bool runs = !t->inert && fca_detect_script_runs(s);
@@ -124,6 +122,11 @@ static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t
   fca_correlate_tag(x->a, p, FCA_TAG_SCRIPT_TAG, FCA_CONF_HIGH, "script", "script[src]", s->src.ptr,
                     s->src.len, (int64_t)t->offset, NULL);
   fca_rules_evaluate(x->a, p);
+  if (!p->js_url) { /* the browser should now request it: await that request */
+    char *u = resolve_nofrag(base_of(x), s->src.ptr, s->src.len);
+    fca_jsfetch_await(x->a, p, u);
+    free(u);
+  }
   unlock(x);
 }
 
@@ -226,7 +229,8 @@ static int on_decoded(void *ud, const unsigned char *buf, size_t n) {
   fca_audit_exchange_t *x = ud;
   switch (x->mode) {
   case FCA_X_DOC: fca_html_scan_feed(x->scan, buf, n); break;
-  case FCA_X_SCRIPT: fca_litscan_feed(x->lit, buf, n); break;
+  case FCA_X_SCRIPT:
+  case FCA_X_DATA: fca_litscan_feed(x->lit, buf, n); break;
   case FCA_X_API: fca_stripeapi_feed(x->api, buf, n); break;
   case FCA_X_NONE: break;
   }
@@ -245,9 +249,10 @@ void fca_docscan_start(fca_audit_exchange_t *x, const char *content_encoding) {
   };
   size_t cap = (size_t)x->a->o.max_audit_bytes;
   if (x->mode == FCA_X_API && cap > FCA_STRIPEAPI_MAX + 1) cap = FCA_STRIPEAPI_MAX + 1;
+  if (x->mode == FCA_X_DATA && cap > FCA_AUDIT_DATA_MAX) cap = FCA_AUDIT_DATA_MAX;
   x->dec = fca_decode_new(content_encoding, cap, on_decoded, x);
   if (x->mode == FCA_X_DOC) x->scan = fca_html_scan_new(&cbs, x);
-  if (x->mode == FCA_X_SCRIPT) {
+  if (x->mode == FCA_X_SCRIPT || x->mode == FCA_X_DATA) {
     x->lit = fca_litscan_new(on_lit, x);
     fca_litscan_restart(x->lit, 0);
   }
@@ -297,7 +302,7 @@ void fca_docscan_end(fca_audit_exchange_t *x, bool complete) {
     if (p->announced && !p->top_level && !p->parent) fca_correlate_add_pending(a, p);
     fca_correlate_pending(a, false);
     unlock(x);
-  } else if (x->mode == FCA_X_SCRIPT) {
+  } else if (x->mode == FCA_X_SCRIPT || x->mode == FCA_X_DATA) {
     fca_litscan_finish(x->lit);
   } else if (x->mode == FCA_X_API) {
     fca_stripeapi_result_t r;

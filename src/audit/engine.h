@@ -21,6 +21,12 @@
 #ifndef FCA_AUDIT_CARDS_MAX
 #define FCA_AUDIT_CARDS_MAX 10000 /* tagged pages kept for the summary */
 #endif
+#ifndef FCA_AUDIT_AWAIT_MAX
+#define FCA_AUDIT_AWAIT_MAX 256 /* pages awaiting their Stripe.js request (jsfetch.c) */
+#endif
+#ifndef FCA_AUDIT_JSFETCH_MAX
+#define FCA_AUDIT_JSFETCH_MAX 64 /* recent Stripe.js fetches remembered (client, URL) */
+#endif
 #ifndef FCA_AUDIT_PENDING_MAX
 #define FCA_AUDIT_PENDING_MAX 256 /* framed pages waiting for their iframe */
 #endif
@@ -41,8 +47,17 @@ typedef struct fca_card {
   fca_level_t level[FCA_RULE_COUNT];
   unsigned fc_kinds; /* bit 0 fc-method, 1 linked-accounts-inner, 2 api */
   unsigned notes;
-  bool passed; /* a pass event was emitted */
+  bool passed;           /* a pass event was emitted */
+  const char *stripe_js; /* fetched | cached | never-fetched | unknown (jsfetch.c) */
 } fca_card_t;
+
+/* A Stripe.js request of a client (jsfetch.c). */
+typedef struct {
+  char client_id[64];
+  char *url;              /* https, no fragment; NULL = free slot */
+  int64_t at_ms;          /* last request */
+  int64_t fresh_until_ms; /* its response may be reused from the browser's cache until then */
+} fca_jsfetch_t;
 
 struct fca_audit {
   fca_audit_opts_t o;
@@ -59,6 +74,10 @@ struct fca_audit {
 
   fca_page_t *pending[FCA_AUDIT_PENDING_MAX]; /* framed, tagged, iframe not (yet) seen */
   size_t npending;
+  fca_page_t *await[FCA_AUDIT_AWAIT_MAX]; /* script-tag pages awaiting their Stripe.js request */
+  size_t nawait;
+  atomic_size_t nawait_hint; /* nawait, readable without the lock (a cheap "any?" test) */
+  fca_jsfetch_t jsfetch[FCA_AUDIT_JSFETCH_MAX];
 
   uint64_t reported[FCA_RULE_COUNT][4], occurrences[FCA_RULE_COUNT][4];
   uint64_t pages_seen, pages_tagged, pages_below_confidence, violations, notes;
@@ -70,7 +89,11 @@ struct fca_audit {
   struct fca_audit_exchange *ignored; /* the shared exchange of everything not inspected */
 };
 
-typedef enum { FCA_X_NONE = 0, FCA_X_DOC, FCA_X_SCRIPT, FCA_X_API } fca_x_mode_t;
+typedef enum { FCA_X_NONE = 0, FCA_X_DOC, FCA_X_SCRIPT, FCA_X_API, FCA_X_DATA } fca_x_mode_t;
+
+#ifndef FCA_AUDIT_DATA_MAX
+#define FCA_AUDIT_DATA_MAX (1024 * 1024) /* decoded bytes of a JSON/JS fetch scanned for keys */
+#endif
 
 /* One exchange. Everything not inspected shares a->ignored (no allocation at all). */
 struct fca_audit_exchange {
@@ -82,10 +105,16 @@ struct fca_audit_exchange {
   bool top_level; /* Sec-Fetch-Dest document (or absent) rather than iframe/frame */
   bool body_decoded; /* offline: bodies arrive decoded (Content-Encoding already undone) */
   bool doc_candidate, script_candidate, sfd_script, api_candidate;
+  bool data_candidate; /* fetch/XHR (or no Sec-Fetch-Dest): a JSON or JS answer may hold a key */
+  /* an urlencoded request body to api.stripe.com: its `key` field (bounded) */
+  bool form_wanted, form_over, form_done;
+  bool js_request; /* a Stripe.js request: its response head tells how long it stays cached */
+  char *form;
+  size_t form_len;
   /* response */
   fca_x_mode_t mode;
   int status;
-  fca_page_t *page; /* DOC: the page; SCRIPT: the page the script was served to */
+  fca_page_t *page; /* DOC: the page; SCRIPT, DATA: the page the response was served to */
   bool same_origin; /* SCRIPT: same origin as that page */
   fca_decode_t *dec;
   fca_html_scan_t *scan;
@@ -120,6 +149,11 @@ fca_match_t fca_correlate_page(fca_audit_t *a, const char *client_id, const char
 void fca_correlate_tag(fca_audit_t *a, fca_page_t *p, fca_tag_kind_t kind, fca_confidence_t conf,
                        const char *source, const char *name, const char *value, size_t len,
                        int64_t offset, const char *url);
+/* A publishable key seen for p (in its markup, a script or JSON response, or an api.stripe.com
+ * request): recorded once per page (where first seen), then the rules run. `name` and
+ * `source` are static strings; url: where it was seen when not the page itself. */
+void fca_correlate_key(fca_audit_t *a, fca_page_t *p, bool live, const char *v, size_t n,
+                       int64_t offset, const char *source, const char *name, const char *url);
 /* A framed page appeared: join it with a known parent <iframe>, if any. */
 void fca_correlate_framed_page(fca_audit_t *a, fca_page_t *child);
 /* A parent's iframe p->iframes[idx] appeared: index it, join it with a known framed page. */
@@ -128,6 +162,21 @@ void fca_correlate_iframe(fca_audit_t *a, fca_page_t *parent, size_t idx);
  * iframe was never seen, once no candidate parent document is still streaming. */
 void fca_correlate_pending(fca_audit_t *a, bool final);
 void fca_correlate_add_pending(fca_audit_t *a, fca_page_t *p);
+
+/* jsfetch.c: Stripe.js seen or only referenced (see its top comment). */
+void fca_jsfetch_await(fca_audit_t *a, fca_page_t *p, const char *src_url);
+void fca_jsfetch_seen(fca_audit_t *a, const char *client_id, const char *url, int64_t now_ms,
+                      fca_page_t *matched, fca_confidence_t conf);
+void fca_jsfetch_ran(fca_audit_t *a, fca_page_t *p);
+/* A request to a Stripe host other than Stripe.js itself: when its Referer is a page's (not a
+ * Stripe document's), Stripe.js ran on that page. */
+void fca_jsfetch_stripe_host(fca_audit_t *a, const char *client_id, const char *referer,
+                             int64_t now_ms);
+void fca_jsfetch_other(fca_audit_t *a, const char *client_id, const char *referer, int64_t now_ms);
+void fca_jsfetch_response(fca_audit_t *a, const char *client_id, const char *url, int64_t now_ms,
+                          int status, const fca_audit_header_t *hs, size_t n);
+void fca_jsfetch_settle(fca_audit_t *a, int64_t now_ms, bool final);
+void fca_jsfetch_free(fca_audit_t *a);
 
 /* summary.c: the end-of-run summary object (jansson json_t*). */
 void *fca_summary_build(fca_audit_t *a);

@@ -299,6 +299,9 @@ int fca_har_replay_entry(fca_har_replay_t *r, const json_t *entry, bool text_cut
       .body_decoded = true,
   };
   fca_audit_exchange_t *x = fca_audit_begin(r->a, &ar);
+  const json_t *post = json_object_get(json_object_get(req, "postData"), "text");
+  if (json_is_string(post)) /* what the browser sent (a key in a form to api.stripe.com) */
+    fca_audit_request_body(x, json_string_value(post), json_string_length(post));
   int status = (int)json_integer_value(json_object_get(resp, "status"));
   if (!resp || status <= 0) { /* failed or blocked: no response ever came */
     fca_audit_exchange_free(x);

@@ -183,6 +183,7 @@ void fca_page_unref(fca_page_t *p) {
     fca_page_t *parent = p->parent;
     free_findings(p);
     fca_page_ev_clear(&p->tag_ev);
+    free(p->js_url);
     free(p->fired);
     free(p->url);
     free(p->dedup_url);
@@ -256,6 +257,7 @@ void fca_page_copy_findings(fca_page_t *d, const fca_page_t *s) {
   lines_copy(&d->csp_ro, &s->csp_ro);
   lines_copy(&d->coep, &s->coep);
   fca_page_parse_headers(d);
+  d->stack = s->stack;
   d->base = dup_or_null(s->base);
   for (size_t i = 0; i < s->nscripts; i++) {
     fca_page_script_t *e = FCA_PAGE_PUSH(d, scripts);

@@ -9,6 +9,7 @@
 
 #include "fcaudit/event.h"
 #include "policy.h"
+#include "stack.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,7 +70,9 @@ typedef struct {
 typedef struct {
   fca_page_ev_t key; /* the key text */
   bool live;
-  const char *source; /* "script" (inline or a script response) | "body" (an attribute) */
+  const char *source; /* "script" (inline or a script response) | "body" (an attribute) |
+                       * "response" (a JSON/JS response) | "request" (an api.stripe.com call) */
+  const char *name;   /* "publishable key", "key (form field)", "Authorization: Bearer", ... */
 } fca_page_key_t;
 
 typedef struct {
@@ -114,6 +117,7 @@ struct fca_page {
   fca_coep_t coep_p;
   fca_referrer_header_t refpol_p;
   fca_csp_sandbox_t csp_p;
+  fca_stack_t stack; /* the stack its response headers give away (stack.h) */
 
   char *base; /* resolved <base href>, or NULL */
   /* lists grown on demand (most pages have none) up to FCA_PAGE_LIST_MAX entries */
@@ -136,6 +140,14 @@ struct fca_page {
   const char *tag_source; /* script | request */
   const char *tag_name;   /* script[src], request, script literal */
   bool announced;         /* `page` event emitted (tagged at the confidence asked for) */
+
+  /* Stripe.js seen or only referenced (jsfetch.c; script-tag pages) */
+  char *js_url;      /* the Stripe.js URL its first <script src> names (https, no fragment) */
+  bool js_await;     /* in the audit's await list */
+  bool js_fetched;   /* the client requested it (or Stripe's frame or API shows it ran) */
+  bool js_cached;    /* fetched earlier by the client and still fresh: maybe from its cache */
+  bool js_noted;     /* stripe-js-not-fetched emitted */
+  unsigned js_others; /* other subresource requests of the page seen meanwhile */
 
   /* framing: set by a join of the parent's <iframe> with this page */
   fca_page_t *parent;   /* holds a reference */

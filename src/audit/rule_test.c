@@ -13,7 +13,8 @@ void fca_rule_test(fca_audit_t *a, fca_page_t *p) {
     }
     any_live = true;
     if (a->production) continue;
-    fca_rules_fire(a, p, FCA_RULE_TEST_1, k->key.value, &k->key, k->source, "publishable key");
+    fca_rules_fire(a, p, FCA_RULE_TEST_1, k->key.value, &k->key, k->source,
+                   k->name ? k->name : "publishable key");
   }
   if (any_live && a->production)
     fca_rules_item_pass(p, 4, "live publishable key on a run declared production");

@@ -75,8 +75,44 @@ void fca_rules_item_pass(fca_page_t *p, int item, const char *why) {
   c->why[item] = fca_xstrdup(why);
 }
 
+/* The CSP sandbox tokens a fix keeps: the policy's own, plus the four the flow needs. */
+static void sandbox_tokens(const fca_page_t *p, char *out, size_t len) {
+  out[0] = '\0';
+  const fca_csp_sandbox_t *c = &p->csp_p;
+  uint32_t allow = c->recorded ? c->policies[0].allow : 0;
+  allow |= FCA_SBX_ALLOW_SCRIPTS | FCA_SBX_ALLOW_SAME_ORIGIN | FCA_SBX_ALLOW_POPUPS |
+           FCA_SBX_ALLOW_POPUPS_TO_ESCAPE_SANDBOX;
+  fca_sandbox_format(allow, out, len);
+}
+
+/* Which header a rule's fix changes, for the stack-specific fix; false when the fix is in the
+ * markup (a meta, an iframe attribute, a script attribute) rather than a response header. */
+static bool fix_topic(fca_rule_id_t rule, const char *source, fca_fix_topic_t *t) {
+  bool header = source && (!strcmp(source, "header") || !strcmp(source, "csp"));
+  if (!header) return false;
+  switch (rule) {
+  case FCA_RULE_COOP_1:
+  case FCA_RULE_COOP_2:
+  case FCA_RULE_COOP_4: *t = FCA_FIX_COOP; return true;
+  case FCA_RULE_COOP_3: *t = FCA_FIX_COOP_RO; return true;
+  case FCA_RULE_REF_1:
+  case FCA_RULE_REF_4: *t = FCA_FIX_REFERRER; return true;
+  case FCA_RULE_SBX_3:
+  case FCA_RULE_SBX_4:
+  case FCA_RULE_SBX_5: *t = FCA_FIX_CSP_SANDBOX; return true;
+  case FCA_RULE_ISO_1: *t = FCA_FIX_COEP; return true;
+  default: return false;
+  }
+}
+
 void fca_rules_fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *msg_value,
                     const fca_page_ev_t *evd, const char *source, const char *name) {
+  fca_rules_fire_fix(a, p, rule, msg_value, evd, source, name, NULL, NULL);
+}
+
+void fca_rules_fire_fix(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *msg_value,
+                        const fca_page_ev_t *evd, const char *source, const char *name,
+                        const char *fix, const char *csp_directive) {
   if (!p->announced) return;
   const fca_rule_info_t *info = fca_rule_get(rule);
   fca_level_t level = fca_ruleset_level_of(a->o.rules, rule, p->url);
@@ -114,13 +150,35 @@ void fca_rules_fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const cha
                     .level = level,
                     .item = info->item,
                     .message = msg,
-                    .fix = info->fix,
+                    .fix = fix ? fix : info->fix,
                     .doc = info->doc,
                     .client = p->client,
                     .count = count};
   fill_page(&ev, p);
   ev.has_evidence = true;
   ev.evidence = (fca_event_evidence_t){source, name, evv, evl, evd->offset, evd->url};
+  /* The fix in the words of the stack that sent the header (the top-level page's for a COOP
+   * judged through it). */
+  fca_fix_topic_t topic;
+  const fca_page_t *sp = rule == FCA_RULE_COOP_4 ? fca_rules_top_of(p) : p;
+  char stack_fix[1024], tokens[256];
+  const char *arg = NULL;
+  if (csp_directive) {
+    topic = FCA_FIX_CSP_DIRECTIVE;
+    arg = csp_directive;
+  } else if (!fix_topic(rule, source, &topic)) {
+    sp = NULL;
+  } else if (topic == FCA_FIX_CSP_SANDBOX) {
+    sandbox_tokens(p, tokens, sizeof tokens);
+    arg = tokens;
+  }
+  if (sp && fca_stack_fix(sp->stack.kind, topic, arg, stack_fix, sizeof stack_fix)) {
+    ev.fix_stack = fca_stack_name(sp->stack.kind);
+    ev.fix_stack_label = fca_stack_label(sp->stack.kind);
+    ev.fix_stack_confidence = fca_stack_conf_name(sp->stack.confidence);
+    ev.fix_stack_why = sp->stack.why;
+    ev.fix_stack_text = stack_fix;
+  }
   fca_audit_emit(a, &ev);
   free(msg);
 }

@@ -25,6 +25,12 @@ void fca_rules_evaluate(fca_audit_t *a, fca_page_t *p);
  * seen (source: header|meta|script|iframe|csp|request|body|api; name: header or tag/attr). */
 void fca_rules_fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *msg_value,
                     const fca_page_ev_t *ev, const char *source, const char *name);
+/* The same with the fix of this finding (NULL: the catalogue's) and, for a CSP directive, the
+ * directive the fix writes ("script-src 'self' https://js.stripe.com"), which the stack-specific
+ * fix renders in the words of the stack (NULL otherwise). */
+void fca_rules_fire_fix(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *msg_value,
+                        const fca_page_ev_t *ev, const char *source, const char *name,
+                        const char *fix, const char *csp_directive);
 /* A note (kind e.g. "audit-incomplete") about p (may be NULL), with a one-line reason. */
 void fca_rules_note(fca_audit_t *a, fca_page_t *p, const char *client, const char *kind,
                     const char *reason);

@@ -37,6 +37,11 @@ fca_card_t *fca_card_new(fca_audit_t *a, const fca_page_t *p) {
   c->top_level = p->top_level;
   c->tagged_by = p->tagged_by;
   c->confidence = p->confidence;
+  c->stripe_js = p->tagged_by == FCA_TAG_SCRIPT_REQUEST ? "fetched"
+                 : p->js_noted                          ? "never-fetched"
+                 : p->js_fetched                        ? "fetched"
+                 : p->js_cached                         ? "cached"
+                                                        : "unknown";
   for (size_t i = 0; i < p->nfc; i++) /* evidence recorded before the page was tagged */
     c->fc_kinds |= !strcmp(p->fc[i].kind, "fc-method")               ? 1u
                    : !strcmp(p->fc[i].kind, "linked-accounts-inner") ? 2u
@@ -117,9 +122,10 @@ static json_t *card_json(const fca_card_t *c) {
   for (int k = 0; k < 3; k++)
     if (c->fc_kinds & (1u << k)) json_array_append_new(fc, json_string(kinds[k]));
   const char *tb = fca_tag_kind_name(c->tagged_by), *cf = fca_confidence_name(c->confidence);
-  return json_pack("{s:I,s:s,s:s,s:b,s:s,s:s,s:s,s:b,s:I,s:o,s:o,s:o}", "id",
+  return json_pack("{s:I,s:s,s:s,s:b,s:s,s:s,s:s,s:s,s:b,s:I,s:o,s:o,s:o}", "id",
                    (json_int_t)c->page_id, "url", c->url, "client", c->client, "top_level",
-                   c->top_level, "tagged_by", tb ? tb : "", "confidence", cf ? cf : "", "verdict",
+                   c->top_level, "tagged_by", tb ? tb : "", "confidence", cf ? cf : "",
+                   "stripe_js", c->stripe_js ? c->stripe_js : "unknown", "verdict",
                    fail ? "fail" : "pass", "pass_event", c->passed, "notes", (json_int_t)c->notes,
                    "items", items, "findings", findings, "fc_evidence", fc);
 }

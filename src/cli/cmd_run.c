@@ -128,15 +128,49 @@ static bool given(int argc, char **argv, const char *name, const fca_config_t *f
   return in_file;
 }
 
-/* "http://HOST:PORT" for the first listen address, wildcards turned into loopback. */
-static char *proxy_url(const fca_config_t *cfg, int port) {
+/* s percent-encoded for a URL's userinfo (RFC 3986: everything but unreserved characters). */
+static char *userinfo_encode(const char *s, size_t n) {
+  char *out = fca_xmalloc(3 * n + 1), *o = out;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      *o++ = (char)c;
+    } else {
+      static const char hex[] = "0123456789ABCDEF";
+      *o++ = '%';
+      *o++ = hex[c >> 4];
+      *o++ = hex[c & 15];
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+/* "http://HOST:PORT" for the first listen address, wildcards turned into loopback; with
+ * --proxy-auth USER:PASS, "http://USER:PASS@HOST:PORT" (percent-encoded) so that CMD's clients
+ * authenticate. */
+static char *proxy_url(const fca_config_t *cfg, int port, bool with_auth) {
   char host[256] = "127.0.0.1";
   int ignored;
   if (cfg->listen.n) fca_config_split_hostport(cfg->listen.items[0], host, sizeof host, &ignored);
   if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0') snprintf(host, sizeof host, "127.0.0.1");
   if (strcmp(host, "::") == 0) snprintf(host, sizeof host, "::1");
-  if (strchr(host, ':')) return fca_xasprintf("http://[%s]:%d", host, port);
-  return fca_xasprintf("http://%s:%d", host, port);
+  char *auth = fca_xstrdup("");
+  if (with_auth && cfg->proxy_auth) {
+    const char *colon = strchr(cfg->proxy_auth, ':');
+    size_t ul = colon ? (size_t)(colon - cfg->proxy_auth) : strlen(cfg->proxy_auth);
+    char *u = userinfo_encode(cfg->proxy_auth, ul);
+    char *pw = colon ? userinfo_encode(colon + 1, strlen(colon + 1)) : fca_xstrdup("");
+    free(auth);
+    auth = fca_xasprintf("%s:%s@", u, pw);
+    free(u);
+    free(pw);
+  }
+  char *url = strchr(host, ':') ? fca_xasprintf("http://%s[%s]:%d", auth, host, port)
+                                : fca_xasprintf("http://%s%s:%d", auth, host, port);
+  free(auth);
+  return url;
 }
 
 static void usage(FILE *f) {
@@ -144,7 +178,9 @@ static void usage(FILE *f) {
         "Starts the proxy on a free loopback port, runs CMD with HTTP(S)_PROXY, the fcaudit CA\n"
         "and FCAUDIT_PROXY/FCAUDIT_SPKI in its environment, then writes the reports.\n"
         "Exit status: 0 pass; 1 findings at or above --fail-on (default error) or fewer tagged\n"
-        "pages than --require-tagged; 2 CMD failed; 3 fcaudit could not run. The highest wins.\n"
+        "pages than --require-tagged; 2 CMD failed; 3 fcaudit could not run, or refused every\n"
+        "request CMD made (nothing audited). The highest wins. With --proxy-auth the proxy URLs\n"
+        "carry the credentials.\n"
         "See fcaudit --help for the options.\n",
         f);
 }
@@ -244,9 +280,12 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
   }
   if (!had_system)
     fca_warn("no system CA bundle found: CMD's TLS clients trust only the fcaudit CA");
-  url = proxy_url(cfg, fca_proxy_port(p, 0));
+  url = proxy_url(cfg, fca_proxy_port(p, 0), true);
   env = fca_cmd_run_env(environ, url, fca_ca_cert_path(ca), spki, bundle);
-  fca_info("proxy %s (run %s); running %s", url, m->run, argv[cmd]);
+  char *shown = proxy_url(cfg, fca_proxy_port(p, 0), false); /* never the password */
+  fca_info("proxy %s%s (run %s); running %s", shown,
+           cfg->proxy_auth ? " with --proxy-auth credentials" : "", m->run, argv[cmd]);
+  free(shown);
 
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -300,7 +339,22 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
 stop:
   /* Drain: in-flight exchanges finish (up to --drain-timeout) and their audits with them. */
   fca_proxy_stop(p);
+  fca_proxy_wait(p);
+  /* A run whose every request fcaudit refused audited nothing: it must not pass. */
+  fca_proxy_outcome_t oc;
+  fca_proxy_outcome(p, &oc);
   fca_proxy_wait_free(p);
+  if (status != FCA_EXIT_FATAL && oc.refused > 0 && oc.forwarded == 0) {
+    fprintf(stderr,
+            "fcaudit run: every request (%llu) was refused by the proxy, so nothing was "
+            "audited; first: %s\n",
+            oc.refused, oc.first_refusal);
+    status = FCA_EXIT_FATAL;
+    if (fca_reports_write_all(m, cfg) < 0) status = FCA_EXIT_FATAL;
+    fca_model_print_summary(stderr, m, fca_console_use_color(stderr, FCA_COLOR_AUTO));
+    fprintf(stderr, "fcaudit run: exit status %d (%s)\n", status,
+            "fcaudit could not finish: every request was refused");
+  }
   if (status != FCA_EXIT_FATAL) {
     if (fca_reports_write_all(m, cfg) < 0) status = FCA_EXIT_FATAL;
     fca_model_print_summary(stderr, m, fca_console_use_color(stderr, FCA_COLOR_AUTO));

@@ -9,6 +9,7 @@
 
 #include "h2.h"
 
+#include "fcaudit/redact.h"
 #include "fcaudit/util.h"
 #include "intercept.h"
 
@@ -119,6 +120,7 @@ const char *fca_conn_reason(int status) {
   case 502: return "Bad Gateway";
   case 504: return "Gateway Timeout";
   case 503: return "Service Unavailable";
+  case 505: return "HTTP Version Not Supported";
   case 508: return "Loop Detected";
   default: return "Error";
   }
@@ -130,8 +132,7 @@ void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  atomic_fetch_add(&c->w->stats->errors, 1);
-  fca_warn("%s: %d %s: %s", c->client_addr, status, fca_conn_reason(status), msg);
+  fca_conn_note_error(c, status, msg, sizeof msg, c->cl.response_started);
   if (c->cl.response_started || c->life == LIFE_CLOSED) {
     fca_conn_close(c);
     return;
@@ -146,6 +147,23 @@ void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...) {
   evbuffer_add_printf(out, "\r\nfcaudit: %s\n", msg);
   if (c->x) fca_exch_reset(c->x);
   fca_conn_close_after_flush(c);
+}
+
+/* Logs an error answer and counts it (a refusal: a 4xx before any response). The message loses
+ * any URL password (and query with --redact-query) first. */
+void fca_conn_note_error(fca_conn_t *c, int status, char *msg, size_t cap, bool started) {
+  char *clean = fca_redact_text(msg, strlen(msg), cfg_of(c)->redact_query, NULL);
+  if (clean) snprintf(msg, cap, "%s", clean);
+  free(clean);
+  atomic_fetch_add(&c->w->stats->errors, 1);
+  fca_warn("%s: %d %s: %s", c->client_addr, status, fca_conn_reason(status), msg);
+  if (status >= 400 && status < 500 && !started) {
+    fca_proxy_stats_t *st = c->w->stats;
+    atomic_fetch_add(&st->refused, 1);
+    if (!atomic_flag_test_and_set(&st->first_refusal_taken))
+      snprintf(st->first_refusal, sizeof st->first_refusal, "%d %s: %.150s", status,
+               fca_conn_reason(status), msg);
+  }
 }
 
 /* ---- backpressure ---- */
@@ -301,6 +319,12 @@ void fca_conn_process_client(fca_conn_t *c) {
     }
     fca_conn_handle_request_head(c, (size_t)hl);
     if (c->life != LIFE_OPEN) return;
+    if (c->cl.rs == REQ_PEEK) {
+      /* Bytes sent in the same segment as CONNECT (a ClientHello, a request) wait for no
+       * further event. */
+      if (evbuffer_get_length(in) > 0) fca_conn_process_client(c);
+      return;
+    }
   }
   if (c->cl.rs == REQ_BODY && c->x) {
     const char *why = NULL;
@@ -320,7 +344,8 @@ void fca_conn_process_client(fca_conn_t *c) {
   fca_conn_update_reading(c);
 }
 
-/* --har: request body bytes as the client sent them (chunked framing removed). */
+/* Request body bytes as the client sent them (chunked framing removed): the --har tap and the
+ * audit. */
 static void on_req_body(void *ud, const char *data, size_t len) {
   fca_conn_t *c = ud;
   if (c->x) fca_exch_request_body_seen(c->x, data, len);
@@ -482,7 +507,7 @@ void fca_conn_accept(fca_worker_t *w, int fd, const struct sockaddr *sa, socklen
   fca_ep_set_low_watermark(c->cl.ep, (size_t)w->shared->cfg->buffer_limit / 2);
   c->timer = event_new(w->base, -1, 0, on_timer, c);
   c->free_ev = event_new(w->base, -1, 0, on_free, c);
-  fca_http1_init(&c->cl.req, HTTP_REQUEST, w->shared->har ? on_req_body : NULL, c);
+  fca_http1_init(&c->cl.req, HTTP_REQUEST, on_req_body, c);
   c->next = w->conns;
   if (w->conns) w->conns->prev = c;
   w->conns = c;

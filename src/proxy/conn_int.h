@@ -88,6 +88,7 @@ void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fca_conn_update_reading(fca_conn_t *c);
 const char *fca_conn_reason(int status);
+void fca_conn_note_error(fca_conn_t *c, int status, char *msg, size_t cap, bool started);
 void fca_conn_process_client(fca_conn_t *c);
 fca_exch_t *fca_conn_exchange(fca_conn_t *c);
 /* request.c */

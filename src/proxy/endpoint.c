@@ -46,6 +46,8 @@ struct fca_ep {
   bool write_wants_read; /* SSL_write returned WANT_READ */
   bool read_wants_write; /* SSL_read / handshake returned WANT_WRITE */
   size_t pending_write;  /* length of an SSL_write to retry with at least this many bytes */
+  bool shut_wr_pending;  /* the owner asked to end the write side once output is flushed */
+  bool shut_wants_write; /* ... and SSL_shutdown waits for the socket to take close_notify */
   char err[160];
 };
 
@@ -71,10 +73,8 @@ fca_ep_t *fca_ep_new(struct event_base *base, int fd, bool connecting, const fca
   ep->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_socket, ep);
   ep->kick = event_new(base, -1, 0, on_kick, ep);
   ep->drain_ev = event_new(base, -1, 0, on_drain_ev, ep);
-  if (!ep->in || !ep->out || !ep->rev || !ep->wev || !ep->kick || !ep->drain_ev) {
-    fca_err("out of memory creating a connection endpoint");
-    abort();
-  }
+  if (!ep->in || !ep->out || !ep->rev || !ep->wev || !ep->kick || !ep->drain_ev)
+    fca_oom("a connection endpoint");
   ep->cbs = *cbs;
   ep->ud = ud;
   ep->connecting = connecting;
@@ -93,12 +93,13 @@ void fca_ep_start_tls(fca_ep_t *ep, SSL *ssl, bool server) {
   ep->ssl = ssl;
   ep->tls_server = server;
   ep->handshaking = true;
-  BIO *sock = BIO_new_socket(ep->fd, BIO_NOCLOSE);
+  BIO *sock = fca_xcheck(BIO_new_socket(ep->fd, BIO_NOCLOSE), "a TLS socket BIO");
   size_t pre = evbuffer_get_length(ep->in);
   if (pre > 0) {
     /* Bytes that arrived with the plaintext part (e.g. right after CONNECT). */
-    ep->prefix = BIO_new(BIO_s_mem());
-    BIO_write(ep->prefix, evbuffer_pullup(ep->in, -1), (int)pre);
+    ep->prefix = fca_xcheck(BIO_new(BIO_s_mem()), "a TLS memory BIO");
+    if (BIO_write(ep->prefix, evbuffer_pullup(ep->in, -1), (int)pre) != (int)pre)
+      fca_oom("a TLS memory BIO");
     evbuffer_drain(ep->in, pre);
     BIO_up_ref(ep->prefix);
     SSL_set0_rbio(ssl, ep->prefix);
@@ -182,7 +183,8 @@ static void update_events(fca_ep_t *ep) {
     want_r = !want_w;
   } else {
     want_r = (ep->reading && !ep->eof) || ep->write_wants_read;
-    want_w = (evbuffer_get_length(ep->out) > 0 && !ep->write_wants_read) || ep->read_wants_write;
+    want_w = (evbuffer_get_length(ep->out) > 0 && !ep->write_wants_read) || ep->read_wants_write ||
+             ep->shut_wants_write;
   }
   set_event(ep->rev, want_r);
   set_event(ep->wev, want_w);
@@ -218,8 +220,40 @@ static void set_eof(fca_ep_t *ep) {
   if (ep->cbs.on_event) ep->cbs.on_event(ep, FCA_EP_EOF, ep->ud);
 }
 
+/* Ends the write side once everything queued is out: close_notify first on TLS (retried when
+ * the socket cannot take it yet), then the TCP FIN. */
+static void try_shutdown_write(fca_ep_t *ep) {
+  if (!ep->shut_wr_pending || ep->dead || ep->connecting || ep->handshaking ||
+      evbuffer_get_length(ep->out) > 0 || ep->pending_write)
+    return;
+  if (ep->ssl) {
+    ERR_clear_error();
+    int r = SSL_shutdown(ep->ssl);
+    if (r < 0) {
+      int e = SSL_get_error(ep->ssl, r);
+      ERR_clear_error();
+      if (e == SSL_ERROR_WANT_WRITE) {
+        ep->shut_wants_write = true;
+        update_events(ep);
+        return;
+      }
+    }
+  }
+  ep->shut_wr_pending = false;
+  ep->shut_wants_write = false;
+  shutdown(ep->fd, SHUT_WR);
+  update_events(ep);
+}
+
+void fca_ep_shutdown_write(fca_ep_t *ep) {
+  if (ep->dead) return;
+  ep->shut_wr_pending = true;
+  try_shutdown_write(ep);
+}
+
 static void after_write(fca_ep_t *ep, bool wrote) {
   size_t left = evbuffer_get_length(ep->out);
+  if (left == 0 && ep->shut_wr_pending) try_shutdown_write(ep);
   if (left > ep->lowat) ep->above_lowat = true;
   update_events(ep);
   if ((ep->above_lowat && left <= ep->lowat) || (wrote && left == 0)) {
@@ -293,7 +327,7 @@ static void do_read(fca_ep_t *ep) {
        * syscall per read). */
       struct evbuffer_iovec v[2];
       int nv = evbuffer_reserve_space(ep->in, FCA_EP_PLAIN_READ, v, 2);
-      if (nv < 1) abort();
+      if (nv < 1) fca_oom("a read buffer");
       ssize_t n = readv(ep->fd, (struct iovec *)v, nv);
       if (n > 0) {
         size_t left = (size_t)n;
@@ -321,7 +355,7 @@ static void do_read(fca_ep_t *ep) {
       return;
     }
     struct evbuffer_iovec v;
-    if (evbuffer_reserve_space(ep->in, FCA_EP_RECORD, &v, 1) < 1) abort();
+    if (evbuffer_reserve_space(ep->in, FCA_EP_RECORD, &v, 1) < 1) fca_oom("a read buffer");
     size_t n = 0;
     ERR_clear_error();
     int r = SSL_read_ex(ep->ssl, v.iov_base, v.iov_len, &n);
@@ -441,6 +475,7 @@ static void on_socket(evutil_socket_t fd, short what, void *arg) {
       if (ep->dead) return;
     }
     if (!ep->write_wants_read) do_write(ep);
+    if (!ep->dead && ep->shut_wants_write) try_shutdown_write(ep);
   }
   if (ep->dead) return;
   if (what & EV_READ) {
@@ -483,14 +518,4 @@ void fca_ep_shutdown(fca_ep_t *ep) {
   }
   ep->dead = true;
   update_events(ep);
-}
-
-void fca_ep_shutdown_write(fca_ep_t *ep) {
-  if (ep->dead) return;
-  if (ep->ssl && ep->handshake_done) {
-    ERR_clear_error();
-    SSL_shutdown(ep->ssl); /* close_notify, then the FIN */
-    ERR_clear_error();
-  }
-  shutdown(ep->fd, SHUT_WR);
 }

@@ -48,6 +48,9 @@ long fca_ep_verify_result(const fca_ep_t *ep);
 const char *fca_ep_alpn(const fca_ep_t *ep);
 bool fca_ep_eof(const fca_ep_t *ep);
 const char *fca_ep_error(const fca_ep_t *ep); /* last error text, or NULL */
+/* Half-close: once all output is written, TLS sends close_notify (waiting for the socket if it
+ * must), then the socket's write side is shut down. Reading goes on. */
+void fca_ep_shutdown_write(fca_ep_t *ep);
 
 /* Reading: when disabled, no more bytes are taken from the socket (backpressure); enabling it
  * again also processes bytes already decrypted inside OpenSSL. */
@@ -59,9 +62,6 @@ void fca_ep_flush(fca_ep_t *ep);
 void fca_ep_set_low_watermark(fca_ep_t *ep, size_t lowat);
 /* Sends TLS close_notify when the handshake finished (best effort), then stops all I/O. */
 void fca_ep_shutdown(fca_ep_t *ep);
-/* Half-close: the peer is told no more bytes follow (close_notify on TLS, then the FIN);
- * reading goes on. Call once the output is empty. */
-void fca_ep_shutdown_write(fca_ep_t *ep);
 void fca_ep_set_cbs(fca_ep_t *ep, const fca_ep_cbs_t *cbs, void *ud);
 /* Byte counters (application bytes, after TLS). */
 uint64_t fca_ep_bytes_in(const fca_ep_t *ep);

@@ -449,4 +449,6 @@ static void on_resp_body(void *ud, const char *data, size_t len) {
 
 void fca_exch_request_body_seen(fca_exch_t *x, const char *data, size_t len) {
   if (x->hx) fca_harw_request_body(x->hx, data, len);
+  /* the audit reads what it needs (an urlencoded body to api.stripe.com, bounded) */
+  if (x->ax) fca_audit_request_body(x->ax, data, len);
 }

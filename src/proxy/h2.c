@@ -171,8 +171,10 @@ static nghttp2_data_provider body_provider(h2_stream_t *st) {
 /* A response with a short text body, or RST_STREAM when a response already started. */
 static void answer_error(h2_stream_t *st, int status, const char *msg) {
   fca_h2_t *h = st->h;
-  atomic_fetch_add(&h->c->w->stats->errors, 1);
-  fca_warn("%s: %d %s: %s", h->c->client_addr, status, fca_conn_reason(status), msg);
+  char text[600];
+  snprintf(text, sizeof text, "%s", msg);
+  fca_conn_note_error(h->c, status, text, sizeof text, st->rs != RS_WAITING);
+  msg = text;
   fca_exch_free(st->x);
   st->x = NULL;
   if (st->rs != RS_WAITING) {

@@ -175,8 +175,50 @@ static void reset_head(fca_http1_t *h, const char *data, size_t len) {
   h->msg_done = false;
 }
 
+/* RFC 9110 5.6.2: tchar. */
+static bool is_tchar(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* The checks RFC 9112 asks of a server receiving a request, beyond what llhttp enforces. */
+static int check_request(fca_http1_t *h, const char *data, const char **why) {
+  const fca_http_head_t *hd = &h->head;
+  if (hd->major != 1 || hd->minor > 1) {
+    /* HTTP/0.9 has no head to forward; HTTP/2 and later are not spoken over this framing. */
+    h->reject_status = hd->major < 1 ? 400 : 505;
+    *why = hd->major < 1 ? "HTTP/0.9 requests are not supported"
+                         : "HTTP version not supported (HTTP/1.0 and HTTP/1.1 are)";
+    return -1;
+  }
+  for (size_t i = 0; i < hd->nfields; i++) {
+    const fca_http_field_t *f = &hd->fields[i];
+    const unsigned char *name = (const unsigned char *)data + f->name_off;
+    for (size_t k = 0; k < f->name_len; k++) {
+      if (name[k] == ' ' || name[k] == '\t') {
+        *why = "whitespace between a header field name and the colon";
+        return -1;
+      }
+      if (!is_tchar(name[k])) {
+        *why = "invalid character in a header field name";
+        return -1;
+      }
+    }
+    if (f->name_len == 0) {
+      *why = "empty header field name";
+      return -1;
+    }
+    if (memchr(data + f->value_off, '\n', f->value_len)) {
+      *why = "obsolete line folding in a header field";
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int fca_http1_feed_head(fca_http1_t *h, const char *data, size_t len, const char **why) {
   reset_head(h, data, len);
+  h->reject_status = 400;
   llhttp_errno_t e = llhttp_execute(&h->p, data, len);
   if (e == HPE_OK || e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
     if (!h->head_done) {
@@ -187,19 +229,13 @@ int fca_http1_feed_head(fca_http1_t *h, const char *data, size_t len, const char
       *why = "unexpected bytes after the message head";
       return -1;
     }
-    /* RFC 9112 5.2: a request with obsolete line folding is refused, never forwarded.
-     * (Responses are passed on as sent: observe, never alter.) */
-    if (h->p.type == HTTP_REQUEST) {
-      for (size_t i = 0; i < h->head.nfields; i++) {
-        const fca_http_field_t *f = &h->head.fields[i];
-        if (memchr(data + f->value_off, '\n', f->value_len)) {
-          *why = "obsolete line folding in a header field";
-          return -1;
-        }
-      }
-    }
+    /* A malformed request is refused, never forwarded. (Responses are passed on as sent:
+     * observe, never alter.) */
+    if (h->p.type == HTTP_REQUEST && check_request(h, data, why) < 0) return -1;
     return 0;
   }
+  if (h->head.too_many_fields) h->reject_status = 431;
+  if (e == HPE_INVALID_VERSION && h->p.type == HTTP_REQUEST) h->reject_status = 505;
   *why = h->head.too_many_fields ? "too many header fields" : llhttp_get_error_reason(&h->p);
   if (!*why) *why = llhttp_errno_name(e);
   return -1;

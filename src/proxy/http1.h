@@ -52,6 +52,7 @@ typedef struct {
   bool msg_done;
   bool skip_body; /* responses to HEAD */
   const char *cur_name;
+  int reject_status; /* after fca_http1_feed_head failed on a request: 400, 431 or 505 */
 } fca_http1_t;
 
 void fca_http1_init(fca_http1_t *h, llhttp_type_t type, fca_http1_body_fn on_body, void *ud);
@@ -60,8 +61,11 @@ void fca_http1_init(fca_http1_t *h, llhttp_type_t type, fca_http1_body_fn on_bod
  * line has not arrived yet, or -1 if the head is (or would be) longer than max. */
 ssize_t fca_http1_head_length(struct evbuffer *buf, size_t max);
 
-/* Parses a complete head. Returns 0, or -1 with a reason in *why (static string). After it,
- * h->msg_done is set when the message has no body. */
+/* Parses a complete head. Returns 0, or -1 with a reason in *why (static string) and the
+ * status a request deserves in h->reject_status (431: too many fields; 505: an HTTP version
+ * other than 1.0 and 1.1; 400 otherwise). After it, h->msg_done is set when the message has
+ * no body. Requests are held to RFC 9112: no whitespace between a field name and its colon
+ * (5.1), no obsolete line folding (5.2). */
 int fca_http1_feed_head(fca_http1_t *h, const char *data, size_t len, const char **why);
 /* Feeds body bytes. Returns 1 when the message ended (*used = bytes that belonged to it),
  * 0 when all were used and more are expected, -1 on a framing error (*why). */

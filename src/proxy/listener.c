@@ -3,8 +3,11 @@
  * let us share a port with another process, a probe bind without it runs first. */
 #include "listener.h"
 
+#include "fcaudit/util.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,4 +128,76 @@ int fca_listen_socket(const fca_sockaddr_t *a, char *err, size_t errlen) {
     return -1;
   }
   return fd;
+}
+
+fca_sockaddr_t *fca_local_addrs(size_t *n) {
+  *n = 0;
+  struct ifaddrs *ifa = NULL;
+  if (getifaddrs(&ifa) < 0) return NULL;
+  size_t cap = 0;
+  for (struct ifaddrs *i = ifa; i; i = i->ifa_next) cap++;
+  fca_sockaddr_t *out = fca_xcalloc(cap ? cap : 1, sizeof *out);
+  for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    int fam = i->ifa_addr->sa_family;
+    if (fam != AF_INET && fam != AF_INET6) continue;
+    socklen_t len = fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    memcpy(&out[*n].addr, i->ifa_addr, len);
+    out[*n].len = len;
+    (*n)++;
+  }
+  freeifaddrs(ifa);
+  return out;
+}
+
+/* An IPv4 address as a v4-mapped IPv6 one, so that both families compare alike. */
+static void as_v6(const struct sockaddr *sa, struct in6_addr *out, int *port) {
+  memset(out, 0, sizeof *out);
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+    out->s6_addr[10] = out->s6_addr[11] = 0xff;
+    memcpy(&out->s6_addr[12], &s4->sin_addr, 4);
+    *port = ntohs(s4->sin_port);
+  } else {
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+    *out = s6->sin6_addr;
+    *port = ntohs(s6->sin6_port);
+  }
+}
+
+static bool is_this_host(const struct in6_addr *a, const fca_sockaddr_t *local, size_t nlocal) {
+  static const struct in6_addr any6 = IN6ADDR_ANY_INIT, lo6 = IN6ADDR_LOOPBACK_INIT;
+  if (memcmp(a, &any6, sizeof *a) == 0 || memcmp(a, &lo6, sizeof *a) == 0) return true;
+  if (IN6_IS_ADDR_V4MAPPED(a)) {
+    /* 0.0.0.0/8 ("this network") and 127/8 both reach this host. */
+    if (a->s6_addr[12] == 0 || a->s6_addr[12] == 127) return true;
+  }
+  for (size_t i = 0; i < nlocal; i++) {
+    struct in6_addr l;
+    int port;
+    as_v6((const struct sockaddr *)&local[i].addr, &l, &port);
+    if (memcmp(a, &l, sizeof l) == 0) return true;
+  }
+  return false;
+}
+
+bool fca_sockaddr_reaches_listener(const struct sockaddr *sa, const fca_sockaddr_t *listen,
+                                   size_t nlisten, const fca_sockaddr_t *local, size_t nlocal) {
+  if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) return false;
+  struct in6_addr a;
+  int port;
+  as_v6(sa, &a, &port);
+  bool port_match = false;
+  for (size_t i = 0; i < nlisten && !port_match; i++)
+    port_match = fca_sockaddr_port(&listen[i]) == port;
+  if (!port_match) return false;
+  if (is_this_host(&a, local, nlocal)) return true;
+  /* A listener on a specific address (even one that is no interface's, e.g. after a change). */
+  for (size_t i = 0; i < nlisten; i++) {
+    struct in6_addr l;
+    int lport;
+    as_v6((const struct sockaddr *)&listen[i].addr, &l, &lport);
+    if (lport == port && memcmp(&a, &l, sizeof l) == 0) return true;
+  }
+  return false;
 }

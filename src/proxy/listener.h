@@ -21,4 +21,12 @@ int fca_listen_socket(const fca_sockaddr_t *a, char *err, size_t errlen);
 void fca_sockaddr_format(const fca_sockaddr_t *a, char *buf, size_t n);
 int fca_sockaddr_port(const fca_sockaddr_t *a);
 
+/* The addresses of this host's interfaces (getifaddrs), malloc'd; *n their count. */
+fca_sockaddr_t *fca_local_addrs(size_t *n);
+/* True when connecting to sa would reach one of the listeners: its port is a listen port and
+ * its address is this host (unspecified, loopback, v4-mapped forms of those, or an interface
+ * address in local[]). Conservative: any listen port on any local address counts. */
+bool fca_sockaddr_reaches_listener(const struct sockaddr *sa, const fca_sockaddr_t *listen,
+                                   size_t nlisten, const fca_sockaddr_t *local, size_t nlocal);
+
 #endif

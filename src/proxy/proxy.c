@@ -47,6 +47,7 @@ struct fca_proxy {
   fca_worker_t *workers;
   int nworkers;
   int stops;
+  bool joined;
   int64_t started_ms;
 };
 
@@ -58,14 +59,87 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     close(fd);
     return;
   }
+  if (w->accept_backoff_ms) w->accept_progress = true;
   fca_conn_accept(w, fd, sa, (socklen_t)len);
+}
+
+/* accept() failing for lack of descriptors (or kernel memory) would fail again at once while
+ * the connection waits in the backlog: a level-triggered listener would spin and log every
+ * attempt. The worker pauses its listeners instead, for a growing interval (10 ms doubling to
+ * 1 s while no connection could be accepted in between), and the proxy says so once when the first
+ * worker starts starving and once, with a count, when the last one accepts again. */
+#define ACCEPT_PAUSE_MIN_MS 10
+#define ACCEPT_PAUSE_MAX_MS 1000
+
+static void set_listeners(fca_worker_t *w, bool on) {
+  for (size_t i = 0; i < w->nlisteners; i++) {
+    if (on)
+      evconnlistener_enable(w->listeners[i]);
+    else
+      evconnlistener_disable(w->listeners[i]);
+  }
+}
+
+static void end_accept_episode(fca_worker_t *w) {
+  if (!w->accept_backoff_ms) return;
+  w->accept_backoff_ms = 0;
+  if (atomic_fetch_sub(&w->stats->accept_starved, 1) == 1) {
+    unsigned long long n = atomic_exchange(&w->stats->accept_failures, 0);
+    long long ms = fca_now_ms() - atomic_load(&w->stats->accept_starved_since_ms);
+    fca_info("accepting connections again: %llu attempt%s refused for lack of file descriptors "
+             "over %lld.%03lld s",
+             n, n == 1 ? "" : "s", ms / 1000, ms % 1000);
+  }
+}
+
+static void on_accept_timer(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  fca_worker_t *w = arg;
+  if (w->draining) return;
+  if (w->accept_paused) {
+    /* Try again; if nothing fails for one more interval, the episode is over. */
+    w->accept_paused = false;
+    w->accept_failed = false;
+    set_listeners(w, true);
+    struct timeval tv = {0, (suseconds_t)w->accept_backoff_ms * 1000};
+    if (w->accept_backoff_ms >= 1000) tv = (struct timeval){w->accept_backoff_ms / 1000, 0};
+    evtimer_add(w->accept_timer, &tv);
+    return;
+  }
+  if (!w->accept_failed) end_accept_episode(w);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg) {
   (void)l;
-  (void)arg;
+  fca_worker_t *w = arg;
   int e = EVUTIL_SOCKET_ERROR();
-  fca_warn("accept: %s", evutil_socket_error_to_string(e));
+  if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
+    /* Transient (a connection aborted before it was accepted): nothing to pause for. */
+    fca_debug("accept: %s", evutil_socket_error_to_string(e));
+    return;
+  }
+  atomic_fetch_add(&w->stats->accept_failures, 1);
+  w->accept_failed = true;
+  if (w->accept_paused) return;
+  if (w->accept_progress) w->accept_backoff_ms = ACCEPT_PAUSE_MIN_MS; /* descriptors came back */
+  w->accept_progress = false;
+  if (!w->accept_backoff_ms) {
+    w->accept_backoff_ms = ACCEPT_PAUSE_MIN_MS;
+    if (atomic_fetch_add(&w->stats->accept_starved, 1) == 0) {
+      atomic_store(&w->stats->accept_starved_since_ms, fca_now_ms());
+      fca_warn("accept: %s: out of file descriptors; pausing new connections until some close "
+               "(raise the limit with ulimit -n)",
+               evutil_socket_error_to_string(e));
+    }
+  }
+  w->accept_paused = true;
+  set_listeners(w, false);
+  struct timeval tv = {0, (suseconds_t)w->accept_backoff_ms * 1000};
+  if (w->accept_backoff_ms >= 1000) tv = (struct timeval){w->accept_backoff_ms / 1000, 0};
+  evtimer_add(w->accept_timer, &tv);
+  w->accept_backoff_ms *= 2;
+  if (w->accept_backoff_ms > ACCEPT_PAUSE_MAX_MS) w->accept_backoff_ms = ACCEPT_PAUSE_MAX_MS;
 }
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg) {
@@ -75,6 +149,14 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg) {
   if (w->nconns) fca_info("drain timeout: closing %zu connection(s)", w->nconns);
   fca_conn_close_all(w);
   event_base_loopexit(w->base, NULL);
+}
+
+/* The audit's clock: settles what waits on time alone (a Stripe.js request that never came). */
+static void on_tick(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  fca_worker_t *w = arg;
+  if (w->shared->audit) fca_audit_tick(w->shared->audit, fca_now_ms());
 }
 
 /* Runs in the worker thread. */
@@ -88,6 +170,8 @@ static void on_stop(evutil_socket_t fd, short what, void *arg) {
     return;
   }
   w->draining = true;
+  if (w->accept_timer) event_del(w->accept_timer);
+  end_accept_episode(w);
   for (size_t i = 0; i < w->nlisteners; i++) evconnlistener_disable(w->listeners[i]);
   fca_conn_drain_all(w);
   if (w->nconns == 0) {
@@ -229,6 +313,8 @@ static void free_proxy(fca_proxy_t *p) {
     free(w->listeners);
     if (w->stop_ev) event_free(w->stop_ev);
     if (w->drain_timer) event_free(w->drain_timer);
+    if (w->tick_ev) event_free(w->tick_ev);
+    if (w->accept_timer) event_free(w->accept_timer);
     if (w->upool) fca_upool_free(w->upool);
     if (w->dns) evdns_base_free(w->dns, 1);
     if (w->tls_srv) fca_tls_server_free(w->tls_srv);
@@ -237,6 +323,7 @@ static void free_proxy(fca_proxy_t *p) {
   }
   free(p->workers);
   free(p->shared.listen);
+  free(p->shared.local);
   free(p->shared.auth_expected);
   fca_routes_free(p->shared.routes);
   fca_passthrough_free(p->shared.passthrough);
@@ -325,6 +412,8 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
     if (fca_listen_probe(&p->shared.listen[i], err, errlen) < 0) goto fail;
   }
 
+  p->shared.local = fca_local_addrs(&p->shared.nlocal);
+
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   p->nworkers = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1);
   p->workers = fca_xcalloc((size_t)p->nworkers, sizeof *p->workers);
@@ -350,11 +439,17 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
       if (!w->tls_srv) snprintf(err, errlen, "cannot set up TLS interception");
       goto fail;
     }
-    w->upool =
-        fca_upool_new(w->base, FCA_UPOOL_PER_WORKER,
-                      cfg->idle_timeout_ms < 30000 ? cfg->idle_timeout_ms : 30000);
+    w->upool = fca_upool_new(w->base, FCA_UPOOL_PER_WORKER,
+                             cfg->idle_timeout_ms < 30000 ? cfg->idle_timeout_ms : 30000);
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
+    if (i == 0 && p->shared.audit) {
+      w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+      struct timeval second = {1, 0};
+      event_add(w->tick_ev, &second);
+    }
+    w->accept_timer = evtimer_new(w->base, on_accept_timer, w);
+    if (!w->stop_ev || !w->drain_timer || !w->accept_timer) fca_oom("a worker's events");
     w->listeners = fca_xcalloc(p->shared.nlisten, sizeof *w->listeners);
     for (size_t k = 0; k < p->shared.nlisten; k++) {
       int fd = fca_listen_socket(&p->shared.listen[k], err, errlen);
@@ -372,6 +467,7 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
         goto fail;
       }
       evconnlistener_set_error_cb(w->listeners[k], on_accept_error);
+      /* libevent hands the error callback the listener's own argument: the worker. */
       w->nlisteners = k + 1;
     }
   }
@@ -455,10 +551,24 @@ static void finish_run(fca_proxy_t *p) {
   if (p->har) fca_harw_close(p->har);
 }
 
-void fca_proxy_wait_free(fca_proxy_t *p) {
+void fca_proxy_wait(fca_proxy_t *p) {
+  if (p->joined) return;
   for (int i = 0; i < p->nworkers; i++) pthread_join(p->workers[i].thread, NULL);
+  p->joined = true;
   finish_run(p);
+}
+
+void fca_proxy_wait_free(fca_proxy_t *p) {
+  fca_proxy_wait(p);
   free_proxy(p);
+}
+
+void fca_proxy_outcome(fca_proxy_t *p, fca_proxy_outcome_t *out) {
+  memset(out, 0, sizeof *out);
+  out->refused = atomic_load(&p->stats.refused);
+  out->forwarded = atomic_load(&p->stats.forwarded);
+  if (out->refused)
+    snprintf(out->first_refusal, sizeof out->first_refusal, "%s", p->stats.first_refusal);
 }
 
 /* ---- foreground run ---- */

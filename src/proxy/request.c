@@ -4,10 +4,14 @@
 #include "conn_int.h"
 
 #include "fcaudit/admin.h"
+#include "fcaudit/redact.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
+#include "listener.h"
+
 #include "intercept.h"
 #include "routes.h"
+#include <openssl/crypto.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +23,28 @@ static bool check_auth(fca_conn_t *c, const fca_http_head_t *h) {
   if (!want) return true;
   size_t n;
   const char *v = fca_http_get(h, "Proxy-Authorization", &n);
-  return v && n == strlen(want) && memcmp(v, want, n) == 0;
+  /* Constant time: how much of a guess matched must not show in the answer's timing. */
+  return v && n == strlen(want) && CRYPTO_memcmp(v, want, n) == 0;
+}
+
+/* A route whose addresses are known without DNS and one of which is this proxy. */
+static bool route_is_self(fca_conn_t *c, const fca_route_t *rt) {
+  const fca_proxy_shared_t *s = c->w->shared;
+  for (size_t i = 0; i < rt->n_addrs; i++) {
+    struct evutil_addrinfo hints = {0}, *r = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = EVUTIL_AI_NUMERICHOST | EVUTIL_AI_NUMERICSERV;
+    char port[8];
+    snprintf(port, sizeof port, "%d", rt->port);
+    if (evutil_getaddrinfo(rt->addrs[i], port, &hints, &r) != 0 || !r) continue;
+    bool self = false;
+    for (struct evutil_addrinfo *a = r; a && !self; a = a->ai_next)
+      self = fca_sockaddr_reaches_listener(a->ai_addr, s->listen, s->nlisten, s->local, s->nlocal);
+    evutil_freeaddrinfo(r);
+    if (self) return true;
+  }
+  return false;
 }
 
 /* --anticache: documents and scripts are fetched afresh so the audit sees them. */
@@ -61,6 +86,16 @@ static void handle_connect(fca_conn_t *c, const fca_target_t *t) {
                         "host '%s' is not allowed: --only-resolved forwards only hosts named by "
                         "--resolve or --connect-to, and loopback addresses",
                         t->host);
+    return;
+  }
+  /* A tunnel back into this proxy is refused before it is answered (the check at connect
+   * time would come after the 200 of an intercepted tunnel). */
+  fca_route_t prt;
+  if (parent)
+    fca_routes_lookup(c->w->shared->routes, c->w->shared->parent_host, c->w->shared->parent_port,
+                      &prt);
+  if (!admin && route_is_self(c, parent ? &prt : &rt)) {
+    fca_conn_send_error(c, 508, "request for %s:%d points at this proxy itself", t->host, t->port);
     return;
   }
   fca_http1_next(&c->cl.req); /* requests inside the tunnel start afresh */
@@ -145,7 +180,8 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
   const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)head_len);
   const char *why = NULL;
   if (fca_http1_feed_head(&c->cl.req, data, head_len, &why) < 0) {
-    fca_conn_send_error(c, 400, "malformed request: %s", why);
+    int st = c->cl.req.reject_status;
+    fca_conn_send_error(c, st, "%s%s", st == 400 ? "malformed request: " : "", why);
     return;
   }
   fca_http_head_t *h = &c->cl.req.head;
@@ -166,8 +202,9 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
   fca_target_t t;
   if (h->method == HTTP_CONNECT) {
     if (inner || fca_http_parse_authority(target, h->target_len, 0, &t) < 0) {
-      fca_conn_send_error(c, 400, "CONNECT needs host:port, got '%.*s'", (int)h->target_len,
-                          target);
+      char *shown = fca_redact_target(target, h->target_len, cfg_of(c)->redact_query);
+      fca_conn_send_error(c, 400, "CONNECT needs host:port, got '%s'", shown);
+      free(shown);
       return;
     }
     evbuffer_drain(in, head_len);
@@ -193,8 +230,11 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
           c, 400,
           "this is a proxy: send absolute-form requests (e.g. curl -x http://HOST:PORT "
           "http://example.test/)");
-    else
-      fca_conn_send_error(c, 400, "bad request target '%.*s'", (int)h->target_len, target);
+    else {
+      char *shown = fca_redact_target(target, h->target_len, cfg_of(c)->redact_query);
+      fca_conn_send_error(c, 400, "bad request target '%s'", shown);
+      free(shown);
+    }
     return;
   } else if (strcmp(t.scheme, "http") != 0) {
     fca_conn_send_error(c, 400,

@@ -76,8 +76,8 @@ fca_upool_t *fca_upool_new(struct event_base *base, size_t max, uint64_t idle_ms
   p->max = max ? max : 1;
   p->idle_ms = idle_ms;
   p->e = fca_xcalloc(p->max, sizeof *p->e);
-  p->timer = evtimer_new(base, on_timer, p);
-  p->gc = event_new(base, -1, 0, on_gc, p);
+  p->timer = fca_xcheck(evtimer_new(base, on_timer, p), "the upstream pool's events");
+  p->gc = fca_xcheck(event_new(base, -1, 0, on_gc, p), "the upstream pool's events");
   return p;
 }
 

@@ -6,6 +6,7 @@
 
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
+#include "listener.h"
 #include "upool.h"
 
 #include <arpa/inet.h>
@@ -81,6 +82,7 @@ static void make_key(const fca_exch_t *x, char *key, size_t n) {
 
 /* The connection is ready for the request (new, pooled or kept). */
 static void upstream_ready(fca_exch_t *x) {
+  atomic_fetch_add(&x->w->stats->forwarded, 1);
   if (x->blind) {
     /* The CONNECT target is reachable: the session answers, then bytes are tunnelled. */
     evbuffer_add_buffer(fca_ep_output(x->up), x->pending);
@@ -139,24 +141,7 @@ void fca_exch_start(fca_exch_t *x) {
 
 static bool is_self(fca_exch_t *x, const struct sockaddr *a) {
   const fca_proxy_shared_t *s = x->w->shared;
-  for (size_t i = 0; i < s->nlisten; i++) {
-    const struct sockaddr *b = (const struct sockaddr *)&s->listen[i].addr;
-    if (a->sa_family != b->sa_family) continue;
-    if (a->sa_family == AF_INET) {
-      const struct sockaddr_in *p = (const void *)a, *q = (const void *)b;
-      if (p->sin_port != q->sin_port) continue;
-      if (q->sin_addr.s_addr == htonl(INADDR_ANY) || p->sin_addr.s_addr == q->sin_addr.s_addr ||
-          ((ntohl(p->sin_addr.s_addr) >> 24) == 127 && (ntohl(q->sin_addr.s_addr) >> 24) == 127))
-        return true;
-    } else if (a->sa_family == AF_INET6) {
-      const struct sockaddr_in6 *p = (const void *)a, *q = (const void *)b;
-      if (p->sin6_port != q->sin6_port) continue;
-      if (IN6_IS_ADDR_UNSPECIFIED(&q->sin6_addr) ||
-          memcmp(&p->sin6_addr, &q->sin6_addr, sizeof p->sin6_addr) == 0)
-        return true;
-    }
-  }
-  return false;
+  return fca_sockaddr_reaches_listener(a, s->listen, s->nlisten, s->local, s->nlocal);
 }
 
 static bool more_addresses(fca_exch_t *x) {

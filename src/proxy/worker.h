@@ -28,6 +28,8 @@ typedef struct {
   fca_routes_t *routes;
   fca_sockaddr_t *listen; /* bound listen addresses (actual ports) */
   size_t nlisten;
+  fca_sockaddr_t *local; /* this host's interface addresses (loop detection) */
+  size_t nlocal;
   char *auth_expected;                 /* "Basic base64(user:pass)" or NULL */
   struct fca_passthrough *passthrough; /* hosts whose clients rejected interception */
   struct fca_ca *ca;                   /* the interception CA */
@@ -44,6 +46,14 @@ typedef struct {
 typedef struct {
   atomic_ullong conns_total, conns_open, requests, bytes_up, bytes_down;
   atomic_ullong errors, tls_handshakes, tls_failures, upstream_reused;
+  /* accept() failing for lack of descriptors or memory: workers in such an episode, and the
+   * failed attempts of the current episode (reported once when it starts and once at its end) */
+  atomic_ullong refused, forwarded; /* see fca_proxy_outcome_t */
+  atomic_flag first_refusal_taken;
+  char first_refusal[200]; /* written once, by the worker that took the flag */
+  atomic_uint accept_starved;
+  atomic_ullong accept_failures;
+  atomic_llong accept_starved_since_ms;
 } fca_proxy_stats_t;
 
 typedef struct fca_worker {
@@ -59,6 +69,12 @@ typedef struct fca_worker {
   bool draining;
   struct event *stop_ev;
   struct event *drain_timer;
+  struct event *tick_ev;      /* worker 0: the audit's clock (fca_audit_tick), once a second */
+  struct event *accept_timer; /* resumes accepting after a pause for lack of descriptors */
+  unsigned accept_backoff_ms; /* the next pause; 0 outside an episode */
+  bool accept_paused;         /* listeners disabled by the pause */
+  bool accept_failed;         /* accept failed since the listeners were enabled again */
+  bool accept_progress;       /* a connection was accepted during the episode */
   pthread_t thread;
   struct fca_tls_server *tls_srv; /* per worker: minted-certificate cache */
   struct fca_tls_client *tls_cli; /* per worker: upstream context and sessions */

@@ -147,6 +147,15 @@ size_t fca_console_format(char *buf, size_t n, const fca_event_t *ev, bool color
       put(&o, color ? "  " C_DIM "→ fix:" C_RESET " " : "  → fix: ");
       put_safe(&o, ev->fix, strlen(ev->fix), FCA_CONSOLE_LINE_MAX);
     }
+    if (ev->fix_stack_text) { /* the same fix in the words of the stack that sent the header */
+      const char *who = ev->fix_stack_label ? ev->fix_stack_label : ev->fix_stack;
+      bool guess = ev->fix_stack_confidence && !strcmp(ev->fix_stack_confidence, "guess");
+      put(&o, "; ");
+      put_safe(&o, who ? who : "stack", strlen(who ? who : "stack"), 40);
+      if (guess) put(&o, " (guess)");
+      put(&o, ": ");
+      put_safe(&o, ev->fix_stack_text, strlen(ev->fix_stack_text), FCA_CONSOLE_LINE_MAX);
+    }
     break;
   }
   case FCA_EV_PAGE:

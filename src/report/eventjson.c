@@ -191,7 +191,8 @@ static json_t *evidence_json(const fca_event_evidence_t *e) {
 static bool fixed_key(const char *k) {
   static const char *const keys[] = {"schema", "run",      "ts",      "type", "rule",
                                      "level",  "item",     "message", "fix",  "doc",
-                                     "page",   "evidence", "client",  "note", "count"};
+                                     "page",   "evidence", "client",  "note", "count",
+                                     "fix_stack"};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     if (strcmp(k, keys[i]) == 0) return true;
   }
@@ -229,6 +230,15 @@ json_t *fca_event_to_json(const fca_event_t *ev, const char *run_id) {
   set_str(o, "message", ev->message);
   if (is_violation) {
     set_str(o, "fix", ev->fix);
+    if (ev->fix_stack && ev->fix_stack_text) {
+      json_t *fs = json_object();
+      set_str(fs, "stack", ev->fix_stack);
+      set_str(fs, "label", ev->fix_stack_label);
+      set_str(fs, "confidence", ev->fix_stack_confidence);
+      set_str(fs, "why", ev->fix_stack_why);
+      set_str(fs, "fix", ev->fix_stack_text);
+      json_object_set_new(o, "fix_stack", fs);
+    }
     set_str(o, "doc", ev->doc);
   }
   if (ev->has_page) json_object_set_new(o, "page", page_json(&ev->page));

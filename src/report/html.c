@@ -5,6 +5,7 @@
  */
 #include "report_html.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "fcaudit/ruleset.h"
@@ -98,7 +99,8 @@ int fca_report_html_write(fca_model_t *m, FILE *f) {
     fputs("<h2>", f);
     fca_markup_escape(f, p->key);
     fputs("</h2>\n<p class=\"muted\">", f);
-    fprintf(f, "%s · tagged by ", p->top_level ? "top-level page" : "framed page");
+    fprintf(f, "%s · %s · tagged by ", p->top_level ? "top-level page" : "framed page",
+            fca_model_page_stripejs(p));
     fca_markup_escape(f, p->tagged_by ? p->tagged_by : "?");
     fputs(" · ", f);
     fca_markup_escape(f, p->confidence ? p->confidence : "?");
@@ -148,6 +150,9 @@ int fca_report_html_write(fca_model_t *m, FILE *f) {
         fputs(" <span class=\"muted\">in</span> ", f), fca_markup_escape(f, fi->ev_url);
     }
     if (fi->fix) fputs("<br><b>Fix:</b> ", f), fca_markup_escape(f, fi->fix);
+    char *sf = fca_model_stack_fix_line(fi);
+    if (sf) fputs("<br><b>Fix for this stack:</b> ", f), fca_markup_escape(f, sf);
+    free(sf);
     if (fi->doc) fputs(" · ", f), link(f, fi->doc, "checklist");
     fputs("</div>\n", f);
   }

@@ -4,6 +4,7 @@
  * written (counted by the same function that decides each case's outcome). */
 #include "junit.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "fcaudit/ruleset.h"
@@ -45,6 +46,9 @@ static void finding_text(FILE *f, const fca_model_t *m, const fca_model_finding_
     fputc('\n', f);
   }
   if (fi->fix) fputs("  fix: ", f), fca_markup_escape(f, fi->fix), fputc('\n', f);
+  char *sf = fca_model_stack_fix_line(fi);
+  if (sf) fputs("  fix for this stack: ", f), fca_markup_escape(f, sf), fputc('\n', f);
+  free(sf);
   if (fi->doc) fputs("  see: ", f), fca_markup_escape(f, fi->doc), fputc('\n', f);
   (void)m;
 }
@@ -167,6 +171,8 @@ int fca_junit_write(fca_model_t *m, FILE *f) {
     fca_markup_escape(f, p->tagged_by ? p->tagged_by : "");
     fputs("\"/>\n      <property name=\"confidence\" value=\"", f);
     fca_markup_escape(f, p->confidence ? p->confidence : "");
+    fputs("\"/>\n      <property name=\"stripe_js\" value=\"", f);
+    fca_markup_escape(f, fca_model_page_stripejs(p));
     fputs("\"/>\n    </properties>\n", f);
     for (int item = from; item <= 4; item++) write_case(f, m, k, item);
     fputs("  </testsuite>\n", f);

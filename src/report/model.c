@@ -79,6 +79,7 @@ void fca_model_free(fca_model_t *m) {
   for (size_t i = 0; i < m->nfindings; i++) {
     fca_model_finding_t *f = &m->findings[i];
     free(f->rule), free(f->message), free(f->fix), free(f->doc);
+    free(f->stack), free(f->stack_label), free(f->stack_confidence), free(f->stack_fix);
     free(f->ev_source), free(f->ev_name), free(f->ev_value), free(f->ev_url);
     free(f->first_ts), free(f->last_ts);
   }
@@ -193,6 +194,13 @@ static int add_violation(fca_model_t *m, const json_t *ev, const char *ts) {
   f->message = dup_or_null(jstr(ev, "message"));
   f->fix = dup_or_null(jstr(ev, "fix") ? jstr(ev, "fix") : (ri ? ri->fix : NULL));
   f->doc = dup_or_null(jstr(ev, "doc") ? jstr(ev, "doc") : (ri ? ri->doc : NULL));
+  const json_t *fs = json_object_get(ev, "fix_stack");
+  if (json_is_object(fs) && jstr(fs, "stack") && jstr(fs, "fix")) {
+    f->stack = dup_or_null(jstr(fs, "stack"));
+    f->stack_label = dup_or_null(jstr(fs, "label") ? jstr(fs, "label") : jstr(fs, "stack"));
+    f->stack_confidence = dup_or_null(jstr(fs, "confidence"));
+    f->stack_fix = dup_or_null(jstr(fs, "fix"));
+  }
   f->page = pi;
   f->has_evidence = has_ev;
   f->ev_source = dup_or_null(src);
@@ -209,10 +217,25 @@ static int add_violation(fca_model_t *m, const json_t *ev, const char *ts) {
   return 0;
 }
 
-static void add_note(fca_model_t *m, const json_t *ev) {
+const char *fca_model_page_stripejs(const fca_model_page_t *p) {
+  return p->never_fetched ? "references Stripe.js (never fetched)" : "loads Stripe.js";
+}
+
+char *fca_model_stack_fix_line(const fca_model_finding_t *f) {
+  if (!f->stack_fix) return NULL;
+  bool guess = f->stack_confidence && strcmp(f->stack_confidence, "guess") == 0;
+  return fca_xasprintf("%s%s: %s", f->stack_label ? f->stack_label : f->stack,
+                       guess ? " (a guess from its headers)" : "", f->stack_fix);
+}
+
+static void add_note(fca_model_t *m, const json_t *ev, const char *ts) {
   const char *kind = jstr(ev, "note"), *msg = jstr(ev, "message");
   const char *url = jstr(json_object_get(ev, "page"), "url");
   if (!kind) kind = "note";
+  if (strcmp(kind, "stripe-js-not-fetched") == 0) {
+    size_t pi = page_of(m, json_object_get(ev, "page"), ts, true);
+    if (pi != SIZE_MAX) m->pages[pi].never_fetched = true;
+  }
   uint64_t cnt = jcount(ev);
   for (size_t i = 0; i < m->nnotes; i++) {
     fca_model_note_t *n = &m->notes[i];
@@ -296,7 +319,7 @@ int fca_model_add_json(fca_model_t *m, json_t *ev) {
     size_t pi = page_of(m, json_object_get(ev, "page"), ts, true);
     if (pi != SIZE_MAX) m->pages[pi].passes++;
   } else if (strcmp(type, "note") == 0) {
-    add_note(m, ev);
+    add_note(m, ev, ts);
   } else if (strcmp(type, "summary") == 0) {
     add_summary(m, ev);
   } else {
@@ -414,6 +437,7 @@ void fca_model_ignore_rule(fca_model_t *m, const char *rule_id) {
     fca_model_finding_t *f = &m->findings[i];
     if (strcmp(f->rule, rule_id) == 0) {
       free(f->rule), free(f->message), free(f->fix), free(f->doc);
+      free(f->stack), free(f->stack_label), free(f->stack_confidence), free(f->stack_fix);
       free(f->ev_source), free(f->ev_name), free(f->ev_value), free(f->ev_url);
       free(f->first_ts), free(f->last_ts);
       continue;

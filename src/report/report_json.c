@@ -40,6 +40,14 @@ static json_t *finding_json(const fca_model_t *m, const fca_model_finding_t *f) 
   json_object_set_new(o, "item", json_integer(f->item));
   set_str(o, "message", f->message);
   set_str(o, "fix", f->fix);
+  if (f->stack_fix) {
+    json_t *fs = json_object();
+    set_str(fs, "stack", f->stack);
+    set_str(fs, "label", f->stack_label);
+    set_str(fs, "confidence", f->stack_confidence);
+    set_str(fs, "fix", f->stack_fix);
+    json_object_set_new(o, "fix_stack", fs);
+  }
   set_str(o, "doc", f->doc);
   json_object_set_new(o, "page", page_ref(&m->pages[f->page]));
   if (f->has_evidence) {
@@ -141,6 +149,8 @@ json_t *fca_report_json(fca_model_t *m) {
     const fca_model_page_t *p = &m->pages[k];
     json_t *o = page_ref(p);
     json_object_set_new(o, "loads", json_integer((json_int_t)(p->loads ? p->loads : 1)));
+    set_str(o, "stripe_js", p->never_fetched ? "never-fetched" : "loads");
+    set_str(o, "stripe_js_text", fca_model_page_stripejs(p));
     set_str(o, "first_seen", p->first_ts);
     bool fail = false;
     json_t *card = json_array();

@@ -71,8 +71,11 @@ json_t *fca_sarif_build(fca_model_t *m) {
     if (ri && index_of[ri->rule] >= 0)
       json_object_set_new(r, "ruleIndex", json_integer(index_of[ri->rule]));
     json_object_set_new(r, "level", json_string(sarif_level(f->level)));
-    char *msg = fca_xasprintf("%s on %s%s%s", f->message ? f->message : f->rule, p->url,
-                              f->fix ? ". Fix: " : "", f->fix ? f->fix : "");
+    char *sf = fca_model_stack_fix_line(f);
+    char *msg = fca_xasprintf("%s on %s%s%s%s%s", f->message ? f->message : f->rule, p->url,
+                              f->fix ? ". Fix: " : "", f->fix ? f->fix : "",
+                              sf ? ". For this stack, " : "", sf ? sf : "");
+    free(sf);
     json_object_set_new(r, "message", text(msg));
     free(msg);
     json_t *loc = location(p->url);
@@ -108,6 +111,13 @@ json_t *fca_sarif_build(fca_model_t *m) {
       json_object_set_new(props, "evidence", e);
     }
     if (f->fix) json_object_set_new(props, "fix", json_string(f->fix));
+    if (f->stack_fix)
+      json_object_set_new(props, "fix_stack",
+                          json_pack("{s:s,s:s,s:s,s:s}", "stack", f->stack, "label",
+                                    f->stack_label ? f->stack_label : f->stack, "confidence",
+                                    f->stack_confidence ? f->stack_confidence : "guess", "fix",
+                                    f->stack_fix));
+    json_object_set_new(props, "stripe_js", json_string(fca_model_page_stripejs(p)));
     json_object_set_new(props, "fails_run", json_boolean(fca_model_finding_fails(m, f)));
     json_object_set_new(r, "properties", props);
     json_array_append_new(results, r);

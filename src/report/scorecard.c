@@ -224,8 +224,9 @@ void fca_model_print_summary(FILE *f, fca_model_t *m, bool color) {
     const fca_model_page_t *p = &m->pages[k];
     fputs("  ", f);
     put_safe(f, p->key);
-    fprintf(f, "  (%s, tagged by %s, %s confidence", p->top_level ? "top-level" : "frame",
-            p->tagged_by ? p->tagged_by : "?", p->confidence ? p->confidence : "?");
+    fprintf(f, "  (%s, %s, tagged by %s, %s confidence", p->top_level ? "top-level" : "frame",
+            fca_model_page_stripejs(p), p->tagged_by ? p->tagged_by : "?",
+            p->confidence ? p->confidence : "?");
     if (p->loads > 1) fprintf(f, ", %llu loads", (unsigned long long)p->loads);
     fputs(")\n", f);
     for (int item = 1; item <= 4; item++) {

@@ -6,6 +6,9 @@
  * once per episode; secret header values and (optionally) query strings never reach an output. */
 #include "fcaudit/sink.h"
 
+#include "fcaudit/redact.h"
+#include "fcaudit/util.h"
+
 #include <jansson.h>
 
 #include <errno.h>
@@ -15,9 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fcaudit/eventjson.h"
+#include "fcaudit/redact.h"
 #include "fcaudit/util.h"
 
 typedef struct qline {
@@ -43,13 +48,26 @@ struct fca_sink {
   char run_id[FCA_RUN_ID_SIZE];
   qline_t *qhead, *qtail;
   bool in_error;
+  bool torn; /* the file ends inside a line that could not be taken back */
   fca_sink_stats_t st;
   sub_t subs[FCA_SINK_SUBSCRIBERS_MAX];
   atomic_size_t nsubs; /* entries below it are complete (release/acquire) */
 };
 
+/* Opens the log for appending. A file whose last line was cut short (a crash or a full disk in
+ * an earlier run) gets its newline first, so the first event of this run is a line of its own. */
 static int open_log(const char *path) {
-  return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EACCES) return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  struct stat st;
+  char last;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+    if (write(fd, "\n", 1) != 1) { /* reported by the first write of an event */
+    }
+  }
+  return fd;
 }
 
 /* Writes buf[*off..len) to fd, retrying EINTR and partial writes. Returns 0 or an errno. */
@@ -81,6 +99,25 @@ static void recovered(fca_sink_t *s) {
   fca_warn("event log %s: writable again; queued events written", s->path ? s->path : "(fd)");
 }
 
+/* A write that failed after `off` bytes of a line left them in the file: take them back so the
+ * file holds whole lines only; if the file cannot be truncated (not a regular file), the next
+ * line starts with a newline instead. Lock held. */
+static void untear(fca_sink_t *s, size_t off) {
+  if (off == 0) return;
+  off_t end = lseek(s->fd, 0, SEEK_END);
+  if (end >= (off_t)off && ftruncate(s->fd, end - (off_t)off) == 0) return;
+  s->torn = true;
+}
+
+/* Before a line: the newline a torn line still needs. Returns 0 or an errno. Lock held. */
+static int mend(fca_sink_t *s) {
+  if (!s->torn) return 0;
+  size_t off = 0;
+  int err = write_all(s->fd, "\n", 1, &off);
+  if (!err) s->torn = false;
+  return err;
+}
+
 /* Queues a line that could not be written; off bytes of it are already in the current file. */
 static void enqueue(fca_sink_t *s, const char *line, size_t len, size_t off) {
   if (s->st.queued_bytes + len > FCA_SINK_RETRY_MAX) {
@@ -109,8 +146,11 @@ static int drain(fca_sink_t *s) {
   while (s->qhead) {
     if (s->fd < 0) return -1;
     qline_t *q = s->qhead;
-    int err = write_all(s->fd, q->data, q->len, &q->off);
+    int err = mend(s);
+    if (!err) err = write_all(s->fd, q->data, q->len, &q->off);
     if (err) {
+      untear(s, q->off);
+      q->off = 0;
       report_error(s, err);
       return -1;
     }
@@ -133,10 +173,12 @@ static void log_line(fca_sink_t *s, const char *line, size_t len) {
     return;
   }
   size_t off = 0;
-  int err = write_all(s->fd, line, len, &off);
+  int err = mend(s);
+  if (!err) err = write_all(s->fd, line, len, &off);
   if (err) {
+    untear(s, off);
     report_error(s, err);
-    enqueue(s, line, len, off);
+    enqueue(s, line, len, 0);
     return;
   }
   s->st.lines_written++;
@@ -206,29 +248,28 @@ static bool secret_name(const char *name) {
           strcasecmp(name, "authorization") == 0 || strcasecmp(name, "proxy-authorization") == 0);
 }
 
-/* url without ?query and #fragment (malloc'd), or NULL when it has neither. */
-static char *strip_query(const char *url) {
-  if (!url) return NULL;
-  size_t n = strcspn(url, "?#");
-  return url[n] ? fca_xstrndup(url, n) : NULL;
+/* text without URL passwords (and, when strip_query, URL queries and fragments), malloc'd, or
+ * NULL when nothing had to go. */
+static char *redact(const char *text, size_t n, bool strip_query, size_t *out_len) {
+  return text ? fca_redact_text(text, n, strip_query, out_len) : NULL;
 }
 
-/* Every "url" string inside a summary object loses its query and fragment. */
-static void redact_urls(json_t *j) {
+/* Every "url" string inside a summary object is redacted. */
+static void redact_urls(json_t *j, bool strip_query) {
   if (json_is_array(j)) {
     size_t i;
     json_t *v;
-    json_array_foreach(j, i, v) redact_urls(v);
+    json_array_foreach(j, i, v) redact_urls(v, strip_query);
   } else if (json_is_object(j)) {
     const char *k;
     json_t *v;
     json_object_foreach(j, k, v) {
       if (strcmp(k, "url") == 0 && json_is_string(v)) {
-        char *u = strip_query(json_string_value(v));
+        char *u = redact(json_string_value(v), json_string_length(v), strip_query, NULL);
         if (u) json_string_set(v, u);
         free(u);
       } else {
-        redact_urls(v);
+        redact_urls(v, strip_query);
       }
     }
   }
@@ -240,18 +281,27 @@ void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
   char *page_url = NULL, *ev_url = NULL;
   json_t *summary = NULL;
   if (e.ts_ms == 0) e.ts_ms = fca_now_ms();
-  if (s->redact_query) {
-    if (e.has_page && (page_url = strip_query(e.page.url))) e.page.url = page_url;
-    if (e.has_evidence && (ev_url = strip_query(e.evidence.url))) e.evidence.url = ev_url;
-    if (e.summary) {
-      summary = json_deep_copy((const json_t *)e.summary);
-      redact_urls(summary);
-      e.summary = summary;
-    }
-  }
+  /* URL passwords never leave the sink; with --redact-query neither do queries, wherever a URL
+   * appears (page and evidence URLs, URLs inside evidence values, the summary). */
+  bool sq = s->redact_query;
+  char *ev_value = NULL;
+  if (e.has_page && e.page.url && (page_url = redact(e.page.url, strlen(e.page.url), sq, NULL)))
+    e.page.url = page_url;
+  if (e.has_evidence && e.evidence.url &&
+      (ev_url = redact(e.evidence.url, strlen(e.evidence.url), sq, NULL)))
+    e.evidence.url = ev_url;
   if (e.has_evidence && secret_name(e.evidence.name)) {
     e.evidence.value = "[redacted]";
     e.evidence.value_len = strlen("[redacted]");
+  } else if (e.has_evidence && e.evidence.value &&
+             (ev_value =
+                  redact(e.evidence.value, e.evidence.value_len, sq, &e.evidence.value_len))) {
+    e.evidence.value = ev_value;
+  }
+  if (e.summary) {
+    summary = json_deep_copy((const json_t *)e.summary);
+    redact_urls(summary, sq);
+    e.summary = summary;
   }
   size_t len = 0;
   bool has_log = atomic_load_explicit(&s->has_log, memory_order_relaxed);
@@ -274,6 +324,7 @@ void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
   for (size_t i = 0; i < n; i++) s->subs[i].fn(s->subs[i].userdata, &e);
   free(page_url);
   free(ev_url);
+  free(ev_value);
   json_decref(summary);
 }
 
@@ -283,7 +334,7 @@ void fca_sink_event_fn(void *sink, const fca_event_t *ev) { fca_sink_emit(sink, 
 static void use_fd(fca_sink_t *s, int fd) {
   if (s->fd >= 0 && s->fd != fd) close(s->fd);
   s->fd = fd;
-  /* A line torn in the old file is written whole in the new one. */
+  s->torn = false; /* a new file: open_log started it on a fresh line */
   if (s->qhead) s->qhead->off = 0;
 }
 

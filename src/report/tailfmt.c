@@ -34,6 +34,14 @@ int fca_tailfmt_event(const json_t *o, fca_event_t *ev) {
   ev->item = json_is_integer(it) ? (int)json_integer_value(it) : 0;
   ev->message = jstr(o, "message");
   ev->fix = jstr(o, "fix");
+  const json_t *fs = json_object_get(o, "fix_stack");
+  if (json_is_object(fs) && jstr(fs, "stack") && jstr(fs, "fix")) {
+    ev->fix_stack = jstr(fs, "stack");
+    ev->fix_stack_label = jstr(fs, "label");
+    ev->fix_stack_confidence = jstr(fs, "confidence");
+    ev->fix_stack_why = jstr(fs, "why");
+    ev->fix_stack_text = jstr(fs, "fix");
+  }
   ev->doc = jstr(o, "doc");
   ev->client = jstr(o, "client");
   ev->note = jstr(o, "note");

@@ -63,6 +63,21 @@ char *fca_ca_resolve_dir(const char *configured) {
   return fca_xasprintf("%s/.fcaudit", home);
 }
 
+/* A CA directory anyone may write to lets anyone replace the CA (and so the certificates
+ * every intercepted page is shown with): refused like a readable key. */
+static int dir_safe(const char *dir, char *err, size_t errlen) {
+  struct stat st;
+  if (stat(dir, &st) != 0) return 0; /* not there yet: created 0700 */
+  if (st.st_mode & S_IWOTH) {
+    seterr(err, errlen,
+           "CA directory %s is writable by others (mode %04o), so anyone could replace the CA; "
+           "fix with: chmod 700 %s",
+           dir, (unsigned)(st.st_mode & 07777), dir);
+    return -1;
+  }
+  return 0;
+}
+
 /* mkdir -p with mode 0700 for every directory it creates. */
 static int mkdirs(const char *dir, char *err, size_t errlen) {
   char *p = fca_xstrdup(dir);
@@ -84,7 +99,7 @@ static int mkdirs(const char *dir, char *err, size_t errlen) {
     seterr(err, errlen, "CA directory %s is not a directory", dir);
     return -1;
   }
-  return 0;
+  return dir_safe(dir, err, errlen);
 }
 
 bool fca_ca_exists(const char *dir) {
@@ -314,6 +329,7 @@ fca_ca_t *fca_ca_load_or_create(const char *dir, const char *key_type, bool crea
     seterr(err, errlen, "no CA directory (set --ca-dir, FCAUDIT_CA_DIR or HOME)");
     return NULL;
   }
+  if (dir_safe(dir, err, errlen) < 0) return NULL;
   if (!fca_ca_exists(dir)) {
     if (!create) {
       seterr(err, errlen, "no CA in %s (run: fcaudit ca init)", dir);

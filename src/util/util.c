@@ -17,6 +17,11 @@ static void oom(size_t n) {
   abort();
 }
 
+_Noreturn void fca_oom(const char *what) {
+  fprintf(stderr, "fcaudit: out of memory creating %s\n", what);
+  abort();
+}
+
 void *fca_xmalloc(size_t n) {
   void *p = malloc(n ? n : 1);
   if (!p) oom(n);

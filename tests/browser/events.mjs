@@ -1,7 +1,8 @@
 // Reading fcaudit's NDJSON event log and comparing it with a page's expected events
 // (tests/site/**/<page>.expected.json): nothing missing, nothing extra. An expected event names
-// only what it pins: type, rule, level, the page's url/top_level/tagged_by/confidence, and
-// evidence keys (a key ending in "~" matches a substring). Evidence with a byte offset must
+// only what it pins: type, rule, level, note, the page's url/top_level/tagged_by/confidence,
+// evidence and fix_stack keys (a key ending in "~" matches a substring; fix_stack null: none),
+// and "message~". Evidence with a byte offset must
 // point, in the decoded body of the document it came from, at its value or at the tag that
 // holds it.
 import fs from 'node:fs';
@@ -66,21 +67,31 @@ function sameValue(want, got) {
   return JSON.stringify(want) === JSON.stringify(got);
 }
 
+// The keys of an object the expectation pins (a key ending in "~" matches a substring).
+function pinned(want, got) {
+  for (const [k, v] of Object.entries(want || {})) {
+    const g = got || {};
+    if (k.endsWith('~')) {
+      const s = g[k.slice(0, -1)];
+      if (typeof s !== 'string' || !s.includes(v)) return false;
+    } else if (!sameValue(v, g[k])) return false;
+  }
+  return true;
+}
+
 export function matches(want, got) {
-  for (const k of ['type', 'rule', 'level']) {
+  for (const k of ['type', 'rule', 'level', 'note']) {
     if (k in want && want[k] !== got[k]) return false;
   }
   if (!('rule' in want) && got.type === 'violation') return false;
   for (const [k, v] of Object.entries(want.page || {})) {
     if (!got.page || !sameValue(v, got.page[k])) return false;
   }
-  for (const [k, v] of Object.entries(want.evidence || {})) {
-    const ev = got.evidence || {};
-    if (k.endsWith('~')) {
-      const g = ev[k.slice(0, -1)];
-      if (typeof g !== 'string' || !g.includes(v)) return false;
-    } else if (!sameValue(v, ev[k])) return false;
-  }
+  if (!pinned(want.evidence, got.evidence)) return false;
+  if ('message~' in want && !(typeof got.message === 'string' && got.message.includes(want['message~'])))
+    return false;
+  if (want.fix_stack === null) return !got.fix_stack;
+  if (want.fix_stack && !(got.fix_stack && pinned(want.fix_stack, got.fix_stack))) return false;
   return true;
 }
 

@@ -100,3 +100,18 @@ test('readEvents returns whole lines only and resumes where it stopped', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('notes, messages and stack fixes are pinned when named', () => {
+  const note = { ...base, type: 'note', note: 'stripe-js-not-fetched', page,
+    message: 'references Stripe.js (never fetched): ... never https://js.stripe.com/v3/' };
+  assert.ok(matches({ type: 'note', note: 'stripe-js-not-fetched', 'message~': 'never fetched' }, note));
+  assert.ok(!matches({ type: 'note', note: 'audit-incomplete' }, note));
+  assert.ok(!matches({ type: 'note', 'message~': 'loads Stripe.js' }, note));
+  const fixed = { ...violation, fix_stack: { stack: 'helmet', label: 'Express with helmet', confidence: 'guess', why: 'w', fix: 'helmet({ referrerPolicy: x })' } };
+  assert.ok(matches({ ...want, fix_stack: { stack: 'helmet', 'fix~': 'referrerPolicy' } }, fixed));
+  assert.ok(!matches({ ...want, fix_stack: { stack: 'django' } }, fixed));
+  assert.ok(!matches({ ...want, fix_stack: { 'fix~': 'crossOriginOpenerPolicy' } }, fixed));
+  assert.ok(!matches({ ...want, fix_stack: null }, fixed));
+  assert.ok(matches({ ...want, fix_stack: null }, violation));
+  assert.ok(!matches({ ...want, fix_stack: { stack: 'helmet' } }, violation));
+});

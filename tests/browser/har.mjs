@@ -115,7 +115,7 @@ async function visit(browser, sc, harPath) {
     const page = await ctx.newPage();
     await page.goto(sc.visit, { waitUntil: 'load', timeout: 15000 });
     const target = sc.frame ? await waitFrame(page, sc.frame) : page.mainFrame();
-    await target.waitForFunction(statusHas, sc.ready, { timeout: 10000 });
+    if (sc.ready) await target.waitForFunction(statusHas, sc.ready, { timeout: 10000 });
     if (sc.flow) {
       const popup = ctx.waitForEvent('page', { timeout: 10000 });
       await target.click(sc.flow.click, { timeout: 5000 });

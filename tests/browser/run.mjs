@@ -147,7 +147,7 @@ async function visit(browser, sc, shot) {
     // the protocol between Chromium and its next hop (fcaudit when proxied)
     result.protocol = await page.evaluate(() => performance.getEntries()[0].nextHopProtocol);
     const target = sc.frame ? await waitFrame(page, sc.frame) : page.mainFrame();
-    await target.waitForFunction(statusHas, sc.ready, { timeout: 10000 });
+    if (sc.ready) await target.waitForFunction(statusHas, sc.ready, { timeout: 10000 });
     if (sc.flow) {
       // the flow opens a popup and an iframe: wait for both to load before looking
       const popup = ctx.waitForEvent('page', { timeout: 10000 });
@@ -317,7 +317,7 @@ async function main() {
 
     // events: bounded wait for the expected ones, then a quiet time for extras
     const got = [];
-    const until = Date.now() + EVENT_WAIT_MS;
+    const until = Date.now() + Math.max(EVENT_WAIT_MS, sc.event_wait_ms || 0);
     for (;;) {
       got.push(...take());
       if (compare(sc.events, got).missing.length === 0 || Date.now() > until) break;

@@ -429,7 +429,12 @@ static inline void mini_serve(mini_t *m, int fd) {
     if (r <= 0) goto out;
     n += (size_t)r;
     req[n] = 0;
-    if (strstr(req, "\r\n\r\n")) break;
+    char *eoh = strstr(req, "\r\n\r\n");
+    if (eoh) { /* and the body, when the request says how long it is */
+      char *cl = strcasestr(req, "\r\nContent-Length:");
+      size_t want = cl && cl < eoh ? (size_t)strtoul(cl + 17, NULL, 10) : 0;
+      if ((size_t)(req + n - (eoh + 4)) >= want) break;
+    }
   }
   char *sp = strchr(req, ' ');
   if (!sp) goto out;

@@ -388,3 +388,73 @@ Test(cli_run, https_curl_trusts_the_bundle) {
   free(gen), free(accept_at), free(cert), free(key), free(resolve), free(url);
   fx_free(&f);
 }
+
+/* ---- --proxy-auth: CMD's clients get the credentials; a run whose every request was refused
+ * does not pass ---- */
+
+static int start_origin(origin_t *o, pthread_t *th) {
+  o->fd = socket(AF_INET, SOCK_STREAM, 0);
+  o->hits = 0;
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  cr_assert_eq(bind(o->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  cr_assert_eq(listen(o->fd, 8), 0);
+  socklen_t sl = sizeof sa;
+  getsockname(o->fd, (struct sockaddr *)&sa, &sl);
+  pthread_create(th, NULL, origin_main, o);
+  return ntohs(sa.sin_port);
+}
+
+static void stop_origin(origin_t *o, pthread_t th) {
+  shutdown(o->fd, SHUT_RDWR);
+  close(o->fd);
+  pthread_join(th, NULL);
+}
+
+Test(cli_run, proxy_auth_credentials_reach_the_child) {
+  origin_t o;
+  pthread_t th;
+  int port = start_origin(&o, &th);
+  fx_t f = fx_new();
+  char *resolve = fca_xasprintf("shop.test:%d:127.0.0.1", port);
+  char *url = fca_xasprintf("http://shop.test:%d/", port);
+  cli_proc_t p;
+  /* A password with characters a URL's userinfo must percent-encode. */
+  int rc = run_fcaudit(
+      &p, &f, (const char *[]){"--resolve", resolve, "--proxy-auth", "ci user:pa@ss:w/rd%#", NULL},
+      (const char *[]){"curl", "-sS", "--max-time", "20", url, NULL}, NULL);
+  cr_assert_eq(rc, 0, "%s", p.err);
+  cr_assert(strstr(p.out, "hello-origin"), "out: %s err: %s", p.out, p.err);
+  cr_assert_eq(o.hits, 1);
+  cr_assert_null(strstr(p.err, "pa@ss"), "the password is printed:\n%s", p.err);
+  cr_assert_null(strstr(p.err, "pa%40ss"), "the password is printed:\n%s", p.err);
+  cli_proc_free(&p);
+  stop_origin(&o, th);
+  free(resolve), free(url);
+  fx_free(&f);
+}
+
+Test(cli_run, every_request_refused_does_not_pass) {
+  origin_t o;
+  pthread_t th;
+  int port = start_origin(&o, &th);
+  fx_t f = fx_new();
+  char *resolve = fca_xasprintf("shop.test:%d:127.0.0.1", port);
+  char *script = fca_xasprintf(
+      /* the child drops the credentials fcaudit gave it */
+      "curl -sS --max-time 20 -x \"http://${HTTP_PROXY#*@}\" http://shop.test:%d/; "
+      "curl -sS --max-time 20 -x \"http://${HTTP_PROXY#*@}\" http://shop.test:%d/x; exit 0",
+      port, port);
+  cli_proc_t p;
+  int rc =
+      run_fcaudit(&p, &f, (const char *[]){"--resolve", resolve, "--proxy-auth", "u:secret", NULL},
+                  (const char *[]){"sh", "-c", script, NULL}, NULL);
+  cr_assert_eq(o.hits, 0);
+  cr_assert_eq(rc, 3, "a run that audited nothing passed:\n%s", p.err);
+  cr_assert(strstr(p.err, "every request (2) was refused"), "%s", p.err);
+  cr_assert(strstr(p.err, "407"), "%s", p.err);
+  cr_assert_null(strstr(p.err, "secret"), "%s", p.err);
+  cli_proc_free(&p);
+  stop_origin(&o, th);
+  free(resolve), free(script);
+  fx_free(&f);
+}

@@ -103,7 +103,15 @@
     if (ev.page && ev.page.url) li.appendChild(el('div', 'ev-url', (ev.page.top_level === false ? 'frame ' : '') + ev.page.url));
     if (ev.evidence && type !== 'page') li.appendChild(evidenceNode(ev.evidence));
     if (ev.fix) li.appendChild(el('div', 'ev-fix', ev.fix));
+    if (ev.fix_stack) li.appendChild(stackFixNode(ev.fix_stack));
     return li;
+  }
+
+  // The fix in the words of the stack that sent the header; a guess says so.
+  function stackFixNode(fs) {
+    const guess = fs.confidence === 'guess';
+    return el('div', 'ev-fix ev-fix-stack',
+      (fs.label || fs.stack || 'stack') + (guess ? ' (a guess from its headers)' : '') + ': ' + (fs.fix || ''));
   }
 
   function addRuleOption(rule) {
@@ -229,11 +237,13 @@
     for (const p of pages) {
       const card = el('article', 'card');
       card.dataset.result = p.result === 'fail' ? 'fail' : 'pass';
+      card.dataset.stripeJs = p.stripe_js === 'never-fetched' ? 'never-fetched' : 'loads';
       const head = el('div', 'card-head');
       head.appendChild(el('span', 'badge st-' + (p.result === 'fail' ? 'fail' : 'pass'), p.result));
       head.appendChild(el('span', 'card-url', p.url));
       card.appendChild(head);
-      const meta = [p.top_level === false ? 'frame' : 'top-level page', p.tagged_by, p.confidence && p.confidence + ' confidence',
+      const meta = [p.top_level === false ? 'frame' : 'top-level page',
+        p.stripe_js_text || 'loads Stripe.js', p.tagged_by, p.confidence && p.confidence + ' confidence',
         p.loads > 1 ? p.loads + ' loads' : null].filter(Boolean).join(' · ');
       card.appendChild(el('div', 'card-meta', meta));
       const items = el('ol', 'items');
@@ -259,6 +269,7 @@
           if (x.message) d.appendChild(el('div', 'ev-msg', x.message));
           if (x.evidence) d.appendChild(evidenceNode(x.evidence));
           if (x.fix) d.appendChild(el('div', 'ev-fix', x.fix));
+          if (x.fix_stack) d.appendChild(stackFixNode(x.fix_stack));
           li.appendChild(d);
         }
         items.appendChild(li);

@@ -27,6 +27,7 @@ typedef struct {
   bool has_evidence;
   char *ev_source, *ev_name, *ev_value, *ev_url;
   int64_t ev_offset;
+  char *fix, *fix_stack, *fix_stack_conf, *fix_stack_text;
   json_t *summary;
 } cap_event_t;
 
@@ -52,6 +53,10 @@ static __attribute__((unused)) void cap_fn(void *ud, const fca_event_t *e) {
   r->message = cap_dup(e->message);
   r->note = cap_dup(e->note);
   r->client = cap_dup(e->client);
+  r->fix = cap_dup(e->fix);
+  r->fix_stack = cap_dup(e->fix_stack);
+  r->fix_stack_conf = cap_dup(e->fix_stack_confidence);
+  r->fix_stack_text = cap_dup(e->fix_stack_text);
   r->level = e->level;
   r->item = e->item;
   r->count = e->count;
@@ -94,6 +99,10 @@ static __attribute__((unused)) void cap_clear(capture_t *c) {
     free(r->ev_name);
     free(r->ev_value);
     free(r->ev_url);
+    free(r->fix);
+    free(r->fix_stack);
+    free(r->fix_stack_conf);
+    free(r->fix_stack_text);
     if (r->summary) json_decref(r->summary);
   }
   free(c->ev);
@@ -158,6 +167,8 @@ typedef struct {
   size_t body_len; /* 0 with body: strlen */
   size_t chunk;    /* feed in slices of this size (0 = whole) */
   bool incomplete; /* end with complete = false */
+  const char *rh[4][2];  /* more request headers */
+  const char *req_body;  /* request body (fed whole before the response head) */
 } xreq_t;
 
 static __attribute__((unused)) void x_head(fca_audit_exchange_t *x, const xreq_t *r) {
@@ -171,8 +182,11 @@ static __attribute__((unused)) void x_head(fca_audit_exchange_t *x, const xreq_t
 }
 
 static __attribute__((unused)) fca_audit_exchange_t *x_begin(fca_audit_t *a, const xreq_t *r) {
-  fca_audit_header_t hs[4];
+  fca_audit_header_t hs[8];
   size_t n = 0;
+  for (size_t i = 0; i < 4 && r->rh[i][0]; i++)
+    hs[n++] = (fca_audit_header_t){r->rh[i][0], strlen(r->rh[i][0]), r->rh[i][1],
+                                   strlen(r->rh[i][1])};
   if (r->dest) hs[n++] = (fca_audit_header_t){"Sec-Fetch-Dest", 14, r->dest, strlen(r->dest)};
   if (r->referer) hs[n++] = (fca_audit_header_t){"Referer", 7, r->referer, strlen(r->referer)};
   if (r->accept) hs[n++] = (fca_audit_header_t){"Accept", 6, r->accept, strlen(r->accept)};
@@ -189,6 +203,7 @@ static __attribute__((unused)) fca_audit_exchange_t *x_begin(fca_audit_t *a, con
 /* A whole exchange: request, head, body (sliced), end, free. */
 static __attribute__((unused)) void x_run(fca_audit_t *a, const xreq_t *r) {
   fca_audit_exchange_t *x = x_begin(a, r);
+  if (r->req_body) fca_audit_request_body(x, r->req_body, strlen(r->req_body));
   x_head(x, r);
   size_t len = r->body ? (r->body_len ? r->body_len : strlen(r->body)) : 0;
   const char *b = r->body;

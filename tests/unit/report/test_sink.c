@@ -6,8 +6,10 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +38,16 @@ static char *path_in(const char *name) {
   k ^= 1;
   snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
   return p[k];
+}
+
+static long fca_count_lines_in(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  long n = 0;
+  int c;
+  while ((c = fgetc(f)) != EOF) n += c == '\n';
+  fclose(f);
+  return n;
 }
 
 static char *slurp(const char *path, size_t *len) {
@@ -242,6 +254,108 @@ Test(sink, redact_query_everywhere) {
   fclose(con);
   /* The caller's event is not modified. */
   cr_assert_str_eq(v.page.url, "https://shop.test/checkout?session=abc#step2");
+}
+
+Test(sink, redact_query_reaches_urls_inside_evidence_values) {
+  char *log = path_in("redact-value.ndjson");
+  FILE *con = tmpfile();
+  fca_sink_t *s = fca_sink_new(&(fca_sink_opts_t){
+      .log_path = log, .console = con, .color = FCA_COLOR_NEVER, .redact_query = true});
+  seen_t seen = {0};
+  cr_assert_eq(fca_sink_subscribe(s, subscriber, &seen), 0);
+  fca_event_t v = violation(1);
+  const char *val = "script-src https://js.stripe.test/v3?client_secret=pi_SECRET 'self'";
+  v.evidence.name = "Content-Security-Policy";
+  v.evidence.value = val;
+  v.evidence.value_len = strlen(val);
+  fca_sink_emit(s, &v);
+  fca_sink_close(s);
+  char *text = slurp(log, NULL);
+  cr_assert_null(strstr(text, "pi_SECRET"), "%s", text);
+  cr_assert_not_null(strstr(text, "script-src https://js.stripe.test/v3 'self'"), "%s", text);
+  free(text);
+  cr_assert_null(strstr(seen.value, "pi_SECRET"), "%s", seen.value);
+  rewind(con);
+  char buf[2048] = "";
+  cr_assert_not_null(fgets(buf, sizeof buf, con));
+  cr_assert_null(strstr(buf, "pi_SECRET"), "%s", buf);
+  fclose(con);
+}
+
+Test(sink, url_passwords_never_written) {
+  char *log = path_in("pw.ndjson");
+  fca_sink_t *s = fca_sink_new(&(fca_sink_opts_t){.log_path = log});
+  fca_event_t v = violation(1);
+  v.page.url = "https://user:hunter2@shop.test/checkout?session=abc";
+  v.evidence.url = "https://u:pw2secret@js.test/x.js";
+  const char *val = "see http://a:pw3secret@b.test/";
+  v.evidence.value = val;
+  v.evidence.value_len = strlen(val);
+  fca_sink_emit(s, &v);
+  fca_sink_close(s);
+  char *text = slurp(log, NULL);
+  cr_assert_null(strstr(text, "hunter2"), "%s", text);
+  cr_assert_null(strstr(text, "pw2secret"), "%s", text);
+  cr_assert_null(strstr(text, "pw3secret"), "%s", text);
+  cr_assert_not_null(strstr(text, "https://user:***@shop.test/checkout?session=abc"), "%s", text);
+  free(text);
+}
+
+/* Every line of the file is a whole JSON object (the torn prefix aside). */
+static void assert_whole_lines(const char *path, size_t skip) {
+  size_t n;
+  char *text = slurp(path, &n);
+  cr_assert(n == 0 || text[n - 1] == '\n', "the file ends inside a line:\n%s", text);
+  size_t lineno = 0;
+  for (char *p = text, *nl; p < text + n; p = nl + 1, lineno++) {
+    nl = memchr(p, '\n', (size_t)(text + n - p));
+    *nl = '\0';
+    if (lineno < skip) continue;
+    json_error_t je;
+    json_t *o = json_loads(p, 0, &je);
+    cr_assert_not_null(o, "line %zu is not JSON: %s", lineno + 1, p);
+    json_decref(o);
+  }
+  free(text);
+}
+
+Test(sink, failed_write_leaves_no_partial_line) {
+  char *log = path_in("fsize.ndjson");
+  fca_sink_t *s = fca_sink_new(&(fca_sink_opts_t){.log_path = log});
+  fca_event_t v = violation(1);
+  fca_sink_emit(s, &v);
+  struct stat st;
+  cr_assert_eq(stat(log, &st), 0);
+  /* The file may grow by 40 more bytes: the next line is cut there (a disk filling up). */
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit old, lim;
+  getrlimit(RLIMIT_FSIZE, &old);
+  lim = (struct rlimit){(rlim_t)st.st_size + 40, old.rlim_max};
+  cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  fca_sink_emit(s, &v);
+  setrlimit(RLIMIT_FSIZE, &old);
+  assert_whole_lines(log, 0);
+  fca_sink_stats_t ss;
+  fca_sink_stats(s, &ss);
+  cr_assert_geq(ss.write_errors, 1);
+  /* Space again: the queued line is written whole. */
+  cr_assert_eq(fca_sink_flush(s), 0);
+  fca_sink_close(s);
+  assert_whole_lines(log, 0);
+  cr_assert_eq(fca_count_lines_in(log), 2);
+}
+
+Test(sink, a_torn_last_line_is_ended_before_the_first_event) {
+  char *log = path_in("torn.ndjson");
+  FILE *f = fopen(log, "w");
+  fputs("{\"type\":\"viol", f);
+  fclose(f);
+  fca_sink_t *s = fca_sink_new(&(fca_sink_opts_t){.log_path = log});
+  fca_event_t v = violation(1);
+  fca_sink_emit(s, &v);
+  fca_sink_close(s);
+  assert_whole_lines(log, 1);
+  cr_assert_eq(fca_count_lines_in(log), 2);
 }
 
 Test(sink, query_kept_without_redaction) {

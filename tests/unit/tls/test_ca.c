@@ -190,6 +190,26 @@ Test(ca, refuses_group_readable_key) {
   fca_ca_free(ca);
 }
 
+Test(ca, refuses_world_writable_directory) {
+  char err[512] = "";
+  fca_ca_t *ca = fca_ca_load_or_create(cadir, NULL, true, NULL, err, sizeof err);
+  cr_assert_not_null(ca, "%s", err);
+  fca_ca_free(ca);
+  cr_assert_eq(chmod(cadir, 0777), 0);
+  ca = fca_ca_load_or_create(cadir, NULL, true, NULL, err, sizeof err);
+  cr_assert_null(ca, "a world-writable CA directory is used");
+  cr_assert(strstr(err, "writable by others") != NULL, "%s", err);
+  cr_assert(strstr(err, "chmod 700") != NULL, "%s", err);
+  /* Before a CA exists too: nothing is created there. */
+  char sub[300];
+  snprintf(sub, sizeof sub, "%s/open", cadir);
+  cr_assert_eq(mkdir(sub, 0700), 0);
+  cr_assert_eq(chmod(sub, 01777), 0);
+  cr_assert_null(fca_ca_load_or_create(sub, NULL, true, NULL, err, sizeof err));
+  cr_assert_null(fca_ca_create(sub, NULL, false, err, sizeof err));
+  cr_assert_eq(chmod(cadir, 0700), 0);
+}
+
 Test(ca, missing_without_create) {
   char err[512] = "";
   cr_assert_null(fca_ca_load_or_create(cadir, NULL, false, NULL, err, sizeof err));
