@@ -17,6 +17,7 @@ typedef struct {
   /* network */
   fca_strlist_t listen;         /* "ADDR:PORT", "[::1]:8080"; default 127.0.0.1:8080 */
   bool allow_remote;            /* allow non-loopback --listen */
+  bool allow_local_connect;     /* with allow_remote: CONNECT to any port of this host */
   char *proxy_auth;             /* "USER:PASS" or NULL */
   int workers;                  /* 0 = number of CPUs */
   fca_strlist_t dns_server;     /* "ADDR[:PORT]" replaces the system resolvers */

@@ -14,7 +14,8 @@ typedef struct fca_proxy fca_proxy_t;
 
 /* Binds every --listen address and starts the workers. NULL with err on failure. */
 fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen);
-/* The same, with the run model the admin pages show (the one the reports come from). */
+/* The same, with the run model the admin pages show (the one the reports come from); the model
+ * is subscribed to the proxy's sink before anything else starts. */
 struct fca_model;
 fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_model *model, char *err,
                                         size_t errlen);

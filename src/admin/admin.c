@@ -184,6 +184,7 @@ static void free_admin(fca_admin_t *a) {
   if (a->wake_ev) event_free(a->wake_ev);
   if (a->http) evhttp_free(a->http); /* closes streams: their close callbacks free clients */
   if (a->base) event_base_free(a->base);
+  fca_admin_report_cache_free(a); /* after evhttp: replies still sending it hold their own ref */
   if (a->wake_rd >= 0) close(a->wake_rd);
   if (a->wake_wr >= 0) close(a->wake_wr);
   if (a->own_model) fca_model_free(a->model);

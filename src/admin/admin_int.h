@@ -67,6 +67,10 @@ struct fca_admin {
   /* live /events clients */
   fca_admin_client_t *clients;
   size_t nclients;
+  /* /api/report.json as last built, and the model's event count it was built from: calls in
+   * between are answered from it (shared, by reference, with every reply still sending it). */
+  struct fca_admin_report_cache *report;
+  uint64_t report_seq;
 };
 
 /* admin.c */
@@ -81,6 +85,7 @@ void fca_admin_stream_heartbeat(fca_admin_t *a);
 
 /* pages.c: dashboard, assets, metrics, health, report (the text is malloc'd) */
 char *fca_admin_report_text(fca_admin_t *a);
+void fca_admin_report_cache_free(fca_admin_t *a);
 bool fca_admin_pages_route(fca_admin_t *a, struct evhttp_request *req, const char *path);
 
 /* capage.c */

@@ -68,14 +68,66 @@ char *fca_admin_report_text(fca_admin_t *a) {
   return s;
 }
 
+/* A built report shared by the cache and every reply still being sent (admin thread only). */
+struct fca_admin_report_cache {
+  unsigned refs;
+  size_t len;
+  char *text;
+};
+
+static void report_unref(const void *data, size_t len, void *arg) {
+  (void)data;
+  (void)len;
+  struct fca_admin_report_cache *r = arg;
+  if (--r->refs) return;
+  free(r->text);
+  free(r);
+}
+
+void fca_admin_report_cache_free(fca_admin_t *a) {
+  if (a->report) report_unref(NULL, 0, a->report);
+  a->report = NULL;
+}
+
+/* Everything that changes the model counts one of these. */
+static uint64_t model_seq(const fca_model_t *m) {
+  return m->events + m->other_runs + m->dropped + m->bad_lines + 1;
+}
+
 static void serve_report(fca_admin_t *a, struct evhttp_request *req) {
-  char *s = fca_admin_report_text(a);
-  if (!s) {
-    fca_admin_reply_text(req, 500, "fcaudit admin: cannot build the report\n");
+  pthread_mutex_lock(&a->model->lock);
+  uint64_t seq = model_seq(a->model);
+  pthread_mutex_unlock(&a->model->lock);
+  if (!a->report || a->report_seq != seq) {
+    /* Built afresh only when events arrived since: a report of 10k pages costs much more to
+     * build than to send. The sequence is read before building, so an event arriving during
+     * the build makes the next call build again. */
+    char *s = fca_admin_report_text(a);
+    if (!s) {
+      fca_admin_reply_text(req, 500, "fcaudit admin: cannot build the report\n");
+      return;
+    }
+    fca_admin_report_cache_free(a);
+    a->report = fca_xcalloc(1, sizeof *a->report);
+    a->report->refs = 1;
+    a->report->text = s;
+    a->report->len = strlen(s);
+    a->report_seq = seq;
+  }
+  struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+  evhttp_add_header(h, "Content-Type", "application/json");
+  if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+    fca_admin_reply(req, 200, NULL, a->report->text, a->report->len);
     return;
   }
-  fca_admin_reply(req, 200, "application/json", s, strlen(s));
-  free(s);
+  struct evbuffer *b = fca_xcheck(evbuffer_new(), "a reply buffer");
+  a->report->refs++;
+  if (evbuffer_add_reference(b, a->report->text, a->report->len, report_unref, a->report) != 0) {
+    a->report->refs--;
+    fca_oom("a reply buffer");
+  }
+  evhttp_send_reply(req, 200, NULL, b);
+  evbuffer_free(b);
 }
 
 bool fca_admin_pages_route(fca_admin_t *a, struct evhttp_request *req, const char *path) {

@@ -17,8 +17,10 @@
 struct fca_admin_client {
   fca_admin_t *a;
   struct evhttp_request *req;
-  uint64_t cursor; /* seq of the last event sent */
-  bool in_flight;  /* a batch is being written */
+  uint64_t cursor;      /* seq of the last event sent */
+  bool in_flight;       /* a batch is being written */
+  int64_t in_flight_ms; /* since when (monotonic) */
+  uint64_t opened;      /* order of opening */
   fca_admin_client_t *prev, *next;
 };
 
@@ -53,6 +55,7 @@ static void on_written(struct evhttp_connection *evcon, void *ud) {
 static void send_chunk(fca_admin_client_t *c, const fca_abuf_t *b) {
   struct evbuffer *eb = evbuffer_new();
   evbuffer_add(eb, b->p, b->len);
+  if (!c->in_flight) c->in_flight_ms = fca_mono_ms();
   c->in_flight = true;
   evhttp_send_reply_chunk_with_cb(c->req, eb, on_written, c);
   evbuffer_free(eb);
@@ -78,8 +81,36 @@ static void pump(fca_admin_client_t *c) {
   fca_abuf_free(&b);
 }
 
+/* At the cap, a new dashboard takes the place of the stream that has waited longest for a
+ * write to complete (a client that stopped reading), or else of the oldest stream: open tabs
+ * nobody looks at must not lock a new dashboard out. The evicted page's EventSource reconnects
+ * and replays what it missed. Returns false when nothing could be evicted. */
+static bool evict_one(fca_admin_t *a) {
+  fca_admin_client_t *victim = NULL;
+  for (fca_admin_client_t *c = a->clients; c; c = c->next) {
+    if (!victim) {
+      victim = c;
+      continue;
+    }
+    bool cs = c->in_flight, vs = victim->in_flight;
+    if (cs != vs) {
+      if (cs) victim = c; /* stalled first */
+    } else if (cs ? c->in_flight_ms < victim->in_flight_ms : c->opened < victim->opened) {
+      victim = c;
+    }
+  }
+  if (!victim) return false;
+  struct evhttp_connection *evcon = evhttp_request_get_connection(victim->req);
+  if (!evcon) return false;
+  fca_debug("admin: too many live dashboards; closing the %s one",
+            victim->in_flight ? "longest-stalled" : "oldest");
+  evhttp_connection_free(evcon); /* its close callback unlinks and frees the client */
+  return true;
+}
+
 void fca_admin_stream_open(fca_admin_t *a, struct evhttp_request *req) {
   struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+  if (a->nclients >= FCA_ADMIN_STREAMS_MAX) evict_one(a);
   if (a->nclients >= FCA_ADMIN_STREAMS_MAX) {
     evhttp_add_header(out, "Retry-After", "10");
     fca_admin_reply_text(req, 503, "fcaudit admin: too many live dashboards open\n");
@@ -96,6 +127,8 @@ void fca_admin_stream_open(fca_admin_t *a, struct evhttp_request *req) {
   c->a = a;
   c->req = req;
   c->cursor = fca_admin_sse_last_id(last_id, a->run);
+  static uint64_t opens; /* admin thread only */
+  c->opened = ++opens;
   c->next = a->clients;
   if (a->clients) a->clients->prev = c;
   a->clients = c;

@@ -32,7 +32,10 @@ typedef struct {
   z_stream z;
   BrotliDecoderState *br;
   ZSTD_DStream *zs;
-  size_t zstd_hint; /* last ZSTD_decompressStream result: 0 = frame complete */
+  size_t zstd_hint;       /* last ZSTD_decompressStream result: 0 = frame complete */
+  bool zframe;            /* zstd: inside a frame whose header zstd already has */
+  unsigned char zhdr[18]; /* the largest frame header (RFC 8878 3.1.1.1) */
+  size_t nzhdr;           /* zstd: bytes of the next frame's header, held until it is whole */
   unsigned char sniff[2];
   size_t nsniff; /* deflate: header bytes held until zlib vs raw is known */
   unsigned char *buf;
@@ -161,13 +164,18 @@ static void run_brotli(fca_decode_t *d, size_t i, const unsigned char *in, size_
   }
 }
 
-static void run_zstd(fca_decode_t *d, size_t i, const unsigned char *in, size_t n) {
+/* Feeds zstd until the input is used; returns with the frame complete (s->zframe false) when
+ * zstd says so, leaving the rest of the input in *ib. */
+static void zstd_stream(fca_decode_t *d, size_t i, ZSTD_inBuffer *ib) {
   stage_t *s = &d->st[i];
-  ZSTD_inBuffer ib = {in, n, 0};
   bool full;
   do {
     ZSTD_outBuffer ob = {s->buf, FCA_DECODE_BUF_SIZE, 0};
-    size_t r = ZSTD_decompressStream(s->zs, &ob, &ib);
+    size_t r = ZSTD_decompressStream(s->zs, &ob, ib);
+    /* What zstd decoded before it met an error is output as well: fed in pieces, those bytes
+     * would have been pushed by earlier calls (and may reach the cap first). */
+    if (ZSTD_isError(r) && ob.pos) push(d, i + 1, s->buf, ob.pos);
+    if (d->state != FCA_DECODE_OK) return;
     if (ZSTD_isError(r)) {
       if (ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge)
         set_state(d, FCA_DECODE_CORRUPT, "zstd: window larger than %u bytes",
@@ -180,7 +188,73 @@ static void run_zstd(fca_decode_t *d, size_t i, const unsigned char *in, size_t 
     if (ob.pos) push(d, i + 1, s->buf, ob.pos);
     if (d->state != FCA_DECODE_OK) return;
     full = ob.pos == ob.size;
-  } while (ib.pos < ib.size || full);
+    if (r == 0 && !full) {
+      s->zframe = false; /* frame complete and flushed: the next byte starts a frame */
+      return;
+    }
+  } while (ib->pos < ib->size || full);
+}
+
+/* The size of the frame header starting at h (RFC 8878 3.1.1 and 3.1.2), given the bytes
+ * seen so far: may grow once the descriptor byte is known; n itself when no frame starts. */
+static size_t zstd_header_size(const unsigned char *h, size_t n) {
+  uint32_t magic =
+      (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+  if ((magic & 0xFFFFFFF0u) == 0x184D2A50u) return 8; /* skippable: magic, size */
+  if (magic != 0xFD2FB528u) return n;
+  if (n < 5) return 5;
+  unsigned fhd = h[4];
+  static const size_t did[4] = {0, 1, 2, 4};
+  bool single = (fhd >> 5) & 1;
+  size_t fcs = (fhd >> 6) == 0 ? (single ? 1 : 0) : (size_t)1 << (fhd >> 6);
+  return 5 + (single ? 0 : 1) + did[fhd & 3] + fcs;
+}
+
+/* zstd decodes a frame in one pass, without streaming, when the whole frame is in one input
+ * buffer: what it reports then (and how much it emits first) would depend on how the body was
+ * segmented. Each frame's header is therefore given to zstd on its own, which keeps zstd in
+ * streaming mode for every frame, whatever the chunking. Legacy (v0.1-v0.7) frames, which
+ * browsers do not decode, are refused by their magic number. */
+static void run_zstd(fca_decode_t *d, size_t i, const unsigned char *in, size_t n) {
+  stage_t *s = &d->st[i];
+  while (n > 0 && d->state == FCA_DECODE_OK) {
+    if (s->zframe) {
+      /* No more than zstd asks for (the next block header, the next block): it then sees the
+       * same input at each step however the body was segmented. */
+      size_t give = s->zstd_hint && s->zstd_hint < n ? s->zstd_hint : n;
+      ZSTD_inBuffer ib = {in, give, 0};
+      zstd_stream(d, i, &ib);
+      in += ib.pos;
+      n -= ib.pos;
+      if (ib.pos == 0 && s->zframe && d->state == FCA_DECODE_OK)
+        set_state(d, FCA_DECODE_CORRUPT, "zstd: no progress"); /* never loop on the same input */
+      continue;
+    }
+    /* The next frame's header: its magic number, then as many bytes as it says it has. */
+    size_t need = 4;
+    for (;;) {
+      while (s->nzhdr < need && n > 0) {
+        s->zhdr[s->nzhdr++] = *in++;
+        n--;
+      }
+      if (s->nzhdr < need) return;
+      uint32_t magic = (uint32_t)s->zhdr[0] | (uint32_t)s->zhdr[1] << 8 |
+                       (uint32_t)s->zhdr[2] << 16 | (uint32_t)s->zhdr[3] << 24;
+      if (magic >= 0xFD2FB522u && magic <= 0xFD2FB527u) {
+        set_state(d, FCA_DECODE_CORRUPT, "zstd: legacy frame format (v0.%u) not supported",
+                  magic - 0xFD2FB520u);
+        return;
+      }
+      size_t want = zstd_header_size(s->zhdr, s->nzhdr);
+      if (want <= s->nzhdr) break; /* whole, or not a frame (zstd reports it) */
+      need = want;
+    }
+    /* The header is whole (or wrong, which zstd then reports): zstd gets it alone. */
+    ZSTD_inBuffer ib = {s->zhdr, s->nzhdr, 0};
+    s->zframe = true;
+    s->nzhdr = 0;
+    zstd_stream(d, i, &ib);
+  }
 }
 
 static void push(fca_decode_t *d, size_t i, const unsigned char *in, size_t n) {
@@ -305,7 +379,7 @@ int fca_decode_finish(fca_decode_t *d) {
   for (size_t i = 0; i < d->n; i++) {
     stage_t *s = &d->st[i];
     if (!s->started) continue;
-    bool ended = s->kind == CODING_ZSTD ? s->zstd_hint == 0 : s->done;
+    bool ended = s->kind == CODING_ZSTD ? !s->zframe && s->nzhdr == 0 : s->done;
     if (!ended) {
       set_state(d, FCA_DECODE_TRUNCATED, "%s: stream ends early", coding_names[s->kind]);
       break;

@@ -253,7 +253,6 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
     status = FCA_EXIT_FATAL;
     goto out;
   }
-  fca_model_subscribe(m, fca_proxy_sink(p));
 
   dir = fca_ca_resolve_dir(cfg->ca_dir);
   ca = dir ? fca_ca_load_or_create(dir, cfg->ca_key_type, false, NULL, err, sizeof err) : NULL;

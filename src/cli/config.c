@@ -84,6 +84,10 @@ static const opt_t opts[] = {
      .help = "accept proxy clients on this address"},
     {.name = "allow-remote", .type = T_BOOL, .off = OFF(allow_remote), .group = G_NET,
      .help = "allow a non-loopback --listen address (an open MITM proxy is dangerous)"},
+    {.name = "allow-local-connect", .type = T_BOOL, .off = OFF(allow_local_connect),
+     .group = G_NET,
+     .help = "with --allow-remote, let clients CONNECT to ports of this host other than 443 and "
+             "8443"},
     {.name = "proxy-auth", .type = T_STR, .off = OFF(proxy_auth), .check = check_proxy_auth,
      .group = G_NET, .metavar = "USER:PASS",
      .help = "require these Basic credentials from clients (Proxy-Authorization)"},

@@ -135,5 +135,8 @@ size_t fca_exch_audit_headers(const fca_http_head_t *h, fca_audit_header_t *out)
  * needed, -1 on error. */
 int fca_exch_pump_body(fca_http1_t *h, struct evbuffer *in, struct evbuffer *out, const char **why);
 bool fca_exch_is_admin_host(const char *host);
+/* With --allow-remote, a tunnel may reach this host's own services only on the usual TLS
+ * ports, unless --allow-local-connect (as squid allows CONNECT to SSL ports only). */
+bool fca_exch_local_connect_denied(const fca_worker_t *w, const struct sockaddr *sa);
 
 #endif

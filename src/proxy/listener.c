@@ -181,6 +181,15 @@ static bool is_this_host(const struct in6_addr *a, const fca_sockaddr_t *local, 
   return false;
 }
 
+bool fca_sockaddr_is_this_host(const struct sockaddr *sa, const fca_sockaddr_t *local,
+                               size_t nlocal) {
+  if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) return false;
+  struct in6_addr a;
+  int port;
+  as_v6(sa, &a, &port);
+  return is_this_host(&a, local, nlocal);
+}
+
 bool fca_sockaddr_reaches_listener(const struct sockaddr *sa, const fca_sockaddr_t *listen,
                                    size_t nlisten, const fca_sockaddr_t *local, size_t nlocal) {
   if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) return false;

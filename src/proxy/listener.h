@@ -23,6 +23,10 @@ int fca_sockaddr_port(const fca_sockaddr_t *a);
 
 /* The addresses of this host's interfaces (getifaddrs), malloc'd; *n their count. */
 fca_sockaddr_t *fca_local_addrs(size_t *n);
+/* True when sa is an address of this host: unspecified, loopback (v4, v6, v4-mapped) or one
+ * of local[]. */
+bool fca_sockaddr_is_this_host(const struct sockaddr *sa, const fca_sockaddr_t *local,
+                               size_t nlocal);
 /* True when connecting to sa would reach one of the listeners: its port is a listen port and
  * its address is this host (unspecified, loopback, v4-mapped forms of those, or an interface
  * address in local[]). Conservative: any listen port on any local address counts. */

@@ -370,6 +370,12 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
     goto fail;
   }
   p->shared.sink = p->sink;
+  /* The run model hears every event from the first one, and learns the run id before any
+   * other thread (admin, workers) can read it. */
+  if (model && fca_model_subscribe(model, p->sink) < 0) {
+    snprintf(err, errlen, "the event sink has no room for the run model");
+    goto fail;
+  }
   if (cfg->sink.n) {
     p->redis = fca_xcalloc(cfg->sink.n, sizeof *p->redis);
     for (size_t i = 0; i < cfg->sink.n; i++) {
@@ -444,7 +450,7 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
     if (i == 0 && p->shared.audit) {
-      w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+      w->tick_ev = fca_xcheck(event_new(w->base, -1, EV_PERSIST, on_tick, w), "a worker's events");
       struct timeval second = {1, 0};
       event_add(w->tick_ev, &second);
     }
@@ -581,6 +587,7 @@ typedef struct {
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
   (void)what;
   main_ctx_t *m = arg;
+  if (!m->proxy) return; /* not started yet (signals are blocked until it is) */
   if (sig == SIGHUP) {
     fca_info("SIGHUP: reopening the event log");
     fca_sink_reopen(m->proxy->sink);
@@ -613,25 +620,29 @@ int fca_proxy_main(const fca_config_t *cfg) {
   sigaddset(&blocked, SIGTERM);
   sigaddset(&blocked, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &blocked, &old);
+  /* The signal loop and its descriptors exist before any worker accepts: clients arriving at
+   * once could otherwise take the last descriptor libevent needs for signals (a fatal exit). */
+  main_ctx_t m = {NULL, fca_xcheck(event_base_new(), "the main event loop")};
+  struct event *sigs[3];
+  int signo[3] = {SIGINT, SIGTERM, SIGHUP};
+  for (int i = 0; i < 3; i++) {
+    sigs[i] = fca_xcheck(evsignal_new(m.base, signo[i], on_signal, &m), "a signal event");
+    if (evsignal_add(sigs[i], NULL) != 0) fca_oom("a signal event");
+  }
   fca_proxy_t *p = fca_proxy_start_with_model(cfg, model, err, sizeof err);
   if (!p) {
+    for (int i = 0; i < 3; i++) event_free(sigs[i]);
+    event_base_free(m.base);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     fca_err("%s", err);
     fca_model_free(model);
     return 3;
   }
-  fca_model_subscribe(model, fca_proxy_sink(p));
+  m.proxy = p;
   for (size_t i = 0; i < p->shared.nlisten; i++) {
     char name[80];
     fca_sockaddr_format(&p->shared.listen[i], name, sizeof name);
     fca_info("listening on %s (%d worker%s)", name, p->nworkers, p->nworkers == 1 ? "" : "s");
-  }
-  main_ctx_t m = {p, event_base_new()};
-  struct event *sigs[3];
-  int signo[3] = {SIGINT, SIGTERM, SIGHUP};
-  for (int i = 0; i < 3; i++) {
-    sigs[i] = evsignal_new(m.base, signo[i], on_signal, &m);
-    evsignal_add(sigs[i], NULL);
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   /* Keep handling signals while the workers drain (a second SIGINT forces). */

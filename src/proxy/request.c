@@ -27,10 +27,12 @@ static bool check_auth(fca_conn_t *c, const fca_http_head_t *h) {
   return v && n == strlen(want) && CRYPTO_memcmp(v, want, n) == 0;
 }
 
-/* A route whose addresses are known without DNS and one of which is this proxy. */
-static bool route_is_self(fca_conn_t *c, const fca_route_t *rt) {
+/* A route whose addresses are known without DNS and one of which is this proxy (self: 508) or,
+ * for a tunnel, a local port it may not reach (403). Returns 508, 403 or 0. */
+static int route_refusal(fca_conn_t *c, const fca_route_t *rt, bool self_only) {
   const fca_proxy_shared_t *s = c->w->shared;
-  for (size_t i = 0; i < rt->n_addrs; i++) {
+  int refusal = 0;
+  for (size_t i = 0; i < rt->n_addrs && refusal != 508; i++) {
     struct evutil_addrinfo hints = {0}, *r = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -38,13 +40,15 @@ static bool route_is_self(fca_conn_t *c, const fca_route_t *rt) {
     char port[8];
     snprintf(port, sizeof port, "%d", rt->port);
     if (evutil_getaddrinfo(rt->addrs[i], port, &hints, &r) != 0 || !r) continue;
-    bool self = false;
-    for (struct evutil_addrinfo *a = r; a && !self; a = a->ai_next)
-      self = fca_sockaddr_reaches_listener(a->ai_addr, s->listen, s->nlisten, s->local, s->nlocal);
+    for (struct evutil_addrinfo *a = r; a; a = a->ai_next) {
+      if (fca_sockaddr_reaches_listener(a->ai_addr, s->listen, s->nlisten, s->local, s->nlocal))
+        refusal = 508;
+      else if (!self_only && !refusal && fca_exch_local_connect_denied(c->w, a->ai_addr))
+        refusal = 403;
+    }
     evutil_freeaddrinfo(r);
-    if (self) return true;
   }
-  return false;
+  return refusal;
 }
 
 /* --anticache: documents and scripts are fetched afresh so the audit sees them. */
@@ -94,8 +98,16 @@ static void handle_connect(fca_conn_t *c, const fca_target_t *t) {
   if (parent)
     fca_routes_lookup(c->w->shared->routes, c->w->shared->parent_host, c->w->shared->parent_port,
                       &prt);
-  if (!admin && route_is_self(c, parent ? &prt : &rt)) {
+  int refusal = admin ? 0 : route_refusal(c, parent ? &prt : &rt, parent);
+  if (refusal == 508) {
     fca_conn_send_error(c, 508, "request for %s:%d points at this proxy itself", t->host, t->port);
+    return;
+  }
+  if (refusal == 403) {
+    fca_conn_send_error(c, 403,
+                        "CONNECT to port %d of this host is not allowed for remote clients; "
+                        "start fcaudit with --allow-local-connect to allow it",
+                        t->port);
     return;
   }
   fca_http1_next(&c->cl.req); /* requests inside the tunnel start afresh */

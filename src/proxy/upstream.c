@@ -144,6 +144,17 @@ static bool is_self(fca_exch_t *x, const struct sockaddr *a) {
   return fca_sockaddr_reaches_listener(a, s->listen, s->nlisten, s->local, s->nlocal);
 }
 
+bool fca_exch_local_connect_denied(const fca_worker_t *w, const struct sockaddr *sa) {
+  const fca_config_t *cfg = w->shared->cfg;
+  if (!cfg->allow_remote || cfg->allow_local_connect) return false;
+  int port = sa->sa_family == AF_INET    ? ntohs(((const struct sockaddr_in *)sa)->sin_port)
+             : sa->sa_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)sa)->sin6_port)
+                                         : 0;
+  if (port == 443 || port == 8443) return false;
+  const fca_proxy_shared_t *s = w->shared;
+  return fca_sockaddr_is_this_host(sa, s->local, s->nlocal);
+}
+
 static bool more_addresses(fca_exch_t *x) {
   struct evutil_addrinfo *ai = x->addrs;
   for (size_t i = 0; ai && i < x->addr_next; i++) ai = ai->ai_next;
@@ -162,6 +173,14 @@ static void connect_failed(fca_exch_t *x, const char *why) {
 static void connect_addr(fca_exch_t *x, const struct sockaddr *sa, socklen_t len) {
   if (is_self(x, sa)) {
     fca_exch_fail(x, 508, "request for %s:%d points at this proxy itself", x->host, x->port);
+    return;
+  }
+  if ((x->blind || x->inner) && !x->via_parent && !x->admin &&
+      fca_exch_local_connect_denied(x->w, sa)) {
+    fca_exch_fail(x, 403,
+                  "CONNECT to port %d of this host is not allowed for remote clients; start "
+                  "fcaudit with --allow-local-connect to allow it",
+                  x->port);
     return;
   }
   int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -346,7 +346,9 @@ void fca_model_event_fn(void *model, const fca_event_t *ev) {
 
 int fca_model_subscribe(fca_model_t *m, struct fca_sink *sink) {
   const char *id = fca_sink_run_id(sink);
+  pthread_mutex_lock(&m->lock);
   if (id && !m->run) m->run = fca_xstrdup(id);
+  pthread_mutex_unlock(&m->lock);
   return fca_sink_subscribe(sink, fca_model_event_fn, m);
 }
 

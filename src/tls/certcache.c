@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -19,7 +20,13 @@ struct fca_certcache {
   const fca_ca_t *ca;
   EVP_PKEY *leaf_key;
   lru_t lru; /* host -> SSL_CTX*, aux = the leaf's notAfter (time_t) */
-  fca_certcache_stats_t st;
+  /* Counters: the owning worker updates them, the metrics thread reads them (relaxed atomics:
+   * each figure is exact, the set a moment's snapshot). */
+  struct {
+    atomic_uint_least64_t hits, misses, evictions, mints, renewals, failures;
+    atomic_size_t entries;
+  } ctr;
+  size_t capacity;
   time_t (*now)(void *);
   void *now_arg;
 };
@@ -84,7 +91,7 @@ fca_certcache_t *fca_certcache_new(const fca_ca_t *ca, EVP_PKEY *leaf_key, size_
   c->ca = ca;
   c->leaf_key = leaf_key;
   lru_init(&c->lru, capacity, free_ctx);
-  c->st.capacity = c->lru.cap;
+  c->capacity = c->lru.cap;
   c->now = default_now;
   return c;
 }
@@ -119,7 +126,7 @@ static SSL_CTX *build(fca_certcache_t *c, const char *host, time_t *expiry) {
     return NULL;
   }
   X509_free(leaf);
-  c->st.mints++;
+  atomic_fetch_add_explicit(&c->ctr.mints, 1, memory_order_relaxed);
   return ctx;
 }
 
@@ -129,24 +136,33 @@ SSL_CTX *fca_certcache_get(fca_certcache_t *c, const char *host) {
   time_t now = c->now(c->now_arg);
   if (n) {
     if ((int64_t)now < n->aux - FCA_CERTCACHE_RENEW_SECS) {
-      c->st.hits++;
+      atomic_fetch_add_explicit(&c->ctr.hits, 1, memory_order_relaxed);
       return n->val;
     }
-    c->st.renewals++;
+    atomic_fetch_add_explicit(&c->ctr.renewals, 1, memory_order_relaxed);
   }
-  c->st.misses++;
+  atomic_fetch_add_explicit(&c->ctr.misses, 1, memory_order_relaxed);
   time_t expiry = 0;
   SSL_CTX *ctx = build(c, host, &expiry);
   if (!ctx) {
-    c->st.failures++;
+    atomic_fetch_add_explicit(&c->ctr.failures, 1, memory_order_relaxed);
     /* An expiring (not yet expired) entry stays usable until a re-mint succeeds. */
     return n && (int64_t)now < n->aux ? n->val : NULL;
   }
-  if (lru_put(&c->lru, host, ctx, (int64_t)expiry)) c->st.evictions++;
+  if (lru_put(&c->lru, host, ctx, (int64_t)expiry))
+    atomic_fetch_add_explicit(&c->ctr.evictions, 1, memory_order_relaxed);
+  atomic_store_explicit(&c->ctr.entries, c->lru.count, memory_order_relaxed);
   return ctx;
 }
 
 void fca_certcache_stats(const fca_certcache_t *c, fca_certcache_stats_t *out) {
-  *out = c->st;
-  out->entries = c->lru.count;
+  fca_certcache_t *m = (fca_certcache_t *)c; /* atomic loads take non-const pointers in C11 */
+  out->hits = atomic_load_explicit(&m->ctr.hits, memory_order_relaxed);
+  out->misses = atomic_load_explicit(&m->ctr.misses, memory_order_relaxed);
+  out->evictions = atomic_load_explicit(&m->ctr.evictions, memory_order_relaxed);
+  out->mints = atomic_load_explicit(&m->ctr.mints, memory_order_relaxed);
+  out->renewals = atomic_load_explicit(&m->ctr.renewals, memory_order_relaxed);
+  out->failures = atomic_load_explicit(&m->ctr.failures, memory_order_relaxed);
+  out->entries = atomic_load_explicit(&m->ctr.entries, memory_order_relaxed);
+  out->capacity = c->capacity;
 }

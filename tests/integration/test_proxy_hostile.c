@@ -34,6 +34,12 @@ static size_t exchange(const char *req, size_t req_len, char **resp, const char 
   return n;
 }
 
+static char *fca_xasprintf_test(const char *fmt, int v) {
+  char *s = malloc(256);
+  snprintf(s, 256, fmt, v);
+  return s;
+}
+
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -78,7 +84,14 @@ Test(hostile, fd_exhaustion_backs_off_says_so_once_and_resumes) {
                 "%zu bytes of stderr):\n%.2000s",
                 said, elen, err);
   cr_assert_not_null(strstr(err, "file descriptors"), "the episode is reported:\n%.2000s", err);
-  cr_assert(fca_proc_alive(px.pid), "fcaudit died:\n%.3000s",
+  int wst = 0;
+  bool alive = fca_proc_alive(px.pid) || fca_proc_wait(px.pid, 0, &wst) != 0;
+  if (!alive) {
+    free(err);
+    err = fca_testproxy_stderr(&px);
+    elen = strlen(err);
+  }
+  cr_assert(alive, "fcaudit died (wait status %#x):\n%.3000s", (unsigned)wst,
             err + (elen > 3000 ? elen - 3000 : 0));
   free(err);
   for (int i = 0; i < N; i++)
@@ -414,4 +427,114 @@ Test(hostile, world_writable_ca_dir_is_refused) {
   free(log);
   free(ca);
   free(dir);
+}
+
+/* ---- CONNECT to this host's own ports when remote clients are allowed ---- */
+
+Test(hostile, allow_remote_denies_connect_to_local_ports) {
+  cr_assert_eq(fca_origin_start(&org, NULL), 0);
+  cr_assert_eq(fca_testproxy_start(&px, (const char *const[]){"--allow-remote", NULL}), 0);
+  char req[256];
+  int n = snprintf(req, sizeof req, "CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n", org.port);
+  expect_status(req, (size_t)n, "403");
+  /* A request inside the tunnel would have reached the local service: nothing did. */
+  n = snprintf(req, sizeof req, "CONNECT localhost:%d HTTP/1.1\r\nHost: x\r\n\r\n", org.port);
+  expect_status(req, (size_t)n, "403");
+  char *err = fca_testproxy_stderr(&px);
+  cr_assert_not_null(strstr(err, "--allow-local-connect"), "%s", err);
+  free(err);
+  fca_testproxy_stop(&px);
+  /* The option lifts it. */
+  cr_assert_eq(fca_testproxy_start(
+                   &px, (const char *const[]){"--allow-remote", "--allow-local-connect", NULL}),
+               0);
+  n = snprintf(req, sizeof req,
+               "CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n"
+               "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+               org.port);
+  char *resp;
+  size_t rn = exchange(req, (size_t)n, &resp, "target: /echo", 8000);
+  cr_assert_not_null(fca_find(resp, rn, "target: /echo"), "%.*s", (int)rn, resp);
+  free(resp);
+}
+
+/* ---- the admin listener under many dashboards ---- */
+
+static int start_with_admin(const char *root) {
+  int admin = fca_free_port();
+  char a[64];
+  snprintf(a, sizeof a, "127.0.0.1:%d", admin);
+  fca_origin_opts_t oo = {.root = root};
+  cr_assert_eq(fca_origin_start(&org, &oo), 0);
+  cr_assert_eq(fca_testproxy_start(&px, (const char *const[]){"--admin", a, NULL}), 0);
+  cr_assert_eq(fca_wait_tcp_port(admin, 10000), 0);
+  return admin;
+}
+
+Test(hostile, stalled_event_streams_do_not_lock_out_a_new_dashboard) {
+  int admin = start_with_admin(NULL);
+  enum { N = 64 };
+  int fds[N];
+  const char *ev = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  for (int i = 0; i < N; i++) {
+    fds[i] = fca_tcp_connect(admin, 3000);
+    cr_assert_geq(fds[i], 0);
+    cr_assert_eq(fca_send_all(fds[i], ev, strlen(ev), 2000), 0);
+    char *buf = NULL;
+    size_t n = 0;
+    fca_recv_until(fds[i], &buf, &n, 0, "event: hello", 3000);
+    cr_assert(n >= 12 && strncmp(buf, "HTTP/1.1 200", 12) == 0, "stream %d: %.*s", i, (int)n, buf);
+    free(buf); /* and never read again */
+  }
+  int fd = fca_tcp_connect(admin, 3000);
+  cr_assert_eq(fca_send_all(fd, ev, strlen(ev), 2000), 0);
+  char *buf = NULL;
+  size_t n = 0;
+  fca_recv_until(fd, &buf, &n, 0, "\r\n\r\n", 3000);
+  cr_assert(n >= 12 && strncmp(buf, "HTTP/1.1 200", 12) == 0, "a new dashboard: %.*s", (int)n, buf);
+  free(buf);
+  close(fd);
+  /* The oldest stream made room. */
+  buf = NULL;
+  n = 0;
+  cr_assert_eq(fca_recv_until(fds[0], &buf, &n, 0, NULL, 3000), 1, "the oldest stream is closed");
+  free(buf);
+  for (int i = 0; i < N; i++) close(fds[i]);
+}
+
+Test(hostile, cached_report_follows_new_events) {
+  char *root = fca_tmpdir_new();
+  char *page = fca_path(root, "page.html");
+  const char *html = "<!doctype html><title>pay</title>"
+                     "<script src=\"https://js.stripe.com/v3/\"></script>";
+  cr_assert_eq(fca_write_file(page, html, strlen(html)), 0);
+  int admin = start_with_admin(root);
+  char *report = fca_xasprintf_test("http://127.0.0.1:%d/api/report.json", admin);
+  fca_run_t a, b, c;
+  fca_curl(&a, 5000, "-sf", report, NULL);
+  fca_curl(&b, 5000, "-sf", report, NULL);
+  cr_assert_eq(fca_run_exit_code(&a), 0);
+  cr_assert_str_eq(a.out, b.out, "nothing happened in between: the same report");
+  /* A page load: events the report shows. */
+  char *url = fca_origin_url(&org, "/files/page.html");
+  char *proxy = fca_testproxy_url(&px);
+  fca_run_t r;
+  fca_curl(&r, 5000, "-x", proxy, "-H", "Accept: text/html", url, NULL);
+  cr_assert_eq(fca_run_exit_code(&r), 0, "%s", r.err);
+  fca_run_free(&r);
+  bool changed = false;
+  for (int i = 0; i < 50 && !changed; i++) {
+    fca_curl(&c, 5000, "-sf", report, NULL);
+    changed = strcmp(c.out, a.out) != 0;
+    fca_run_free(&c);
+    if (!changed) usleep(100 * 1000);
+  }
+  cr_assert(changed, "the report never showed the new exchange");
+  fca_run_free(&a);
+  fca_run_free(&b);
+  free(url);
+  free(proxy);
+  free(report);
+  free(page);
+  free(root);
 }

@@ -53,6 +53,8 @@ static void run(const char *ce, const unsigned char *in, size_t n, size_t cap, s
       cr_assert_eq(rc, fca_decode_state(d) == FCA_DECODE_OK ? 0 : -1);
       off += k;
     }
+  } else if (split == SIZE_MAX - 1) { /* byte by byte, as a slow TCP peer may deliver it */
+    for (size_t off = 0; off < n; off++) fca_decode_feed(d, in + off, 1);
   } else if (split) {
     fca_decode_feed(d, in, split);
     fca_decode_feed(d, in + split, n - split);
@@ -88,6 +90,15 @@ static void run_all(const char *ce, const unsigned char *in, size_t n, size_t ca
                  fca_decode_state_name(t.state), fca_decode_state_name(r->state));
     same_output(&t, r, "split", split);
     result_free(&t);
+  }
+  if (n <= 16384) { /* byte by byte (bounded for time: larger inputs get the splits above) */
+    result_t b;
+    run(ce, in, n, cap, SIZE_MAX - 1, 0, &b);
+    cr_assert_eq(b.state, r->state, "byte by byte: state %s (%s) vs %s (%s)",
+                 fca_decode_state_name(b.state), b.reason, fca_decode_state_name(r->state),
+                 r->reason);
+    same_output(&b, r, "byte by byte", 1);
+    result_free(&b);
   }
   for (unsigned seed = 1; seed <= 20; seed++) {
     result_t t;
@@ -227,6 +238,62 @@ Test(decode, zstd_roundtrip_and_concatenated_frames) {
   free(two);
   free(zs);
   free(plain);
+}
+
+/* A frame whose header declares fewer bytes than its blocks hold: the same note whether the
+ * body comes whole (zstd's one-pass path) or in pieces (its streaming path). */
+Test(decode, zstd_wrong_declared_size_same_state_however_chunked) {
+  size_t n = 300000;
+  unsigned char *plain = malloc(n);
+  for (size_t i = 0; i < n; i++) plain[i] = (unsigned char)("fcaudit "[i % 8] + (i / 4096) % 3);
+  /* Small blocks (a flush every 1000 bytes), so that streaming emits output before it meets
+   * the block that overruns the declared size. */
+  ZSTD_CCtx *cc = ZSTD_createCCtx();
+  cr_assert(!ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cc, n)));
+  size_t cap = ZSTD_compressBound(n) + 65536;
+  unsigned char *zs = malloc(cap);
+  ZSTD_outBuffer ob = {zs, cap, 0};
+  for (size_t off = 0; off < n; off += 1000) {
+    ZSTD_inBuffer ib = {plain + off, n - off < 1000 ? n - off : 1000, 0};
+    ZSTD_EndDirective e = off + 1000 >= n ? ZSTD_e_end : ZSTD_e_flush;
+    size_t left;
+    do left = ZSTD_compressStream2(cc, &ob, &ib, e);
+    while (left && !ZSTD_isError(left));
+    cr_assert(!ZSTD_isError(left));
+  }
+  ZSTD_freeCCtx(cc);
+  size_t cn = ob.pos;
+  unsigned fhd = zs[4];
+  cr_assert_eq(fhd >> 6, 2, "a 4-byte content size field");
+  size_t at = 5 + (((fhd >> 5) & 1) ? 0 : 1) + (size_t[]){0, 1, 2, 4}[fhd & 3];
+  uint32_t fcs = (uint32_t)zs[at] | (uint32_t)zs[at + 1] << 8 | (uint32_t)zs[at + 2] << 16 |
+                 (uint32_t)zs[at + 3] << 24;
+  cr_assert_eq(fcs, n);
+  const uint32_t wrong = 10000;
+  for (int k = 0; k < 4; k++) zs[at + k] = (unsigned char)(wrong >> (8 * k));
+  result_t r;
+  run_all("zstd", zs, cn, 4096, &r); /* the cap falls before the overrun */
+  cr_assert_neq(r.state, FCA_DECODE_OK);
+  result_free(&r);
+  run_all("zstd", zs, cn, 0, &r);
+  cr_assert_eq(r.state, FCA_DECODE_CORRUPT, "%s", r.reason);
+  result_free(&r);
+  free(zs);
+  free(plain);
+}
+
+Test(decode, zstd_legacy_frames_refused_however_chunked) {
+  unsigned char legacy[64] = {0x27, 0xB5, 0x2F, 0xFD}; /* v0.7 magic, then a made-up frame */
+  for (size_t i = 4; i < sizeof legacy; i++) legacy[i] = (unsigned char)(i * 37);
+  result_t r;
+  run_all("zstd", legacy, sizeof legacy, 0, &r);
+  cr_assert_eq(r.state, FCA_DECODE_CORRUPT);
+  cr_assert(strstr(r.reason, "legacy") != NULL, "%s", r.reason);
+  result_free(&r);
+  legacy[0] = 0x22; /* v0.2 */
+  run_all("zstd", legacy, sizeof legacy, 0, &r);
+  cr_assert_eq(r.state, FCA_DECODE_CORRUPT);
+  result_free(&r);
 }
 
 Test(decode, zstd_window_over_8mib_rejected) {

@@ -413,3 +413,32 @@ Test(har_replay, playwright_attached_body_file) {
   rmdir(dir);
   free(body);
 }
+
+/* A key Stripe.js sent to api.stripe.com in a form body is read from the entry's postData. */
+Test(har_replay, key_in_post_data) {
+  capture_t c;
+  cap_init(&c);
+  fca_audit_t *a = cap_audit(&c, "test");
+  fca_har_replay_t *r = fca_har_replay_new(a, "har:t", NULL);
+  replay(r, "{\"_resourceType\":\"document\",\"startedDateTime\":\"2026-12-01T10:00:00Z\","
+            "\"request\":{\"method\":\"GET\",\"url\":\"https://shop.test/pay\",\"headers\":[]},"
+            "\"response\":{\"status\":200,\"headers\":[{\"name\":\"Content-Type\",\"value\":"
+            "\"text/html\"}],\"content\":{\"size\":48,\"text\":\"<script src=\\\"https://"
+            "js.stripe.com/v3\\\"></script>\"}}}");
+  replay(r, "{\"_resourceType\":\"fetch\",\"startedDateTime\":\"2026-12-01T10:00:02Z\","
+            "\"request\":{\"method\":\"POST\",\"url\":\"https://api.stripe.com/v1/payment_methods\","
+            "\"headers\":[{\"name\":\"Content-Type\",\"value\":\"application/x-www-form-urlencoded\"},"
+            "{\"name\":\"Referer\",\"value\":\"https://js.stripe.com/\"}],"
+            "\"postData\":{\"mimeType\":\"application/x-www-form-urlencoded\",\"text\":"
+            "\"type=card&key=pk_live_0123456789abcdefghijkl\"}},"
+            "\"response\":{\"status\":200,\"headers\":[{\"name\":\"Content-Type\",\"value\":"
+            "\"application/json\"}],\"content\":{\"size\":2,\"text\":\"{}\"}}}");
+  const cap_event_t *v = cap_find(&c, FCA_EV_VIOLATION, "FC-TEST-1");
+  cr_assert_not_null(v, "the key in postData is judged");
+  cr_assert_str_eq(v->ev_name, "key (form field)");
+  cr_assert_str_eq(v->ev_value, "pk_live_0123456789abcdefghijkl");
+  fca_har_replay_free(r);
+  fca_audit_finish(a);
+  fca_audit_free(a);
+  cap_free(&c);
+}
