@@ -6,12 +6,11 @@
 #ifndef FCAUDIT_ADMIN_H
 #define FCAUDIT_ADMIN_H
 
+#include "fcaudit/config.h"
 #include "fcaudit/metrics.h"
 
 #include <stdbool.h>
 #include <stddef.h>
-
-#define FCA_ADMIN_HOST "fcaudit.test"
 
 typedef struct fca_admin fca_admin_t;
 struct fca_sink;

@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The name that reaches the admin pages through the proxy (http(s)://fcaudit.test/). */
+#define FCA_ADMIN_HOST "fcaudit.test"
+
 typedef struct {
   char **items;
   size_t n;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fcaudit/checklist.h"
 #include "fcaudit/event.h"
 #include "fcaudit/ruleset.h"
 
@@ -36,12 +37,6 @@
 #define FCA_MODEL_NOTES_MAX 10000
 #endif
 
-typedef enum {
-  FCA_ITEM_NA = 0, /* nothing applies */
-  FCA_ITEM_PASS,
-  FCA_ITEM_FAIL,
-} fca_item_status_t;
-
 typedef struct {
   fca_item_status_t status;
   char *why; /* one line */
@@ -53,8 +48,8 @@ typedef struct {
   bool top_level;
   char *tagged_by;
   char *confidence;
-  uint64_t loads;  /* distinct page ids (document loads) seen with this key */
-  uint64_t passes; /* pass events */
+  uint64_t loads;     /* distinct page ids (document loads) seen with this key */
+  uint64_t passes;    /* pass events */
   bool never_fetched; /* a stripe-js-not-fetched note: "references Stripe.js (never fetched)" */
   char *first_ts;
   fca_item_result_t items[5]; /* index 1..4 (0 unused); filled by fca_model_finalize */
@@ -170,15 +165,11 @@ bool fca_model_finding_fails(const fca_model_t *m, const fca_model_finding_t *f)
 void fca_model_fingerprint(const char *rule, const char *page_url, const char *ev_source,
                            const char *ev_name, const char *ev_value, const char *ev_url,
                            char out[FCA_FINGERPRINT_SIZE]);
-/* url without ?query and #fragment (malloc'd). */
-char *fca_model_strip_query(const char *url);
 
 /* The console summary: pages seen and tagged, findings by rule and level, each page's
  * scorecard, the verdict, and a clear warning when no page was tagged. */
 void fca_model_print_summary(FILE *f, fca_model_t *m, bool color);
 
-const char *fca_item_status_name(fca_item_status_t s); /* pass | fail | n/a */
-const char *fca_item_title(int item);                  /* checklist item's short title */
 /* What a page does with Stripe.js, in the words every output uses: "loads Stripe.js", or
  * "references Stripe.js (never fetched)" after a stripe-js-not-fetched note. */
 const char *fca_model_page_stripejs(const fca_model_page_t *p);

@@ -1,37 +1,59 @@
 /* proxy: the forward proxy as a whole: worker threads (each with its own event_base, evdns_base
- * and SO_REUSEPORT listeners), shared read-only state, graceful shutdown. fca_proxy_main runs it
- * in the foreground with signal handling (SIGINT/SIGTERM drain and exit, SIGHUP reopens logs);
- * fca_proxy_start/stop/wait let another command (e.g. `fcaudit run`) embed it. */
+ * and SO_REUSEPORT listeners), shared read-only state, graceful shutdown. It knows nothing of
+ * reports, event sinks or the command line: the caller (src/cli's run session) gives it the
+ * audit engine and the CA, starts it, stops it and turns the run into reports and an exit
+ * code. The order of a run: fca_proxy_new (binds every --listen address), optionally
+ * fca_proxy_route_admin, fca_proxy_start (workers accept), fca_proxy_stop (drain),
+ * fca_proxy_try_join / fca_proxy_wait_free. */
 #ifndef FCAUDIT_PROXY_H
 #define FCAUDIT_PROXY_H
 
 #include "fcaudit/config.h"
 #include "fcaudit/metrics.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct fca_proxy fca_proxy_t;
+struct fca_audit;
+struct fca_ca;
+struct fca_harw;
 
-/* Binds every --listen address and starts the workers. NULL with err on failure. */
-fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen);
-/* The same, with the run model the admin pages show (the one the reports come from); the model
- * is subscribed to the proxy's sink before anything else starts. */
-struct fca_model;
-fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_model *model, char *err,
-                                        size_t errlen);
+typedef struct {
+  const fca_config_t *cfg; /* read for the proxy's whole life */
+  struct fca_audit *audit; /* fed every intercepted exchange; the caller's, outlives the proxy */
+  struct fca_ca *ca;       /* the interception CA; the caller's, outlives the proxy */
+  struct fca_harw *har;    /* --har: exchanges recorded here (thread-safe), or NULL */
+} fca_proxy_opts_t;
+
+/* Binds every --listen address (probing each first) and makes the workers, which do not run
+ * yet. NULL with err on failure. */
+fca_proxy_t *fca_proxy_new(const fca_proxy_opts_t *opts, char *err, size_t errlen);
+/* Where requests for http(s)://fcaudit.test/ go: the admin listener `listen` (the --admin
+ * spec; a wildcard address is reached on loopback) bound on `port`. Before fca_proxy_start. */
+void fca_proxy_route_admin(fca_proxy_t *p, const char *listen, int port);
+/* Starts the worker threads: from here on connections are accepted and served. */
+void fca_proxy_start(fca_proxy_t *p);
+
 /* The actual port of the i-th listen address (useful with port 0). */
 int fca_proxy_port(const fca_proxy_t *p, size_t i);
-/* The event sink (log, console, subscribers); valid until fca_proxy_wait_free. */
-struct fca_sink *fca_proxy_sink(fca_proxy_t *p);
-/* A snapshot of every counter (thread-safe; per-worker caches are read without their owner's
- * lock, so cache figures may be a moment old). */
+size_t fca_proxy_nlisten(const fca_proxy_t *p);
+int fca_proxy_nworkers(const fca_proxy_t *p);
+/* "127.0.0.1:8080", "[::1]:8080" for the i-th listen address. */
+void fca_proxy_listen_name(const fca_proxy_t *p, size_t i, char *buf, size_t n);
+/* A snapshot of the proxy's counters: connections, requests, bytes, TLS, certificate cache
+ * (thread-safe; per-worker caches are read without their owner's lock, so cache figures may be
+ * a moment old). The audit, sink and start-time fields are left 0 for the caller. */
 void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *out);
+
 /* Starts a graceful shutdown: stop accepting, let exchanges finish for --drain-timeout.
  * Safe to call from any thread; a second call closes everything at once. */
 void fca_proxy_stop(fca_proxy_t *p);
-/* Waits for the workers to end (and the audit to finish); idempotent. */
-void fca_proxy_wait(fca_proxy_t *p);
-/* Waits for the workers to end, then frees the proxy. */
+/* Joins the workers that have ended; true when none is left running. Does not block. */
+bool fca_proxy_try_join(fca_proxy_t *p);
+/* Waits for every worker to end (blocking); idempotent. */
+void fca_proxy_join(fca_proxy_t *p);
+/* Waits for the workers to end, then frees the proxy. Works on a proxy never started. */
 void fca_proxy_wait_free(fca_proxy_t *p);
 
 /* What became of the requests clients sent: refused by fcaudit itself (a 4xx it answered:
@@ -42,9 +64,5 @@ typedef struct {
   char first_refusal[200];
 } fca_proxy_outcome_t;
 void fca_proxy_outcome(fca_proxy_t *p, fca_proxy_outcome_t *out);
-
-/* Foreground run. Returns a process exit status: 0 after a clean shutdown, 3 when it could not
- * start. */
-int fca_proxy_main(const fca_config_t *cfg);
 
 #endif

@@ -7,13 +7,8 @@
 #include <stddef.h>
 
 #include "fcaudit/config.h"
+#include "fcaudit/exit.h"
 #include "fcaudit/model.h"
-
-/* Exit statuses of `fcaudit run` and `fcaudit report` (docs/report.md); the highest wins. */
-#define FCA_EXIT_OK 0
-#define FCA_EXIT_FINDINGS 1 /* findings at or above --fail-on, or too few tagged pages */
-#define FCA_EXIT_CMD 2      /* the wrapped command failed */
-#define FCA_EXIT_FATAL 3    /* fcaudit could not run (options, port, CA, reports) */
 
 /* Policy from --fail-on/--require-tagged, rules set to ignore by --rule ID=ignore and
  * --rules-file (lines without a URL glob), and the --baseline file. Idempotent. Returns 0, or -1

@@ -29,6 +29,10 @@ typedef enum {
   FCA_RULE_ISO_1,
   FCA_RULE_TEST_1,
   FCA_RULE_TEST_2,
+  FCA_RULE_CSP_1,
+  FCA_RULE_CSP_2,
+  FCA_RULE_CSP_3,
+  FCA_RULE_CSP_4,
   FCA_RULE_COUNT
 } fca_rule_id_t;
 

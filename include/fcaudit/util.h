@@ -49,7 +49,8 @@ int fca_parse_duration_ms(const char *s, uint64_t *out_ms);
 /* "256k", "16M", "1G" (binary multiples, optional trailing "iB"/"B"); bare number is bytes. */
 int fca_parse_size(const char *s, uint64_t *out_bytes);
 
-/* Writes a one-line error message into err (when err is non-NULL and errlen > 0). */
+/* The error idiom of every layer: a function that can fail takes (char *err, size_t errlen),
+ * returns NULL or -1, and writes one line into err with this (err may be NULL or errlen 0). */
 void fca_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Levenshtein distance between a[0..la) and b[0..lb) (for "did you mean" suggestions);
@@ -58,6 +59,12 @@ size_t fca_edit_distance(const char *a, size_t la, const char *b, size_t lb, boo
 
 /* Case-insensitive glob with '*' and '?' (for host and URL patterns). */
 bool fca_glob_match(const char *pattern, const char *s);
+
+/* Where url's ?query or #fragment starts (its length when it has neither): what is left
+ * before it names the resource, not its parameters (src/util/url_query.c). */
+size_t fca_url_query_offset(const char *url);
+/* url without its ?query and #fragment, malloc'd; NULL for NULL. */
+char *fca_url_without_query(const char *url);
 
 /* Milliseconds since the epoch (wall clock) and a monotonic clock in ms. */
 int64_t fca_now_ms(void);

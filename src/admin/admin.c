@@ -135,14 +135,14 @@ static int bind_listener(fca_admin_t *a, char *err, size_t errlen) {
   char portstr[8];
   int port;
   if (fca_config_split_hostport(a->opts.listen, a->listen_host, sizeof a->listen_host, &port) < 0) {
-    snprintf(err, errlen, "bad --admin address '%s' (want ADDR:PORT)", a->opts.listen);
+    fca_seterr(err, errlen, "bad --admin address '%s' (want ADDR:PORT)", a->opts.listen);
     return -1;
   }
   if (!a->opts.allow_remote && !fca_config_host_is_loopback(a->listen_host)) {
-    snprintf(err, errlen,
-             "refusing --admin %s without --allow-remote-admin: the admin pages show live "
-             "traffic and hand out the CA",
-             a->opts.listen);
+    fca_seterr(err, errlen,
+               "refusing --admin %s without --allow-remote-admin: the admin pages show live "
+               "traffic and hand out the CA",
+               a->opts.listen);
     return -1;
   }
   snprintf(portstr, sizeof portstr, "%d", port);
@@ -152,15 +152,15 @@ static int bind_listener(fca_admin_t *a, char *err, size_t errlen) {
   struct addrinfo *res = NULL;
   int gai = getaddrinfo(a->listen_host, portstr, &hints, &res);
   if (gai != 0 || !res) {
-    snprintf(err, errlen, "cannot resolve --admin address '%s': %s", a->opts.listen,
-             gai_strerror(gai));
+    fca_seterr(err, errlen, "cannot resolve --admin address '%s': %s", a->opts.listen,
+               gai_strerror(gai));
     return -1;
   }
   int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
   if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-    snprintf(err, errlen, "cannot listen on %s (admin): %s", a->opts.listen, strerror(errno));
+    fca_seterr(err, errlen, "cannot listen on %s (admin): %s", a->opts.listen, strerror(errno));
     if (fd >= 0) close(fd);
     freeaddrinfo(res);
     return -1;
@@ -173,7 +173,7 @@ static int bind_listener(fca_admin_t *a, char *err, size_t errlen) {
                                            : ((struct sockaddr_in *)&ss)->sin_port);
   if (!evhttp_accept_socket_with_handle(a->http, fd)) {
     close(fd);
-    snprintf(err, errlen, "cannot listen on %s (admin)", a->opts.listen);
+    fca_seterr(err, errlen, "cannot listen on %s (admin)", a->opts.listen);
     return -1;
   }
   return 0;
@@ -199,14 +199,14 @@ fca_admin_t *fca_admin_start(const fca_admin_opts_t *opts, char *err, size_t err
   a->opts = *opts;
   a->wake_rd = a->wake_wr = -1;
   if (!opts->listen) {
-    snprintf(err, errlen, "no --admin address");
+    fca_seterr(err, errlen, "no --admin address");
     goto fail;
   }
   if (fca_admin_ca_prepare(a, err, errlen) < 0) goto fail;
   a->base = event_base_new();
   a->http = a->base ? evhttp_new(a->base) : NULL;
   if (!a->http) {
-    snprintf(err, errlen, "cannot create the admin event loop");
+    fca_seterr(err, errlen, "cannot create the admin event loop");
     goto fail;
   }
   /* Methods evhttp does not know are refused by it; the known ones reach on_request, which
@@ -222,7 +222,7 @@ fca_admin_t *fca_admin_start(const fca_admin_opts_t *opts, char *err, size_t err
 
   int p[2];
   if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
-    snprintf(err, errlen, "cannot create the admin wake-up pipe: %s", strerror(errno));
+    fca_seterr(err, errlen, "cannot create the admin wake-up pipe: %s", strerror(errno));
     goto fail;
   }
   a->wake_rd = p[0];
@@ -245,14 +245,14 @@ fca_admin_t *fca_admin_start(const fca_admin_opts_t *opts, char *err, size_t err
     a->own_model = true;
   }
   if (pthread_create(&a->thread, NULL, admin_main, a) != 0) {
-    snprintf(err, errlen, "cannot start the admin thread");
+    fca_seterr(err, errlen, "cannot start the admin thread");
     goto fail;
   }
   a->thread_started = true;
   /* Subscribed last: a subscription cannot be undone, so nothing may fail after it. */
   if (opts->sink) {
     if (fca_sink_subscribe(opts->sink, on_event, a) < 0) {
-      snprintf(err, errlen, "the event sink has no room for the admin's subscriber");
+      fca_seterr(err, errlen, "the event sink has no room for the admin's subscriber");
       goto fail;
     }
     if (a->own_model && fca_sink_subscribe(opts->sink, fca_model_event_fn, a->model) < 0)

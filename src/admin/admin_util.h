@@ -16,8 +16,8 @@ typedef struct {
 void fca_abuf_add(fca_abuf_t *b, const void *s, size_t n);
 void fca_abuf_puts(fca_abuf_t *b, const char *s);
 void fca_abuf_printf(fca_abuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s[0..n) with & < > " ' replaced by entities and NUL bytes dropped, so the result is
- * safe in element content and in quoted attribute values. */
+/* Appends s[0..n) escaped by fca_escape_markup (fcaudit/escape.h): & < > " ' as entities, NUL
+ * dropped, other control characters as \xHH; safe in element content and quoted attributes. */
 void fca_abuf_html(fca_abuf_t *b, const char *s, size_t n);
 void fca_abuf_free(fca_abuf_t *b);
 

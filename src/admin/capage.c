@@ -43,7 +43,7 @@ int fca_admin_ca_prepare(fca_admin_t *a, char *err, size_t errlen) {
   a->ca_der = write_mem(ca, true, &a->ca_der_len);
   if (!a->ca_pem || !a->ca_der || fca_ca_spki_b64(ca, a->ca_spki, sizeof a->ca_spki) < 0 ||
       fca_ca_fingerprint_sha256(ca, a->ca_sha256, sizeof a->ca_sha256) < 0) {
-    snprintf(err, errlen, "cannot render the CA certificate for the admin pages");
+    fca_seterr(err, errlen, "cannot render the CA certificate for the admin pages");
     return -1;
   }
   X509 *x = fca_ca_cert(ca);

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "fcaudit/admin.h"
+#include "fcaudit/escape.h"
 #include "fcaudit/util.h"
 
 static void reserve(fca_abuf_t *b, size_t extra) {
@@ -48,25 +49,11 @@ void fca_abuf_printf(fca_abuf_t *b, const char *fmt, ...) {
   b->len += (size_t)n;
 }
 
+static void put_abuf(void *ud, const char *p, size_t n) { fca_abuf_add(ud, p, n); }
+
 void fca_abuf_html(fca_abuf_t *b, const char *s, size_t n) {
   reserve(b, n);
-  size_t run = 0; /* start of the pending run of plain bytes */
-  for (size_t i = 0; i < n; i++) {
-    const char *ent = NULL;
-    switch (s[i]) {
-    case '&': ent = "&amp;"; break;
-    case '<': ent = "&lt;"; break;
-    case '>': ent = "&gt;"; break;
-    case '"': ent = "&quot;"; break;
-    case '\'': ent = "&#39;"; break;
-    case '\0': ent = ""; break;
-    default: continue;
-    }
-    fca_abuf_add(b, s + run, i - run);
-    fca_abuf_puts(b, ent);
-    run = i + 1;
-  }
-  fca_abuf_add(b, s + run, n - run);
+  fca_escape_markup(s, n, put_abuf, b);
 }
 
 void fca_abuf_free(fca_abuf_t *b) {

@@ -172,7 +172,7 @@ static void api_evidence(fca_audit_t *a, const fca_audit_request_t *req) {
        p = fca_registry_next(a->reg, p)) {
     if (!p->announced || strcmp(p->client_id, cid) != 0) continue;
     fca_jsfetch_ran(a, p);
-    size_t ul = strcspn(req->url, "?#"); /* the endpoint, not its parameters */
+    size_t ul = fca_url_query_offset(req->url); /* the endpoint, not its parameters */
     bool seen = false;
     for (size_t i = 0; i < p->nfc && !seen; i++)
       seen = p->fc[i].ev.len == ul && memcmp(p->fc[i].ev.value, req->url, ul) == 0;
@@ -211,7 +211,7 @@ static fca_page_t *api_page(fca_audit_t *a, const char *cid, const char *referer
 static void api_key(fca_audit_t *a, const char *cid, const char *referer, int64_t now,
                     const char *url, fca_key_kind_t kind, const char *key, size_t n,
                     const char *name) {
-  char *where = fca_page_url_noquery(url);
+  char *where = fca_url_without_query(url);
   pthread_mutex_lock(&a->mu);
   fca_page_t *p = api_page(a, cid, referer, now);
   if (p) fca_correlate_key(a, p, kind == FCA_KEY_LIVE, key, n, -1, "request", name, where);

@@ -2,6 +2,8 @@
  * offline audit applies the same rules, levels and limits as a live one. */
 #include "fcaudit/audit_config.h"
 
+#include "fcaudit/util.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +27,6 @@ fca_audit_t *fca_audit_from_config(const fca_config_t *cfg, fca_event_fn emit, v
       .registry_max_age_ms = 30 * 60 * 1000,
   };
   fca_audit_t *a = fca_audit_new(&o);
-  if (!a) snprintf(err, errlen, "cannot start the audit engine");
+  if (!a) fca_seterr(err, errlen, "cannot start the audit engine");
   return a;
 }

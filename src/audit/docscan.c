@@ -78,9 +78,64 @@ static void on_attr_lit(void *ud, fca_lit_kind_t kind, const char *v, size_t n, 
 
 static const char *base_of(const fca_audit_exchange_t *x) { return x->base ? x->base : x->url; }
 
+/* Start tags the HTML parser keeps in (or moves to) the head; any other starts the body. */
+static bool head_tag(const fca_html_tag_t *t) {
+  static const char *const names[] = {"html",  "head",     "base",   "basefont", "bgsound",
+                                      "link",  "meta",     "noscript", "script", "style",
+                                      "template", "title"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (t->name_len == strlen(names[i]) && memcmp(t->name, names[i], t->name_len) == 0)
+      return true;
+  return false;
+}
+
+static void csp_inline_record(fca_audit_exchange_t *x, bool attr, const char *attr_name,
+                              size_t attr_len, const char *what, int64_t off,
+                              const fca_csp_request_t *req, const char *nonce, size_t nmeta) {
+  fca_page_t *p = x->page;
+  fca_page_inline_t *e = FCA_PAGE_PUSH(p, inlines);
+  if (!e) {
+    p->dropped++;
+    return;
+  }
+  e->attr = attr;
+  e->attr_name = attr_name ? fca_xstrndup(attr_name, attr_len) : NULL;
+  e->what = what;
+  e->offset = off;
+  e->req = *req;
+  e->nonce = nonce ? fca_xstrdup(nonce) : NULL;
+  e->req.nonce = (fca_policy_str_t){e->nonce, e->nonce ? strlen(e->nonce) : 0};
+  e->nmeta = nmeta;
+  fca_rules_evaluate(x->a, p);
+}
+
+/* Event-handler attributes that set Stripe up, on a page with a CSP. */
+static void csp_handlers(fca_audit_exchange_t *x, const fca_html_tag_t *t) {
+  for (size_t i = 0; i < t->nattrs; i++) {
+    const fca_html_attr_t *at = &t->attrs[i];
+    if (at->name_len < 3 || at->name[0] != 'o' || at->name[1] != 'n') continue;
+    const char *what = fca_setupscan_text(at->value, at->value_len);
+    if (!what) continue;
+    lock(x);
+    fca_page_t *p = x->page;
+    bool algs[3] = {true, false, false}; /* SHA-256 always: the fix names it */
+    fca_rule_csp_hash_algs(p, FCA_CSP_SCRIPT_ATTR, p->ncspmetas, algs);
+    fca_csp_request_t req = {.kind = FCA_CSP_SCRIPT_ATTR};
+    fca_csp_digest_t d;
+    fca_csp_digest_init(&d, algs);
+    fca_csp_digest_update(&d, at->value, at->value_len);
+    fca_csp_digest_final(&d, &req);
+    csp_inline_record(x, true, at->name, at->name_len, what, (int64_t)t->offset, &req, NULL,
+                      p->ncspmetas);
+    unlock(x);
+  }
+}
+
 static void on_tag(void *ud, const fca_html_tag_t *t) {
   fca_audit_exchange_t *x = ud;
   if (t->end_tag || t->inert) return;
+  if (!x->in_body && !head_tag(t)) x->in_body = true;
+  if (x->csp_any) csp_handlers(x, t);
   for (size_t i = 0; i < t->nattrs; i++) {
     const fca_html_attr_t *at = &t->attrs[i];
     if (at->value_len < 8 || !memmem(at->value, at->value_len, "pk_", 3)) continue;
@@ -95,6 +150,26 @@ static void on_tag(void *ud, const fca_html_tag_t *t) {
   }
 }
 
+/* An inline script that runs, on a page with a CSP: hash it (for the algorithms the policies
+ * name) and look for set-up code while its text streams past. */
+static void csp_inline_start(fca_audit_exchange_t *x, const fca_html_tag_t *t,
+                             const fca_html_script_t *s) {
+  if (!x->inl) x->inl = fca_xcalloc(1, sizeof *x->inl);
+  struct fca_csp_inline *in = x->inl;
+  free(in->nonce);
+  in->nonce = NULL;
+  if (s->nonce.present && fca_csp_element_nonceable(t))
+    in->nonce = fca_xstrndup(s->nonce.ptr, s->nonce.len);
+  in->script = t->offset + 1;
+  fca_setupscan_reset(&in->setup);
+  bool algs[3] = {true, false, false}; /* SHA-256 always: the fix names it */
+  lock(x);
+  in->nmeta = x->page->ncspmetas;
+  fca_rule_csp_hash_algs(x->page, FCA_CSP_SCRIPT_ELEM, in->nmeta, algs);
+  unlock(x);
+  fca_csp_digest_init(&in->digest, algs);
+}
+
 static char *resolve_nofrag(const char *base, const char *ref, size_t n);
 
 static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t *s) {
@@ -102,6 +177,8 @@ static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t
   bool runs = !t->inert && fca_detect_script_runs(s);
   x->script_at = t->offset + 1;
   x->script_runs = runs;
+  if (x->inl) x->inl->script = 0;
+  if (runs && !s->src.present && x->csp_any) csp_inline_start(x, t, s);
   if (!runs || !s->src.present) return;
   if (!fca_detect_stripejs_src(base_of(x), s->src.ptr, s->src.len)) return;
   lock(x);
@@ -116,6 +193,15 @@ static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t
                       NULL);
       fca_page_ev_set_tag(&e->refpol, t->raw, t->raw_len);
     }
+    fca_url_t u;
+    if (fca_url_resolve(base_of(x), strlen(base_of(x)), s->src.ptr, s->src.len, &u) == 0) {
+      e->url = fca_page_url_nofrag(u.href);
+      fca_url_free(&u);
+    }
+    if (s->nonce.present && fca_csp_element_nonceable(t))
+      e->nonce = fca_xstrndup(s->nonce.ptr, s->nonce.len);
+    if (s->integrity.present) e->integrity = fca_xstrndup(s->integrity.ptr, s->integrity.len);
+    e->nmeta = p->ncspmetas;
   } else {
     p->dropped++;
   }
@@ -130,9 +216,27 @@ static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t
   unlock(x);
 }
 
+static void csp_inline_text(fca_audit_exchange_t *x, const fca_html_text_t *txt) {
+  struct fca_csp_inline *in = x->inl;
+  if (txt->len) {
+    fca_csp_digest_update(&in->digest, txt->data, txt->len);
+    fca_setupscan_feed(&in->setup, txt->data, txt->len);
+  }
+  if (!txt->last) return;
+  in->script = 0;
+  fca_csp_request_t req = {.kind = FCA_CSP_SCRIPT_ELEM, .nonceable = in->nonce != NULL};
+  fca_csp_digest_final(&in->digest, &req);
+  if (!in->setup.found) return;
+  lock(x);
+  csp_inline_record(x, false, NULL, 0, in->setup.found, (int64_t)txt->script_offset, &req,
+                    in->nonce, in->nmeta);
+  unlock(x);
+}
+
 static void on_inline(void *ud, const fca_html_text_t *txt) {
   fca_audit_exchange_t *x = ud;
   if (txt->inert) return;
+  if (x->inl && x->inl->script == txt->script_offset + 1) csp_inline_text(x, txt);
   if (!x->lit) x->lit = fca_litscan_new(on_lit, x);
   if (x->lit_script != txt->script_offset + 1) {
     fca_litscan_restart(x->lit, txt->offset);
@@ -146,9 +250,32 @@ static void on_inline(void *ud, const fca_html_text_t *txt) {
   }
 }
 
+/* <meta http-equiv="Content-Security-Policy">: HTML's http-equiv processing enforces it only
+ * for a meta in the head with a non-empty content (the parser moves a meta seen after </head>
+ * but before the body into the head). */
+static void csp_meta(fca_audit_exchange_t *x, const fca_html_tag_t *t, const fca_html_meta_t *m) {
+  if (x->in_body || !m->content.present || m->content.len == 0) return;
+  lock(x);
+  fca_page_t *p = x->page;
+  fca_page_cspmeta_t *e = FCA_PAGE_PUSH(p, cspmetas);
+  if (e) {
+    fca_page_ev_set(&e->content, m->content.ptr, m->content.len, (int64_t)t->offset, NULL);
+    fca_page_ev_set_tag(&e->content, t->raw, t->raw_len);
+    x->csp_any = true;
+    fca_rules_evaluate(x->a, p);
+  } else {
+    p->dropped++;
+  }
+  unlock(x);
+}
+
 static void on_meta(void *ud, const fca_html_tag_t *t, const fca_html_meta_t *m) {
   fca_audit_exchange_t *x = ud;
-  if (t->inert || !m->name.present) return;
+  if (t->inert) return;
+  if (m->http_equiv.present && m->http_equiv.len == 23 &&
+      strncasecmp(m->http_equiv.ptr, "content-security-policy", 23) == 0)
+    csp_meta(x, t, m);
+  if (!m->name.present) return;
   bool referrer = m->name.len == 8 && strncasecmp(m->name.ptr, "referrer", 8) == 0;
   bool referer = m->name.len == 7 && strncasecmp(m->name.ptr, "referer", 7) == 0;
   if (!referrer && !referer) return;
@@ -251,7 +378,10 @@ void fca_docscan_start(fca_audit_exchange_t *x, const char *content_encoding) {
   if (x->mode == FCA_X_API && cap > FCA_STRIPEAPI_MAX + 1) cap = FCA_STRIPEAPI_MAX + 1;
   if (x->mode == FCA_X_DATA && cap > FCA_AUDIT_DATA_MAX) cap = FCA_AUDIT_DATA_MAX;
   x->dec = fca_decode_new(content_encoding, cap, on_decoded, x);
-  if (x->mode == FCA_X_DOC) x->scan = fca_html_scan_new(&cbs, x);
+  if (x->mode == FCA_X_DOC) {
+    x->scan = fca_html_scan_new(&cbs, x);
+    x->csp_any = x->page->csp.n > 0 || x->page->csp_ro.n > 0;
+  }
   if (x->mode == FCA_X_SCRIPT || x->mode == FCA_X_DATA) {
     x->lit = fca_litscan_new(on_lit, x);
     fca_litscan_restart(x->lit, 0);
@@ -321,6 +451,9 @@ void fca_docscan_free(fca_audit_exchange_t *x) {
   fca_html_scan_free(x->scan);
   fca_litscan_free(x->lit);
   fca_stripeapi_free(x->api);
+  if (x->inl) free(x->inl->nonce);
+  free(x->inl);
+  x->inl = NULL;
   x->dec = NULL;
   x->scan = NULL;
   x->lit = NULL;

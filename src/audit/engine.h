@@ -8,11 +8,14 @@
 #include "decode.h"
 #include "dedup.h"
 #include "detect.h"
+#include "csp.h"
 #include "fcaudit/audit.h"
+#include "fcaudit/checklist.h"
 #include "fcaudit/ruleset.h"
 #include "html_scan.h"
 #include "page.h"
 #include "registry.h"
+#include "setupscan.h"
 #include "stripeapi.h"
 
 #include <pthread.h>
@@ -31,8 +34,6 @@
 #define FCA_AUDIT_PENDING_MAX 256 /* framed pages waiting for their iframe */
 #endif
 
-typedef enum { FCA_ITEM_NA = 0, FCA_ITEM_PASS, FCA_ITEM_FAIL } fca_item_state_t;
-
 /* The scorecard of a tagged page: outlives the page (the registry may forget it). */
 typedef struct fca_card {
   struct fca_card *next;
@@ -41,7 +42,7 @@ typedef struct fca_card {
   bool top_level;
   fca_tag_kind_t tagged_by;
   fca_confidence_t confidence;
-  fca_item_state_t state[5]; /* items 1..4 */
+  fca_item_status_t state[FCA_CHECKLIST_ITEMS + 1]; /* items 1..4 */
   char *why[5];
   uint64_t count[FCA_RULE_COUNT]; /* findings on this page by rule (dedup included) */
   fca_level_t level[FCA_RULE_COUNT];
@@ -126,6 +127,19 @@ struct fca_audit_exchange {
   fca_stripeapi_t *api;
   char *base; /* DOC: resolved <base href> */
   bool ended;
+  /* DOC, CSP: only pages with a policy pay for any of this */
+  bool csp_any;  /* the page has a CSP header (enforced or report-only) or an enforced meta */
+  bool in_body;  /* a tag that starts the body was seen: a later <meta> CSP is ignored */
+  struct fca_csp_inline *inl; /* the inline script being read, when a CSP could block it */
+};
+
+/* The inline <script> being read on a page with a CSP (FC-CSP-4). */
+struct fca_csp_inline {
+  uint64_t script; /* its start tag's offset + 1, 0 when idle */
+  fca_csp_digest_t digest;
+  fca_setupscan_t setup;
+  char *nonce; /* when nonceable */
+  size_t nmeta;
 };
 
 /* docscan.c: the body pipelines (decode -> html_scan / litscan / JSON) of inspected exchanges. */

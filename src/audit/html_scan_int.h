@@ -111,6 +111,7 @@ struct fca_html_scan {
   size_t tagraw_len;
   bool tagraw_cut;
   bool tag_end, tag_self, tag_store, tag_full;
+  bool tag_dup; /* an attribute name was repeated (a parse error; CSP nonces then ignored) */
   int tag_el;
   size_t name_len; /* bytes of the name stored (<= NAME_MAX_STORED) */
   size_t taglen;

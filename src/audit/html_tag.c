@@ -113,6 +113,7 @@ void fca_html_tag_begin(fca_html_scan_t *s, uint64_t off, bool end) {
   s->tag_self = false;
   s->tag_store = false;
   s->tag_full = false;
+  s->tag_dup = false;
   s->tag_el = EL_OTHER;
   s->name_len = 0;
   s->taglen = 0;
@@ -177,6 +178,7 @@ void fca_html_attr_name_done(fca_html_scan_t *s) {
     if (b->name_len == a->name_len && memcmp(s->tagbuf + b->name_off, nm, a->name_len) == 0) {
       s->taglen = a->name_off;
       s->stats.attrs_duplicate++;
+      s->tag_dup = true;
       s->cur = -1;
       return;
     }
@@ -242,6 +244,7 @@ void fca_html_tag_emit(fca_html_scan_t *s, uint64_t next_off) {
   t.end_tag = s->tag_end;
   t.self_closing = s->tag_self;
   t.truncated = s->tag_full;
+  t.duplicate_attrs = s->tag_dup;
   t.raw = s->tagraw;
   t.raw_len = s->tagraw_len;
   t.raw_cut = s->tagraw_cut;

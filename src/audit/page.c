@@ -37,11 +37,6 @@ char *fca_page_url_nofrag(const char *url) {
   return h ? fca_xstrndup(url, (size_t)(h - url)) : fca_xstrdup(url);
 }
 
-char *fca_page_url_noquery(const char *url) {
-  size_t n = strcspn(url, "?#");
-  return fca_xstrndup(url, n);
-}
-
 char *fca_page_url_origin(const char *url) {
   fca_url_t u;
   if (fca_url_parse(url, strlen(url), &u) != 0) return NULL;
@@ -71,7 +66,7 @@ fca_page_t *fca_page_new(uint64_t id, const char *url, const char *client, const
   fca_page_t *p = fca_xcalloc(1, sizeof *p);
   p->id = id;
   p->url = fca_page_url_nofrag(url);
-  p->dedup_url = fca_page_url_noquery(url);
+  p->dedup_url = fca_url_without_query(url);
   p->origin = fca_page_url_origin(url);
   if (!p->origin) p->origin = fca_xstrdup("");
   p->site = fca_page_url_site(url);
@@ -154,7 +149,20 @@ static void free_findings(fca_page_t *p) {
   for (size_t i = 0; i < p->nscripts; i++) {
     fca_page_ev_clear(&p->scripts[i].src);
     fca_page_ev_clear(&p->scripts[i].refpol);
+    free(p->scripts[i].url);
+    free(p->scripts[i].nonce);
+    free(p->scripts[i].integrity);
   }
+  for (size_t i = 0; i < p->ncspmetas; i++) fca_page_ev_clear(&p->cspmetas[i].content);
+  for (size_t i = 0; i < p->ninlines; i++) {
+    free(p->inlines[i].attr_name);
+    free(p->inlines[i].nonce);
+  }
+  free(p->cspmetas);
+  free(p->inlines);
+  p->cspmetas = NULL;
+  p->inlines = NULL;
+  p->ncspmetas = p->ninlines = p->cap_cspmetas = p->cap_inlines = 0;
   for (size_t i = 0; i < p->nmetas; i++) fca_page_ev_clear(&p->metas[i].content);
   for (size_t i = 0; i < p->niframes; i++) {
     free(p->iframes[i].src);
@@ -264,6 +272,21 @@ void fca_page_copy_findings(fca_page_t *d, const fca_page_t *s) {
     e->has_refpol = s->scripts[i].has_refpol;
     ev_copy(&e->src, &s->scripts[i].src);
     ev_copy(&e->refpol, &s->scripts[i].refpol);
+    e->url = dup_or_null(s->scripts[i].url);
+    e->nonce = dup_or_null(s->scripts[i].nonce);
+    e->integrity = dup_or_null(s->scripts[i].integrity);
+    e->nmeta = s->scripts[i].nmeta;
+  }
+  for (size_t i = 0; i < s->ncspmetas; i++) {
+    fca_page_cspmeta_t *e = FCA_PAGE_PUSH(d, cspmetas);
+    ev_copy(&e->content, &s->cspmetas[i].content);
+  }
+  for (size_t i = 0; i < s->ninlines; i++) {
+    fca_page_inline_t *e = FCA_PAGE_PUSH(d, inlines);
+    *e = s->inlines[i];
+    e->attr_name = dup_or_null(s->inlines[i].attr_name);
+    e->nonce = dup_or_null(s->inlines[i].nonce);
+    e->req.nonce = (fca_policy_str_t){e->nonce, e->nonce ? strlen(e->nonce) : 0};
   }
   for (size_t i = 0; i < s->nmetas; i++) {
     fca_page_meta_t *e = FCA_PAGE_PUSH(d, metas);

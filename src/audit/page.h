@@ -7,6 +7,7 @@
 #ifndef FCAUDIT_PAGE_H
 #define FCAUDIT_PAGE_H
 
+#include "csp.h"
 #include "fcaudit/event.h"
 #include "policy.h"
 #include "stack.h"
@@ -52,7 +53,30 @@ typedef struct {
   fca_page_ev_t src;    /* script[src] as written */
   bool has_refpol;      /* referrerpolicy attribute present */
   fca_page_ev_t refpol; /* its value */
+  /* what CSP decides on (FC-CSP-1): the resolved URL, the nonce (when the element is
+   * nonceable), the integrity metadata, and how many <meta> CSPs came before it */
+  char *url;
+  char *nonce, *integrity;
+  size_t nmeta;
 } fca_page_script_t;
+
+/* A <meta http-equiv="Content-Security-Policy"> that browsers enforce (in the head, with a
+ * non-empty content): enforced for the elements after it. */
+typedef struct {
+  fca_page_ev_t content; /* value: the content; tag: the meta as it appeared */
+} fca_page_cspmeta_t;
+
+/* Inline code that sets Stripe up (FC-CSP-4): an inline <script> or an event-handler attribute
+ * whose text calls Stripe(, loadStripe(, a collect... method, or holds a publishable key. */
+typedef struct {
+  bool attr;          /* an event-handler attribute rather than a <script> */
+  char *attr_name;    /* "onclick" */
+  const char *what;   /* "Stripe(", "collectFinancialConnectionsAccounts", "a publishable key" */
+  int64_t offset;     /* the element's tag */
+  fca_csp_request_t req; /* nonce (points into nonce below) and content digests */
+  char *nonce;
+  size_t nmeta;
+} fca_page_inline_t;
 
 typedef struct {
   fca_page_ev_t content; /* meta content */
@@ -131,6 +155,10 @@ struct fca_page {
   size_t nkeys, cap_keys;
   fca_page_fc_t *fc;
   size_t nfc, cap_fc;
+  fca_page_cspmeta_t *cspmetas; /* enforced <meta> CSPs, in document order */
+  size_t ncspmetas, cap_cspmetas;
+  fca_page_inline_t *inlines; /* inline set-up code, recorded when a CSP could block it */
+  size_t ninlines, cap_inlines;
   uint64_t dropped; /* list entries over the caps */
 
   /* tagging */
@@ -192,10 +220,10 @@ void fca_page_ev_clear(fca_page_ev_t *ev);
 /* Tagged at the confidence the run asks for, and announced with a `page` event. */
 static inline bool fca_page_is_audited(const fca_page_t *p) { return p->announced; }
 
-/* URL helpers: the URL without fragment, without query+fragment, and the origin
+/* URL helpers: the URL without fragment (without query and fragment: fca_url_without_query,
+ * fcaudit/util.h), and the origin
  * ("scheme://host[:port]"); each returns an allocated string or NULL when not a URL. */
 char *fca_page_url_nofrag(const char *url);
-char *fca_page_url_noquery(const char *url);
 char *fca_page_url_origin(const char *url);
 /* The registrable domain of a URL's host (libpsl builtin list), else the host itself. */
 char *fca_page_url_site(const char *url);

@@ -1,99 +1,31 @@
-/* registry: a list of pages, oldest first, plus string-keyed hash maps that point at the most
- * recent page per key. Eviction always takes the oldest page, so when a map entry points at an
- * evicted page every older page with that key is gone too: the entry is simply deleted. */
+/* registry: a list of pages, oldest first, plus string-keyed maps (fcaudit/strmap.h) that point
+ * at the most recent page per key. Eviction always takes the oldest page, so when a map entry
+ * points at an evicted page every older page with that key is gone too: the entry is simply
+ * deleted. */
 #include "registry.h"
 
+#include "fcaudit/strmap.h"
 #include "fcaudit/util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a small chained hash map: owned string key -> (page, index) ---------------------- */
-typedef struct entry {
-  struct entry *next;
-  uint64_t hash;
-  fca_page_t *page;
-  size_t idx;
-  char key[];
-} entry_t;
+/* ---- key -> (most recent page, index), in the shared string map ----------------------- */
+typedef fca_strmap_t map_t;
 
-typedef struct {
-  entry_t **b;
-  size_t nb, n;
-} map_t;
-
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
-static void map_init(map_t *m) {
-  m->nb = 64;
-  m->n = 0;
-  m->b = fca_xcalloc(m->nb, sizeof *m->b);
-}
-
-static void map_free(map_t *m) {
-  for (size_t i = 0; i < m->nb; i++)
-    for (entry_t *e = m->b[i], *nx; e; e = nx) {
-      nx = e->next;
-      free(e);
-    }
-  free(m->b);
-}
-
-static entry_t *map_find(const map_t *m, const char *key, uint64_t h) {
-  for (entry_t *e = m->b[h & (m->nb - 1)]; e; e = e->next)
-    if (e->hash == h && strcmp(e->key, key) == 0) return e;
-  return NULL;
-}
-
-static void map_grow(map_t *m) {
-  size_t nb = m->nb * 2;
-  entry_t **b = fca_xcalloc(nb, sizeof *b);
-  for (size_t i = 0; i < m->nb; i++)
-    for (entry_t *e = m->b[i], *nx; e; e = nx) {
-      nx = e->next;
-      e->next = b[e->hash & (nb - 1)];
-      b[e->hash & (nb - 1)] = e;
-    }
-  free(m->b);
-  m->b = b;
-  m->nb = nb;
-}
+static void map_init(map_t *m) { fca_strmap_init(m, 64, false); }
+static void map_free(map_t *m) { fca_strmap_destroy(m, NULL); }
 
 static void map_put(map_t *m, const char *key, fca_page_t *p, size_t idx) {
-  uint64_t h = hash_str(key);
-  entry_t *e = map_find(m, key, h);
-  if (!e) {
-    if (m->n + 1 > m->nb) map_grow(m);
-    size_t kl = strlen(key);
-    e = fca_xmalloc(sizeof *e + kl + 1);
-    memcpy(e->key, key, kl + 1);
-    e->hash = h;
-    e->next = m->b[h & (m->nb - 1)];
-    m->b[h & (m->nb - 1)] = e;
-    m->n++;
-  }
-  e->page = p;
-  e->idx = idx;
+  fca_strmap_entry_t *e = fca_strmap_puts(m, key, NULL);
+  e->val = p;
+  e->num = idx;
 }
 
 /* Deletes key's entry if it points at p. */
 static void map_del_if(map_t *m, const char *key, const fca_page_t *p) {
-  uint64_t h = hash_str(key);
-  for (entry_t **pe = &m->b[h & (m->nb - 1)]; *pe; pe = &(*pe)->next) {
-    entry_t *e = *pe;
-    if (e->hash == h && strcmp(e->key, key) == 0) {
-      if (e->page == p) {
-        *pe = e->next;
-        free(e);
-        m->n--;
-      }
-      return;
-    }
-  }
+  fca_strmap_entry_t *e = fca_strmap_gets(m, key);
+  if (e && e->val == p) fca_strmap_remove(m, e);
 }
 
 /* ---- the registry ---------------------------------------------------------------------- */
@@ -198,9 +130,9 @@ void fca_registry_add(fca_registry_t *r, fca_page_t *p, int64_t now_ms) {
 }
 
 static fca_page_t *lookup(const map_t *m, const char *key, size_t *idx) {
-  entry_t *e = map_find(m, key, hash_str(key));
-  if (e && idx) *idx = e->idx;
-  return e ? e->page : NULL;
+  fca_strmap_entry_t *e = fca_strmap_gets(m, key);
+  if (e && idx) *idx = (size_t)e->num;
+  return e ? e->val : NULL;
 }
 
 fca_page_t *fca_registry_by_url(fca_registry_t *r, const char *client_id, const char *url) {

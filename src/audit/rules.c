@@ -4,6 +4,7 @@
 #include "rules.h"
 
 #include "engine.h"
+#include "fcaudit/strmap.h"
 #include "fcaudit/util.h"
 
 #include <stdlib.h>
@@ -48,12 +49,9 @@ void fca_rules_announce(fca_audit_t *a, fca_page_t *p) {
 }
 
 static uint64_t hash_ev(const fca_page_ev_t *e, const char *name) {
-  uint64_t h = 1469598103934665603ull;
-  const unsigned char *s = (const unsigned char *)e->value;
-  for (size_t i = 0; i < e->len; i++) h = (h ^ s[i]) * 1099511628211ull;
-  for (const char *q = e->url ? e->url : ""; *q; q++)
-    h = (h ^ (unsigned char)*q) * 1099511628211ull;
-  for (const char *q = name ? name : ""; *q; q++) h = (h ^ (unsigned char)*q) * 1099511628211ull;
+  uint64_t h = fca_hash_bytes(FCA_HASH_INIT, e->value, e->len);
+  if (e->url) h = fca_hash_bytes(h, e->url, strlen(e->url));
+  if (name) h = fca_hash_bytes(h, name, strlen(name));
   return h;
 }
 
@@ -113,10 +111,21 @@ void fca_rules_fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const cha
 void fca_rules_fire_fix(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *msg_value,
                         const fca_page_ev_t *evd, const char *source, const char *name,
                         const char *fix, const char *csp_directive) {
+  fca_rules_finding_t f = {.msg_value = msg_value, .fix = fix, .csp_directive = csp_directive,
+                           .ev = evd, .source = source, .name = name};
+  fca_rules_fire_finding(a, p, rule, &f);
+}
+
+void fca_rules_fire_finding(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule,
+                            const fca_rules_finding_t *fd) {
+  const fca_page_ev_t *evd = fd->ev;
+  const char *source = fd->source, *name = fd->name;
+  const char *fix = fd->fix, *csp_directive = fd->csp_directive;
   if (!p->announced) return;
   const fca_rule_info_t *info = fca_rule_get(rule);
   fca_level_t level = fca_ruleset_level_of(a->o.rules, rule, p->url);
   if (level == FCA_LEVEL_IGNORE) return;
+  if (fd->max_level != FCA_LEVEL_IGNORE && level > fd->max_level) level = fd->max_level;
   uint64_t h = hash_ev(evd, name);
   for (size_t i = 0; i < p->nfired; i++)
     if (p->fired[i].rule == (uint32_t)rule && p->fired[i].hash == h) return;
@@ -130,7 +139,7 @@ void fca_rules_fire_fix(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const
   size_t evl = evd->tag ? evd->tag_len : evd->len;
   uint64_t count = fca_dedup_hit(a->dedup, info->id, p->dedup_url, evv, evl);
   a->occurrences[rule][level]++;
-  char *msg = fca_rule_message(info, msg_value);
+  char *msg = fd->message ? fca_xstrdup(fd->message) : fca_rule_message(info, fd->msg_value);
   if (level >= FCA_LEVEL_WARNING) {
     if (level > p->worst) p->worst = level;
     item_fail(p, info->item, info, msg);
@@ -218,6 +227,7 @@ void fca_rules_evaluate(fca_audit_t *a, fca_page_t *p) {
   fca_rule_sbx(a, p);
   fca_rule_iso(a, p);
   fca_rule_test(a, p);
+  fca_rule_csp(a, p);
   if (p->doc_ended && !p->pass_emitted && p->worst < FCA_LEVEL_WARNING) {
     p->pass_emitted = true;
     if (p->card) p->card->passed = true;

@@ -31,6 +31,20 @@ void fca_rules_fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const cha
 void fca_rules_fire_fix(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *msg_value,
                         const fca_page_ev_t *ev, const char *source, const char *name,
                         const char *fix, const char *csp_directive);
+/* Everything a finding may carry beyond the catalogue: its own message and fix (NULL: the
+ * catalogue's), the CSP directive its fix writes (for the stack-specific wording), and a level
+ * cap (report-only CSP findings stay info). */
+typedef struct {
+  const char *msg_value;
+  const char *message; /* replaces the catalogue message when set */
+  const char *fix;     /* replaces the catalogue fix when set */
+  const char *csp_directive;
+  const fca_page_ev_t *ev;
+  const char *source, *name;
+  fca_level_t max_level; /* FCA_LEVEL_IGNORE: no cap */
+} fca_rules_finding_t;
+void fca_rules_fire_finding(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule,
+                            const fca_rules_finding_t *f);
 /* A note (kind e.g. "audit-incomplete") about p (may be NULL), with a one-line reason. */
 void fca_rules_note(fca_audit_t *a, fca_page_t *p, const char *client, const char *kind,
                     const char *reason);
@@ -44,6 +58,14 @@ void fca_rule_ref(fca_audit_t *a, fca_page_t *p);  /* FC-REF-1..4 */
 void fca_rule_sbx(fca_audit_t *a, fca_page_t *p);  /* FC-SBX-1..5 */
 void fca_rule_iso(fca_audit_t *a, fca_page_t *p);  /* FC-ISO-1 */
 void fca_rule_test(fca_audit_t *a, fca_page_t *p); /* FC-TEST-1 */
+void fca_rule_csp(fca_audit_t *a, fca_page_t *p);  /* FC-CSP-1..4 */
+
+/* rule_csp.c: which hash algorithms the page's policies (headers, report-only, and its first
+ * nmeta <meta> CSPs) name for `kind`, so inline code is hashed only when a policy could use it. */
+void fca_rule_csp_hash_algs(const fca_page_t *p, fca_csp_kind_t kind, size_t nmeta, bool algs[3]);
+/* The words of a CSP fix (one line). The generic form is "Use <directive> in this policy";
+ * stack-specific wording (helmet, Django, ...) hooks in here, from the structured fix. */
+char *fca_rule_csp_fix_text(const fca_page_t *p, const fca_csp_fix_t *fix, const char *why);
 
 /* The top-level page above a framed page, following parent links; p itself when top-level;
  * NULL when a link is missing. */

@@ -98,18 +98,15 @@ static json_t *violations(const fca_audit_t *a) {
                    "by_level", by_level, "by_rule", by_rule);
 }
 
-static const char *item_state_name(fca_item_state_t s) {
-  return s == FCA_ITEM_PASS ? "pass" : s == FCA_ITEM_FAIL ? "fail" : "n/a";
-}
-
 static json_t *card_json(const fca_card_t *c) {
   json_t *items = json_object(), *findings = json_object(), *fc = json_array();
   bool fail = false;
   for (int i = 1; i <= 4; i++) {
     const char *why = c->why[i] ? c->why[i] : item_na(i, c->top_level);
     char key[2] = {(char)('0' + i), 0};
-    json_object_set_new(items, key,
-                        json_pack("{s:s,s:s}", "status", item_state_name(c->state[i]), "why", why));
+    json_object_set_new(
+        items, key,
+        json_pack("{s:s,s:s}", "status", fca_item_status_name(c->state[i]), "why", why));
   }
   for (int r = 0; r < FCA_RULE_COUNT; r++) {
     if (!c->count[r]) continue;

@@ -121,6 +121,34 @@ static const fca_rule_info_t rules[FCA_RULE_COUNT] = {
                          "Link accounts with Test (OAuth), Test (Non-OAuth), Bank (OAuth) and "
                          "Bank (Non-OAuth) in test mode before going live",
                          DOC},
+    [FCA_RULE_CSP_1] = {FCA_RULE_CSP_1, "FC-CSP-1", FCA_LEVEL_ERROR, 0, FCA_SCOPE_PAGE,
+                        "CSP blocks Stripe.js",
+                        "Content-Security-Policy blocks Stripe.js: {value}; Stripe.js never "
+                        "loads and the flow cannot start",
+                        "Add https://js.stripe.com and https://*.js.stripe.com to the policy's "
+                        "script-src (keeping its own sources)",
+                        DOC},
+    [FCA_RULE_CSP_2] = {FCA_RULE_CSP_2, "FC-CSP-2", FCA_LEVEL_ERROR, 0, FCA_SCOPE_PAGE,
+                        "CSP blocks Stripe's frames",
+                        "Content-Security-Policy blocks frames from https://js.stripe.com: "
+                        "{value}; Financial Connections opens in a Stripe frame and never shows",
+                        "Add https://js.stripe.com, https://*.js.stripe.com and "
+                        "https://hooks.stripe.com to the policy's frame-src (keeping its own "
+                        "sources)",
+                        DOC},
+    [FCA_RULE_CSP_3] = {FCA_RULE_CSP_3, "FC-CSP-3", FCA_LEVEL_ERROR, 0, FCA_SCOPE_PAGE,
+                        "CSP blocks requests to api.stripe.com",
+                        "Content-Security-Policy blocks fetches to https://api.stripe.com: "
+                        "{value}; Stripe.js cannot reach Stripe's API",
+                        "Add https://api.stripe.com to the policy's connect-src (keeping its own "
+                        "sources)",
+                        DOC},
+    [FCA_RULE_CSP_4] = {FCA_RULE_CSP_4, "FC-CSP-4", FCA_LEVEL_WARNING, 0, FCA_SCOPE_PAGE,
+                        "CSP blocks inline code that sets Stripe up",
+                        "Content-Security-Policy blocks inline code that sets Stripe up: {value}",
+                        "Move the code into a script file the policy allows, or allow it with "
+                        "the policy's nonce or its hash (event handlers: addEventListener)",
+                        DOC},
 };
 
 size_t fca_rule_count(void) { return FCA_RULE_COUNT; }

@@ -3,6 +3,7 @@
  * it never replaces one without --force (a new CA would have to be re-trusted everywhere). */
 #include "ca_cmd.h"
 
+#include "fcaudit/exit.h"
 #include "fcaudit/util.h"
 
 #include <openssl/evp.h>
@@ -50,7 +51,7 @@ int fca_ca_cmd_run(const fca_config_t *cfg, int argc, char **argv, FILE *out, FI
   if (i < argc && strcmp(argv[i], "ca") == 0) i++;
   if (i >= argc) {
     fprintf(errf, "fcaudit ca: missing action (init, show, export [--der], spki, path)\n");
-    return 3;
+    return FCA_EXIT_FATAL;
   }
   const char *action = argv[i++];
   bool force = false, der = false;
@@ -61,7 +62,7 @@ int fca_ca_cmd_run(const fca_config_t *cfg, int argc, char **argv, FILE *out, FI
       der = true;
     } else {
       fprintf(errf, "fcaudit ca %s: unexpected argument '%s'\n", action, argv[i]);
-      return 3;
+      return FCA_EXIT_FATAL;
     }
   }
   bool known = strcmp(action, "init") == 0 || strcmp(action, "show") == 0 ||
@@ -70,20 +71,20 @@ int fca_ca_cmd_run(const fca_config_t *cfg, int argc, char **argv, FILE *out, FI
   if (!known) {
     fprintf(errf, "fcaudit ca: unknown action '%s' (init, show, export [--der], spki, path)\n",
             action);
-    return 3;
+    return FCA_EXIT_FATAL;
   }
   char *dir = fca_ca_resolve_dir(cfg ? cfg->ca_dir : NULL);
   if (!dir) {
     fprintf(errf, "fcaudit ca: no CA directory (set --ca-dir, FCAUDIT_CA_DIR or HOME)\n");
-    return 3;
+    return FCA_EXIT_FATAL;
   }
-  int status = 3;
+  int status = FCA_EXIT_FATAL;
   char err[512];
   fca_ca_t *ca = NULL;
   if (strcmp(action, "path") == 0) {
     /* Needs no CA yet: tells scripts where one is or will be. */
     fprintf(out, "%s/%s\n", dir, FCA_CA_CERT_FILE);
-    status = 0;
+    status = FCA_EXIT_OK;
   } else if (strcmp(action, "init") == 0) {
     if (!force && fca_ca_exists(dir)) {
       fprintf(errf,
@@ -98,7 +99,7 @@ int fca_ca_cmd_run(const fca_config_t *cfg, int argc, char **argv, FILE *out, FI
         fprintf(out, "Created a new %s CA in %s\n", fca_ca_is_rsa(ca) ? "RSA 2048" : "ECDSA P-256",
                 dir);
         fca_ca_print_trust_help(out, ca, dir);
-        status = 0;
+        status = FCA_EXIT_OK;
       }
     }
   } else {
@@ -106,19 +107,20 @@ int fca_ca_cmd_run(const fca_config_t *cfg, int argc, char **argv, FILE *out, FI
     if (!ca) {
       fprintf(errf, "fcaudit ca %s: %s\n", action, err);
     } else if (strcmp(action, "show") == 0) {
-      status = show(out, ca) == 0 ? 0 : 3;
+      status = show(out, ca) == 0 ? FCA_EXIT_OK : FCA_EXIT_FATAL;
     } else if (strcmp(action, "export") == 0) {
-      status = (der ? fca_ca_write_der(ca, out) : fca_ca_write_pem(ca, out)) == 0 ? 0 : 3;
+      status = (der ? fca_ca_write_der(ca, out) : fca_ca_write_pem(ca, out)) == 0 ? FCA_EXIT_OK
+                                                                                  : FCA_EXIT_FATAL;
       if (status) fprintf(errf, "fcaudit ca export: write failed\n");
     } else { /* spki */
       char spki[FCA_CA_SPKI_B64_LEN];
       if (fca_ca_spki_b64(ca, spki, sizeof spki) == 0) {
         fprintf(out, "%s\n", spki);
-        status = 0;
+        status = FCA_EXIT_OK;
       }
     }
   }
-  if (status == 0 && fflush(out) != 0) status = 3;
+  if (status == FCA_EXIT_OK && fflush(out) != 0) status = FCA_EXIT_FATAL;
   fca_ca_free(ca);
   free(dir);
   return status;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fcaudit/admin.h"
+#include "fcaudit/exit.h"
 #include "fcaudit/model.h"
 #include "fcaudit/redis_read.h"
 #include "fcaudit/sink.h"
@@ -99,9 +100,9 @@ static int take(void *ud, const fca_redis_entry_t *e) {
   if (!r->first_ts) set_ts(&r->first_ts, ts);
   set_ts(&r->last_ts, ts);
   if (type && strcmp(type, "summary") == 0) r->ended = true;
-  json_t *item = json_pack("{s:s, s:s, s:s, s:I, s:s?, s:s?, s:s%}", "id", e->id, "run", e->run,
-                           "instance", e->instance, "seq", (json_int_t)e->seq, "type", type,
-                           "ts", ts, "text", line, n);
+  json_t *item =
+      json_pack("{s:s, s:s, s:s, s:I, s:s?, s:s?, s:s%}", "id", e->id, "run", e->run, "instance",
+                e->instance, "seq", (json_int_t)e->seq, "type", type, "ts", ts, "text", line, n);
   if (item) json_array_append_new(f->recent, item);
   while (json_array_size(f->recent) > RECENT_MAX) json_array_remove(f->recent, 0);
   pthread_mutex_unlock(&f->mu);
@@ -140,10 +141,10 @@ static char *fleet_json(void *ud) {
   json_t *runs = json_array(), *insts = json_array();
   for (size_t i = 0; i < f->nruns; i++) {
     const frun_t *r = &f->runs[i];
-    json_array_append_new(runs, json_pack("{s:s, s:s, s:s?, s:I, s:s?, s:s?, s:b}", "run",
-                                          r->run, "instance", r->instance, "label", r->label,
-                                          "events", (json_int_t)r->events, "first_ts",
-                                          r->first_ts, "last_ts", r->last_ts, "ended", r->ended));
+    json_array_append_new(runs, json_pack("{s:s, s:s, s:s?, s:I, s:s?, s:s?, s:b}", "run", r->run,
+                                          "instance", r->instance, "label", r->label, "events",
+                                          (json_int_t)r->events, "first_ts", r->first_ts, "last_ts",
+                                          r->last_ts, "ended", r->ended));
     json_t *inst = NULL;
     for (size_t k = 0; k < json_array_size(insts) && !inst; k++)
       if (strcmp(jstr(json_array_get(insts, k), "instance"), r->instance) == 0)
@@ -155,17 +156,17 @@ static char *fleet_json(void *ud) {
     }
     json_object_set_new(inst, "runs",
                         json_integer(json_integer_value(json_object_get(inst, "runs")) + 1));
-    json_object_set_new(inst, "events",
-                        json_integer(json_integer_value(json_object_get(inst, "events")) +
-                                     (json_int_t)r->events));
+    json_object_set_new(
+        inst, "events",
+        json_integer(json_integer_value(json_object_get(inst, "events")) + (json_int_t)r->events));
     const char *lt = jstr(inst, "last_ts");
     if (r->last_ts && (!lt || strcmp(r->last_ts, lt) > 0))
       json_object_set_new(inst, "last_ts", json_string(r->last_ts));
   }
-  json_t *doc = json_pack("{s:b, s:s, s:I, s:I, s:o, s:o, s:O}", "fleet", 1, "stream",
-                          f->stream_name, "entries",
-                          (json_int_t)f->entries, "repeats", (json_int_t)f->repeats, "runs", runs,
-                          "instances", insts, "recent", f->recent);
+  json_t *doc =
+      json_pack("{s:b, s:s, s:I, s:I, s:o, s:o, s:O}", "fleet", 1, "stream", f->stream_name,
+                "entries", (json_int_t)f->entries, "repeats", (json_int_t)f->repeats, "runs", runs,
+                "instances", insts, "recent", f->recent);
   if (f->reader_failed) json_object_set_new(doc, "error", json_string(f->err));
   pthread_mutex_unlock(&f->mu);
   char *s = json_dumps(doc, JSON_COMPACT);
@@ -201,7 +202,7 @@ int fca_cmd_dashboard_main(fca_config_t *cfg, int argc, char **argv) {
   free(rest);
   if (next < 0) {
     fprintf(stderr, "fcaudit dashboard: %s\n", err);
-    return 3;
+    return FCA_EXIT_FATAL;
   }
   if (help) {
     usage(stdout);
@@ -209,11 +210,11 @@ int fca_cmd_dashboard_main(fca_config_t *cfg, int argc, char **argv) {
   }
   if (next < n || !redis) {
     usage(stderr);
-    return 3;
+    return FCA_EXIT_FATAL;
   }
   if (!cfg->admin || strcmp(cfg->admin, "off") == 0) {
     fprintf(stderr, "fcaudit dashboard: needs an --admin address to serve on\n");
-    return 3;
+    return FCA_EXIT_FATAL;
   }
   fleet_t f = {0};
   pthread_mutex_init(&f.mu, NULL);
@@ -222,15 +223,15 @@ int fca_cmd_dashboard_main(fca_config_t *cfg, int argc, char **argv) {
   if (!f.r) {
     fprintf(stderr, "fcaudit dashboard: %s\n", err);
     json_decref(f.recent);
-    return 3;
+    return FCA_EXIT_FATAL;
   }
   snprintf(f.stream_name, sizeof f.stream_name, "%s", fca_redis_reader_name(f.r));
   f.m = fca_model_new(NULL);
   f.m->fleet = true;
   fca_level_t fail_on;
   if (cfg->fail_on && fca_model_parse_fail_on(cfg->fail_on, &fail_on) == 0)
-    fca_model_set_policy(f.m, &(fca_model_policy_t){.fail_on = fail_on,
-                                                     .require_tagged = cfg->require_tagged});
+    fca_model_set_policy(
+        f.m, &(fca_model_policy_t){.fail_on = fail_on, .require_tagged = cfg->require_tagged});
   f.sink = fca_sink_new(NULL);
 
   sigset_t set, old;

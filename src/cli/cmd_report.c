@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fcaudit/console.h"
+#include "fcaudit/exit.h"
 #include "fcaudit/model.h"
 #include "fcaudit/redis_url.h"
 #include "fcaudit/reports.h"
@@ -55,7 +56,7 @@ int fca_cmd_report_main(fca_config_t *cfg, int argc, char **argv) {
           fprintf(stderr, "fcaudit report: --%s needs a value (%s)\n", ours[k].name,
                   ours[k].metavar);
           free(rest);
-          return 3;
+          return FCA_EXIT_FATAL;
         }
         *ours[k].dst = argv[++i];
         mine = true;
@@ -63,7 +64,7 @@ int fca_cmd_report_main(fca_config_t *cfg, int argc, char **argv) {
     }
     if (!mine) rest[n++] = argv[i];
   }
-  int status = 3;
+  int status = FCA_EXIT_FATAL;
   char err[512];
   fca_model_t *m = NULL;
   int i = 1;
@@ -76,7 +77,7 @@ int fca_cmd_report_main(fca_config_t *cfg, int argc, char **argv) {
     }
     if (help) {
       usage(stdout);
-      status = 0;
+      status = FCA_EXIT_OK;
       goto out;
     }
     if (next >= n) break;
@@ -138,7 +139,7 @@ int fca_cmd_report_main(fca_config_t *cfg, int argc, char **argv) {
   int wrote = fca_reports_write_all(m, cfg);
   if (!cfg->quiet)
     fca_model_print_summary(stdout, m, fca_console_use_color(stdout, FCA_COLOR_AUTO));
-  status = wrote < 0 ? 3 : fca_model_exit_code(m);
+  status = wrote < 0 ? FCA_EXIT_FATAL : fca_model_exit_code(m);
 out:
   fca_model_free(m);
   free(rest);

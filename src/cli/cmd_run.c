@@ -1,7 +1,8 @@
 /* cmd_run: the CI wrapper. Order matters: options and the baseline are checked before anything
  * starts (a typo exits 3 at once); SIGINT/SIGTERM/SIGCHLD are blocked before the proxy's
  * threads exist, so they inherit the mask and only this thread takes signals (sigtimedwait);
- * the proxy accepts before CMD starts (fca_proxy_start returns with its sockets listening); CMD
+ * the proxy accepts before CMD starts (fca_run_session_start returns with its sockets listening
+ * and the run model subscribed); CMD
  * gets default signal dispositions and mask; the proxy drains only after CMD ended, so every
  * exchange CMD made is audited before the reports are written. */
 #include "cmd_run.h"
@@ -19,12 +20,11 @@
 #include <unistd.h>
 
 #include "fcaudit/ca.h"
-#include "fcaudit/console.h"
 #include "fcaudit/model.h"
 #include "fcaudit/proxy.h"
 #include "fcaudit/reports.h"
-#include "fcaudit/sink.h"
 #include "fcaudit/util.h"
+#include "run_session.h"
 
 extern char **environ;
 
@@ -89,7 +89,7 @@ int fca_cmd_run_write_bundle(const char *path, const char *ca_pem, bool *had_sys
                              size_t errlen) {
   FILE *out = fopen(path, "w");
   if (!out) {
-    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    fca_seterr(err, errlen, "cannot write %s: %s", path, strerror(errno));
     return -1;
   }
   const char *candidates[] = {getenv("SSL_CERT_FILE"), X509_get_default_cert_file(),
@@ -108,7 +108,7 @@ int fca_cmd_run_write_bundle(const char *path, const char *ca_pem, bool *had_sys
   }
   int rc = append_file(out, ca_pem);
   if (fclose(out) != 0 || rc < 0) {
-    snprintf(err, errlen, "cannot build the CA bundle %s from %s", path, ca_pem);
+    fca_seterr(err, errlen, "cannot build the CA bundle %s from %s", path, ca_pem);
     return -1;
   }
   return 0;
@@ -185,8 +185,6 @@ static void usage(FILE *f) {
         f);
 }
 
-static int max_status(int a, int b) { return a > b ? a : b; }
-
 int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
   char err[512];
   bool help = false;
@@ -228,14 +226,6 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
     fprintf(stderr, "fcaudit run: %s\n", err);
     return FCA_EXIT_FATAL;
   }
-  /* Check what the end of the run needs before starting anything. */
-  fca_model_t *m = fca_model_new(NULL);
-  if (fca_reports_prepare(m, cfg, err, sizeof err) < 0) {
-    fprintf(stderr, "fcaudit run: %s\n", err);
-    fca_model_free(m);
-    return FCA_EXIT_FATAL;
-  }
-
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -244,21 +234,19 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
   pthread_sigmask(SIG_BLOCK, &set, NULL);
 
   int status = FCA_EXIT_OK;
-  char *dir = NULL, *tmpdir = NULL, *bundle = NULL, *url = NULL;
+  char *tmpdir = NULL, *bundle = NULL, *url = NULL;
   char **env = NULL;
-  fca_ca_t *ca = NULL;
-  fca_proxy_t *p = fca_proxy_start_with_model(cfg, m, err, sizeof err);
-  if (!p) {
+  /* What the end of the run needs is checked before anything starts. */
+  fca_run_session_t *s = fca_run_session_start(cfg, err, sizeof err);
+  if (!s) {
     fprintf(stderr, "fcaudit run: %s\n", err);
-    status = FCA_EXIT_FATAL;
-    goto out;
+    return FCA_EXIT_FATAL;
   }
-
-  dir = fca_ca_resolve_dir(cfg->ca_dir);
-  ca = dir ? fca_ca_load_or_create(dir, cfg->ca_key_type, false, NULL, err, sizeof err) : NULL;
+  fca_model_t *m = fca_run_session_model(s);
+  const fca_ca_t *ca = fca_run_session_ca(s);
   char spki[FCA_CA_SPKI_B64_LEN] = "";
-  if (!ca || fca_ca_spki_b64(ca, spki, sizeof spki) < 0) {
-    fprintf(stderr, "fcaudit run: CA: %s\n", dir ? err : "no CA directory (set --ca-dir)");
+  if (fca_ca_spki_b64(ca, spki, sizeof spki) < 0) {
+    fprintf(stderr, "fcaudit run: CA: cannot compute the SPKI hash\n");
     status = FCA_EXIT_FATAL;
     goto stop;
   }
@@ -279,9 +267,10 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
   }
   if (!had_system)
     fca_warn("no system CA bundle found: CMD's TLS clients trust only the fcaudit CA");
-  url = proxy_url(cfg, fca_proxy_port(p, 0), true);
+  url = proxy_url(cfg, fca_proxy_port(fca_run_session_proxy(s), 0), true);
   env = fca_cmd_run_env(environ, url, fca_ca_cert_path(ca), spki, bundle);
-  char *shown = proxy_url(cfg, fca_proxy_port(p, 0), false); /* never the password */
+  char *shown =
+      proxy_url(cfg, fca_proxy_port(fca_run_session_proxy(s), 0), false); /* never the password */
   fca_info("proxy %s%s (run %s); running %s", shown,
            cfg->proxy_auth ? " with --proxy-auth credentials" : "", m->run, argv[cmd]);
   free(shown);
@@ -337,40 +326,36 @@ int fca_cmd_run_main(fca_config_t *cfg, int argc, char **argv, int first) {
   }
 stop:
   /* Drain: in-flight exchanges finish (up to --drain-timeout) and their audits with them. */
-  fca_proxy_stop(p);
-  fca_proxy_wait(p);
   /* A run whose every request fcaudit refused audited nothing: it must not pass. */
+  fca_proxy_t *p = fca_run_session_proxy(s);
+  fca_run_session_stop(s);
+  fca_proxy_join(p);
   fca_proxy_outcome_t oc;
   fca_proxy_outcome(p, &oc);
-  fca_proxy_wait_free(p);
-  if (status != FCA_EXIT_FATAL && oc.refused > 0 && oc.forwarded == 0) {
+  bool all_refused = status != FCA_EXIT_FATAL && oc.refused > 0 && oc.forwarded == 0;
+  if (all_refused) {
+    status = fca_run_session_finish(s, status, false);
     fprintf(stderr,
             "fcaudit run: every request (%llu) was refused by the proxy, so nothing was "
             "audited; first: %s\n",
             oc.refused, oc.first_refusal);
     status = FCA_EXIT_FATAL;
-    if (fca_reports_write_all(m, cfg) < 0) status = FCA_EXIT_FATAL;
-    fca_model_print_summary(stderr, m, fca_console_use_color(stderr, FCA_COLOR_AUTO));
     fprintf(stderr, "fcaudit run: exit status %d (%s)\n", status,
             "fcaudit could not finish: every request was refused");
-  }
-  if (status != FCA_EXIT_FATAL) {
-    if (fca_reports_write_all(m, cfg) < 0) status = FCA_EXIT_FATAL;
-    fca_model_print_summary(stderr, m, fca_console_use_color(stderr, FCA_COLOR_AUTO));
-    status = max_status(status, fca_model_exit_code(m));
+  } else if (status != FCA_EXIT_FATAL) {
+    status = fca_run_session_finish(s, status, true);
     fprintf(stderr, "fcaudit run: exit status %d (%s)\n", status,
             status == 0   ? "pass"
             : status == 1 ? "findings or too few tagged pages"
             : status == 2 ? "the command failed"
                           : "fcaudit could not finish");
+  } else {
+    status = fca_run_session_finish(s, status, true);
   }
-out:
   if (bundle) unlink(bundle);
   if (tmpdir) rmdir(tmpdir);
-  free(bundle), free(tmpdir), free(url), free(dir);
+  free(bundle), free(tmpdir), free(url);
   fca_cmd_run_env_free(env);
-  if (ca) fca_ca_free(ca);
-  fca_model_free(m);
   /* The mask stays: a signal still pending must not kill fcaudit before it returns status. */
   return status;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fcaudit/console.h"
+#include "fcaudit/exit.h"
 #include "fcaudit/tailfmt.h"
 #include "fcaudit/util.h"
 
@@ -247,7 +248,7 @@ int fca_cmd_tail_main(const fca_config_t *cfg, int argc, char **argv) {
       unsigned long long v = strtoull(optarg, &end, 10);
       if (errno || *end || !*optarg || optarg[0] == '-' || v > 1000000) {
         fprintf(stderr, "fcaudit tail: -n: expected a number of events, got '%s'\n", optarg);
-        return 3;
+        return FCA_EXIT_FATAL;
       }
       t.keep = (size_t)v;
       break;
@@ -255,7 +256,7 @@ int fca_cmd_tail_main(const fca_config_t *cfg, int argc, char **argv) {
     case 'l':
       if (fca_level_parse(optarg, &t.flt.min_level) < 0 || t.flt.min_level == FCA_LEVEL_IGNORE) {
         fprintf(stderr, "fcaudit tail: --level: expected info, warning or error\n");
-        return 3;
+        return FCA_EXIT_FATAL;
       }
       break;
     case 'r': t.flt.rule = optarg; break;
@@ -274,20 +275,20 @@ int fca_cmd_tail_main(const fca_config_t *cfg, int argc, char **argv) {
         cm = FCA_COLOR_NEVER;
       else {
         fprintf(stderr, "fcaudit tail: --color: expected auto, always or never\n");
-        return 3;
+        return FCA_EXIT_FATAL;
       }
       break;
     case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 3;
+    default: usage(stderr); return FCA_EXIT_FATAL;
     }
   }
   if (argc - optind > 1 || (redis && argc - optind > 0)) {
     usage(stderr);
-    return 3;
+    return FCA_EXIT_FATAL;
   }
   if (instance && !redis) {
     fprintf(stderr, "fcaudit tail: --instance needs --redis URL (a local log has one instance)\n");
-    return 3;
+    return FCA_EXIT_FATAL;
   }
   if (redis) {
     fca_cmd_tail_redis_opts_t ro = {.url = redis,
@@ -302,7 +303,7 @@ int fca_cmd_tail_main(const fca_config_t *cfg, int argc, char **argv) {
   t.path = optind < argc ? argv[optind] : cfg->log;
   if (!t.path) {
     fprintf(stderr, "fcaudit tail: no file to follow (give FILE or --log)\n");
-    return 3;
+    return FCA_EXIT_FATAL;
   }
   t.color = !t.json && fca_console_use_color(stdout, cm);
   if (t.keep) t.ring = fca_xcalloc(t.keep, sizeof *t.ring);
@@ -313,7 +314,7 @@ int fca_cmd_tail_main(const fca_config_t *cfg, int argc, char **argv) {
   else if (!follow) {
     fprintf(stderr, "fcaudit tail: cannot open %s: %s\n", t.path, strerror(errno));
     free(t.ring);
-    return 3;
+    return FCA_EXIT_FATAL;
   } else {
     fprintf(stderr, "fcaudit tail: waiting for %s to appear\n", t.path);
   }

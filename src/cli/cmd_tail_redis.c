@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fcaudit/console.h"
+#include "fcaudit/exit.h"
 #include "fcaudit/redis_read.h"
 #include "fcaudit/util.h"
 
@@ -53,7 +54,7 @@ int fca_cmd_tail_redis(const fca_cmd_tail_redis_opts_t *o) {
   fca_redis_reader_t *r = fca_redis_reader_open(o->url, err, sizeof err);
   if (!r) {
     fprintf(stderr, "fcaudit tail: %s\n", err);
-    return 3;
+    return FCA_EXIT_FATAL;
   }
   rtail_t t = {.o = o, .out = stdout};
   char last[FCA_REDIS_ID_SIZE] = "0";
@@ -61,7 +62,7 @@ int fca_cmd_tail_redis(const fca_cmd_tail_redis_opts_t *o) {
   /* The backlog: the last `keep` entries (duplicates among them are shown once). */
   if (fca_redis_reader_last(r, o->keep, show, &t, last, err, sizeof err) < 0) {
     fprintf(stderr, "fcaudit tail: %s\n", err);
-    status = 3;
+    status = FCA_EXIT_FATAL;
   }
   if (o->keep == 0 && strcmp(last, "0") == 0) snprintf(last, sizeof last, "$");
   fflush(t.out);
@@ -71,14 +72,14 @@ int fca_cmd_tail_redis(const fca_cmd_tail_redis_opts_t *o) {
       char first[FCA_REDIS_ID_SIZE] = "";
       if (fca_redis_reader_last(r, 0, show, &t, first, err, sizeof err) < 0) {
         fprintf(stderr, "fcaudit tail: %s\n", err);
-        status = 3;
+        status = FCA_EXIT_FATAL;
         break;
       }
       snprintf(last, sizeof last, "%s", first[0] ? first : "0");
     }
     if (fca_redis_reader_follow(r, last, 1000, show, &t, last, err, sizeof err) < 0) {
       fprintf(stderr, "fcaudit tail: %s\n", err);
-      status = 3;
+      status = FCA_EXIT_FATAL;
       break;
     }
     if (fflush(t.out) != 0 || ferror(t.out)) break; /* reader gone */

@@ -1,6 +1,6 @@
 /* main: command-line dispatch. `fcaudit [options]` runs the proxy; subcommands: ca, run, tail,
  * report, audit, dashboard. Options may come before the subcommand and after it.
- * Exit status 3 means fcaudit itself could not run (bad options, port, CA). */
+ * Exit statuses: fcaudit/exit.h (FCA_EXIT_FATAL: fcaudit itself could not run). */
 #include "ca_cmd.h"
 #include "cmd_audit.h"
 #include "cmd_dashboard.h"
@@ -8,8 +8,9 @@
 #include "cmd_run.h"
 #include "cmd_tail.h"
 #include "fcaudit/config.h"
-#include "fcaudit/proxy.h"
+#include "fcaudit/exit.h"
 #include "fcaudit/util.h"
+#include "run_session.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@
 static int usage_error(fca_config_t *cfg, const char *msg) {
   fprintf(stderr, "fcaudit: %s (see fcaudit --help)\n", msg);
   fca_config_free(cfg);
-  return 3;
+  return FCA_EXIT_FATAL;
 }
 
 int main(int argc, char **argv) {
@@ -60,7 +61,7 @@ int main(int argc, char **argv) {
     return usage_error(&cfg, msg);
   } else {
     if (fca_config_validate(&cfg, err, sizeof err) < 0) return usage_error(&cfg, err);
-    status = fca_proxy_main(&cfg);
+    status = fca_run_session_main(&cfg);
   }
   fca_config_free(&cfg);
   return status;

@@ -5,7 +5,7 @@
  * followed by a check of `closing`, since the session may free the exchange from inside it. */
 #include "exchange_int.h"
 
-#include "fcaudit/admin.h"
+#include "fcaudit/config.h"
 #include "fcaudit/har_writer.h"
 #include "fcaudit/util.h"
 
@@ -27,8 +27,7 @@ static void on_free(evutil_socket_t fd, short what, void *arg) {
   fca_exch_t *x = arg;
   if (x->refs > 0) return; /* the DNS callback frees it */
   fca_ep_free(x->up);
-  for (size_t i = 0; i < x->ngrave; i++) fca_ep_free(x->graveyard[i]);
-  free(x->graveyard);
+  fca_defer_destroy(&x->graveyard);
   if (x->addrs) evutil_freeaddrinfo(x->addrs);
   evbuffer_free(x->pending);
   evbuffer_free(x->retry);
@@ -43,8 +42,7 @@ static void on_gc(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
   fca_exch_t *x = arg;
-  for (size_t i = 0; i < x->ngrave; i++) fca_ep_free(x->graveyard[i]);
-  x->ngrave = 0;
+  fca_defer_run(&x->graveyard);
 }
 
 fca_exch_t *fca_exch_new(fca_worker_t *w, const fca_exch_ops_t *ops, void *sess,

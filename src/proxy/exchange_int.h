@@ -7,6 +7,7 @@
 #include "exchange.h"
 
 #include "endpoint.h"
+#include "fcaudit/defer.h"
 #include "routes.h"
 
 #include <event2/dns.h>
@@ -48,11 +49,10 @@ struct fca_exch {
   /* upstream */
   fca_ep_t *up;
   up_lease_t lease;
-  bool up_reusable;     /* idle after a complete keep-alive response */
-  bool shut_pending;    /* tunnel: shut the upstream's write side once its output is empty */
-  char up_key[300];     /* "scheme://host:port" the upstream connection is for */
-  fca_ep_t **graveyard; /* upstreams closed inside callbacks, freed from gc_ev */
-  size_t ngrave;
+  bool up_reusable;         /* idle after a complete keep-alive response */
+  bool shut_pending;        /* tunnel: shut the upstream's write side once its output is empty */
+  char up_key[300];         /* "scheme://host:port" the upstream connection is for */
+  fca_defer_t graveyard;    /* upstreams closed inside callbacks, freed from gc_ev */
   struct evbuffer *pending; /* request bytes produced before the upstream is connected */
   struct evbuffer *retry;   /* a bodiless request sent on a reused upstream, to re-send once if
                                the origin had closed it */

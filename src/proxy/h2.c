@@ -11,7 +11,7 @@
 #include "h2.h"
 
 #include "conn_int.h"
-#include "fcaudit/admin.h"
+#include "fcaudit/config.h"
 #include "fcaudit/util.h"
 
 #include <nghttp2/nghttp2.h>

@@ -51,8 +51,8 @@ int fca_listen_parse(const char *spec, fca_sockaddr_t *out, char *err, size_t er
     return 0;
   }
 bad:
-  snprintf(err, errlen,
-           "bad listen address '%s' (want ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080)", spec);
+  fca_seterr(err, errlen,
+             "bad listen address '%s' (want ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080)", spec);
   return -1;
 }
 
@@ -98,12 +98,12 @@ int fca_listen_probe(const fca_sockaddr_t *a, char *err, size_t errlen) {
     char name[80];
     fca_sockaddr_format(a, name, sizeof name);
     if (e == EADDRINUSE)
-      snprintf(err, errlen,
-               "cannot listen on %s: address already in use (another fcaudit or "
-               "proxy running?); choose another with --listen",
-               name);
+      fca_seterr(err, errlen,
+                 "cannot listen on %s: address already in use (another fcaudit or "
+                 "proxy running?); choose another with --listen",
+                 name);
     else
-      snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(e));
+      fca_seterr(err, errlen, "cannot listen on %s: %s", name, strerror(e));
     return -1;
   }
   return 0;
@@ -115,7 +115,7 @@ int fca_listen_socket(const fca_sockaddr_t *a, char *err, size_t errlen) {
   fca_sockaddr_format(a, name, sizeof name);
   int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    snprintf(err, errlen, "socket: %s", strerror(errno));
+    fca_seterr(err, errlen, "socket: %s", strerror(errno));
     return -1;
   }
   int one = 1;
@@ -123,7 +123,7 @@ int fca_listen_socket(const fca_sockaddr_t *a, char *err, size_t errlen) {
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (sa->sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (bind(fd, sa, a->len) < 0 || listen(fd, 1024) < 0) {
-    snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
+    fca_seterr(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
     close(fd);
     return -1;
   }

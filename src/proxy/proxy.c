@@ -1,20 +1,14 @@
-/* proxy: starts the workers and stops them. Nothing is global: what workers share lives in
- * fca_proxy_shared_t (read-only after start) and in modules with their own locks. The main
- * thread handles signals and tells workers through events made active across threads
- * (libevent with pthreads support). */
+/* proxy: binds the listeners, starts the workers and stops them. Nothing is global: what
+ * workers share lives in fca_proxy_shared_t (read-only after start) and in modules with their
+ * own locks. The caller (the CLI's run session) owns the audit engine, the CA, signals and
+ * everything that outlives the workers; it tells workers to stop through events made active
+ * across threads (libevent with pthreads support). */
 #include "fcaudit/proxy.h"
 
-#include "fcaudit/admin.h"
 #include "fcaudit/audit.h"
-#include "fcaudit/audit_config.h"
 #include "fcaudit/ca.h"
 #include "fcaudit/har_writer.h"
 #include "fcaudit/mint.h"
-#include "fcaudit/model.h"
-#include "fcaudit/redis_sink.h"
-#include "fcaudit/reports.h"
-#include "fcaudit/ruleset.h"
-#include "fcaudit/sink.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"
 #include "intercept.h"
@@ -36,19 +30,11 @@
 
 struct fca_proxy {
   fca_proxy_shared_t shared;
-  fca_sink_t *sink;
-  fca_redis_sink_t **redis; /* --sink redis://..., shipping from the log */
-  size_t nredis;
-  fca_admin_t *admin;
-  fca_ruleset_t *rules;
-  fca_audit_t *audit;
-  fca_harw_t *har;
   fca_proxy_stats_t stats;
   fca_worker_t *workers;
   int nworkers;
-  int stops;
-  bool joined;
-  int64_t started_ms;
+  bool running; /* worker threads started */
+  bool *joined; /* per worker, once its thread has been joined */
 };
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
@@ -216,52 +202,27 @@ static int make_dns(fca_worker_t *w, const fca_config_t *cfg, char *err, size_t 
       evdns_base_load_hosts(w->dns, NULL);
       for (size_t i = 0; i < cfg->dns_server.n; i++) {
         if (evdns_base_nameserver_ip_add(w->dns, cfg->dns_server.items[i]) != 0) {
-          snprintf(err, errlen, "bad --dns-server '%s' (want ADDR[:PORT])",
-                   cfg->dns_server.items[i]);
+          fca_seterr(err, errlen, "bad --dns-server '%s' (want ADDR[:PORT])",
+                     cfg->dns_server.items[i]);
           return -1;
         }
       }
     }
   }
   if (!w->dns) {
-    snprintf(err, errlen, "cannot set up the DNS resolver");
+    fca_seterr(err, errlen, "cannot set up the DNS resolver");
     return -1;
   }
   evdns_base_set_option(w->dns, "randomize-case:", "0");
   return 0;
 }
 
-/* The rules (levels from --rules and --rule) and the audit engine feeding the sink. */
-static int make_audit(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
-  p->audit = fca_audit_from_config(cfg, fca_sink_event_fn, p->sink, &p->rules, err, errlen);
-  if (!p->audit) return -1;
-  p->shared.audit = p->audit;
-  return 0;
-}
-
-static void metrics_cb(void *ud, fca_metrics_t *out) { fca_proxy_metrics(ud, out); }
-
-/* The admin listener (dashboard, CA page, metrics). A busy port is a warning: the proxy goes
- * on without it. Also where fcaudit.test is routed to. */
-static void start_admin(fca_proxy_t *p, const fca_config_t *cfg, struct fca_model *model) {
-  if (!cfg->admin || strcmp(cfg->admin, "off") == 0) return;
-  fca_admin_opts_t o = {.listen = cfg->admin,
-                        .allow_remote = cfg->allow_remote_admin,
-                        .sink = p->sink,
-                        .ca = p->shared.ca,
-                        .metrics = metrics_cb,
-                        .metrics_ud = p,
-                        .model = model};
-  char err[256];
-  p->admin = fca_admin_start(&o, err, sizeof err);
-  if (!p->admin) {
-    fca_warn("%s; going on without the admin pages", err);
-    return;
-  }
+void fca_proxy_route_admin(fca_proxy_t *p, const char *listen, int port) {
   /* Workers connect to it by address: a wildcard bind is reached on loopback. */
   fca_sockaddr_t a;
+  char err[256];
   char host[INET6_ADDRSTRLEN] = "127.0.0.1";
-  if (fca_listen_parse(cfg->admin, &a, err, sizeof err) == 0) {
+  if (fca_listen_parse(listen, &a, err, sizeof err) == 0) {
     const struct sockaddr *sa = (const struct sockaddr *)&a.addr;
     if (sa->sa_family == AF_INET) {
       const struct in_addr *in = &((const struct sockaddr_in *)sa)->sin_addr;
@@ -273,30 +234,17 @@ static void start_admin(fca_proxy_t *p, const fca_config_t *cfg, struct fca_mode
     }
   }
   snprintf(p->shared.admin_host, sizeof p->shared.admin_host, "%s", host);
-  p->shared.admin_port = fca_admin_port(p->admin);
+  p->shared.admin_port = port;
   bool v6 = strchr(host, ':') != NULL;
   fca_info("dashboard on http://%s%s%s:%d/ (and http://" FCA_ADMIN_HOST "/ through the proxy)",
            v6 ? "[" : "", host, v6 ? "]" : "", p->shared.admin_port);
 }
 
-/* The interception CA: created on first start (and said so once, with how to trust it). */
-static int load_ca(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
-  char *dir = fca_ca_resolve_dir(cfg->ca_dir);
-  if (!dir) {
-    snprintf(err, errlen, "no CA directory: set --ca-dir or FCAUDIT_CA_DIR (or HOME)");
-    return -1;
-  }
-  bool created = false;
-  p->shared.ca = fca_ca_load_or_create(dir, cfg->ca_key_type, true, &created, err, errlen);
-  if (!p->shared.ca) {
-    free(dir);
-    return -1;
-  }
-  if (created) fca_ca_print_trust_help(stderr, p->shared.ca, dir);
-  free(dir);
+/* The leaf key every minted certificate shares, of the CA's key type. */
+static int make_leaf_key(fca_proxy_t *p, const fca_config_t *cfg, char *err, size_t errlen) {
   p->shared.leaf_key = fca_mint_leaf_key_new(fca_ca_key_type(p->shared.ca));
   if (!p->shared.leaf_key) {
-    snprintf(err, errlen, "cannot make the leaf key");
+    fca_seterr(err, errlen, "cannot make the leaf key");
     return -1;
   }
   if (cfg->insecure_upstream)
@@ -322,34 +270,25 @@ static void free_proxy(fca_proxy_t *p) {
     if (w->base) event_base_free(w->base);
   }
   free(p->workers);
+  free(p->joined);
   free(p->shared.listen);
   free(p->shared.local);
   free(p->shared.auth_expected);
   fca_routes_free(p->shared.routes);
   fca_passthrough_free(p->shared.passthrough);
-  if (p->admin) fca_admin_stop_free(p->admin); /* before the sink it subscribed to */
-  if (p->audit) fca_audit_free(p->audit);
-  if (p->rules) fca_ruleset_free(p->rules);
-  for (size_t i = 0; i < p->nredis; i++) fca_redis_sink_close(p->redis[i]);
-  free(p->redis);
-  if (p->sink) fca_sink_close(p->sink);
-  fca_harw_free(p->har); /* after the sink it subscribed to */
   if (p->shared.leaf_key) EVP_PKEY_free(p->shared.leaf_key);
-  if (p->shared.ca) fca_ca_free(p->shared.ca);
   free(p);
 }
 
-fca_proxy_t *fca_proxy_start(const fca_config_t *cfg, char *err, size_t errlen) {
-  return fca_proxy_start_with_model(cfg, NULL, err, errlen);
-}
-
-fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_model *model, char *err,
-                                        size_t errlen) {
+fca_proxy_t *fca_proxy_new(const fca_proxy_opts_t *o, char *err, size_t errlen) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, (void (*)(void))evthread_use_pthreads);
+  const fca_config_t *cfg = o->cfg;
   fca_proxy_t *p = fca_xcalloc(1, sizeof *p);
-  p->started_ms = fca_now_ms();
   p->shared.cfg = cfg;
+  p->shared.audit = o->audit;
+  p->shared.ca = o->ca;
+  p->shared.har = o->har;
   p->shared.routes = fca_routes_new(&cfg->resolve, &cfg->connect_to, err, errlen);
   if (!p->shared.routes) goto fail;
   if (cfg->proxy_auth) p->shared.auth_expected = basic_auth(cfg->proxy_auth);
@@ -358,47 +297,7 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
                                                         &p->shared.parent_port, err, errlen) < 0)
     goto fail;
   p->shared.passthrough = fca_passthrough_new();
-  fca_sink_opts_t so = {
-      .log_path = cfg->log,
-      .console = cfg->quiet ? NULL : stderr,
-      .color = FCA_COLOR_AUTO,
-      .redact_query = cfg->redact_query,
-  };
-  p->sink = fca_sink_new(&so);
-  if (!p->sink) {
-    snprintf(err, errlen, "cannot open the event log '%s'", cfg->log ? cfg->log : "-");
-    goto fail;
-  }
-  p->shared.sink = p->sink;
-  /* The run model hears every event from the first one, and learns the run id before any
-   * other thread (admin, workers) can read it. */
-  if (model && fca_model_subscribe(model, p->sink) < 0) {
-    snprintf(err, errlen, "the event sink has no room for the run model");
-    goto fail;
-  }
-  if (cfg->sink.n) {
-    p->redis = fca_xcalloc(cfg->sink.n, sizeof *p->redis);
-    for (size_t i = 0; i < cfg->sink.n; i++) {
-      fca_redis_sink_opts_t ro = {
-          .url = cfg->sink.items[i],
-          .log_path = cfg->log,
-          .instance = cfg->instance,
-          .label = cfg->label,
-          .close_timeout_ms = cfg->drain_timeout_ms,
-      };
-      p->redis[i] = fca_redis_sink_new(p->sink, &ro, err, errlen);
-      if (!p->redis[i]) goto fail;
-      p->nredis = i + 1;
-    }
-  }
-  if (make_audit(p, cfg, err, errlen) < 0) goto fail;
-  if (cfg->har) {
-    p->har = fca_harw_open(cfg->har, cfg->har_body_max, err, errlen);
-    if (!p->har) goto fail;
-    fca_sink_subscribe(p->sink, fca_harw_event_fn, p->har);
-    p->shared.har = p->har;
-  }
-  if (load_ca(p, cfg, err, errlen) < 0) goto fail;
+  if (make_leaf_key(p, cfg, err, errlen) < 0) goto fail;
 
   const fca_strlist_t *ls = &cfg->listen;
   static char *const def_listen[] = {"127.0.0.1:8080"};
@@ -409,10 +308,10 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
   for (size_t i = 0; i < ls->n; i++) {
     if (fca_listen_parse(ls->items[i], &p->shared.listen[i], err, errlen) < 0) goto fail;
     if (!cfg->allow_remote && !fca_sockaddr_is_loopback(&p->shared.listen[i])) {
-      snprintf(err, errlen,
-               "refusing to listen on %s: not a loopback address, and an open MITM proxy is "
-               "dangerous; add --allow-remote (and --proxy-auth USER:PASS) if you mean it",
-               ls->items[i]);
+      fca_seterr(err, errlen,
+                 "refusing to listen on %s: not a loopback address, and an open MITM proxy is "
+                 "dangerous; add --allow-remote (and --proxy-auth USER:PASS) if you mean it",
+                 ls->items[i]);
       goto fail;
     }
     if (fca_listen_probe(&p->shared.listen[i], err, errlen) < 0) goto fail;
@@ -423,6 +322,7 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   p->nworkers = cfg->workers > 0 ? cfg->workers : (ncpu > 0 ? (int)ncpu : 1);
   p->workers = fca_xcalloc((size_t)p->nworkers, sizeof *p->workers);
+  p->joined = fca_xcalloc((size_t)p->nworkers, sizeof *p->joined);
   for (int i = 0; i < p->nworkers; i++) {
     fca_worker_t *w = &p->workers[i];
     w->index = i;
@@ -430,7 +330,7 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
     w->stats = &p->stats;
     w->base = event_base_new();
     if (!w->base) {
-      snprintf(err, errlen, "cannot create an event loop");
+      fca_seterr(err, errlen, "cannot create an event loop");
       goto fail;
     }
     if (make_dns(w, cfg, err, errlen) < 0) goto fail;
@@ -442,7 +342,7 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
                      : fca_tls_client_new_sharing(p->workers[0].tls_cli, cfg->insecure_upstream,
                                                   err, errlen);
     if (!w->tls_srv || !w->tls_cli) {
-      if (!w->tls_srv) snprintf(err, errlen, "cannot set up TLS interception");
+      if (!w->tls_srv) fca_seterr(err, errlen, "cannot set up TLS interception");
       goto fail;
     }
     w->upool = fca_upool_new(w->base, FCA_UPOOL_PER_WORKER,
@@ -469,19 +369,12 @@ fca_proxy_t *fca_proxy_start_with_model(const fca_config_t *cfg, struct fca_mode
       w->listeners[k] = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, -1, fd);
       if (!w->listeners[k]) {
         close(fd);
-        snprintf(err, errlen, "cannot listen: %s", strerror(errno));
+        fca_seterr(err, errlen, "cannot listen: %s", strerror(errno));
         goto fail;
       }
       evconnlistener_set_error_cb(w->listeners[k], on_accept_error);
       /* libevent hands the error callback the listener's own argument: the worker. */
       w->nlisteners = k + 1;
-    }
-  }
-  start_admin(p, cfg, model);
-  for (int i = 0; i < p->nworkers; i++) {
-    if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
-      fca_err("cannot start worker thread %d", i);
-      abort();
     }
   }
   return p;
@@ -490,8 +383,25 @@ fail:
   return NULL;
 }
 
-struct fca_sink *fca_proxy_sink(fca_proxy_t *p) {
-  return p->sink;
+void fca_proxy_start(fca_proxy_t *p) {
+  for (int i = 0; i < p->nworkers; i++) {
+    if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
+      fca_err("cannot start worker thread %d", i);
+      abort();
+    }
+  }
+  p->running = true;
+}
+
+size_t fca_proxy_nlisten(const fca_proxy_t *p) { return p->shared.nlisten; }
+
+int fca_proxy_nworkers(const fca_proxy_t *p) { return p->nworkers; }
+
+void fca_proxy_listen_name(const fca_proxy_t *p, size_t i, char *buf, size_t n) {
+  if (i < p->shared.nlisten)
+    fca_sockaddr_format(&p->shared.listen[i], buf, n);
+  else if (n)
+    buf[0] = '\0';
 }
 
 void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *m) {
@@ -514,31 +424,6 @@ void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *m) {
     m->cert_cache_misses += cs.misses;
     m->certs_minted += cs.mints;
   }
-  if (p->audit) {
-    fca_audit_stats_t as;
-    fca_audit_stats(p->audit, &as);
-    m->pages_seen = as.pages_seen;
-    m->pages_tagged = as.pages_tagged;
-    m->audit_notes = as.notes;
-    m->audit_bytes = as.bytes_inspected;
-  }
-  if (p->sink) {
-    fca_sink_stats_t ss;
-    fca_sink_stats(p->sink, &ss);
-    m->events_written = ss.lines_written;
-    m->sink_write_errors = ss.write_errors;
-  }
-  for (size_t i = 0; i < p->nredis; i++) {
-    fca_redis_sink_stats_t rs;
-    fca_redis_sink_stats(p->redis[i], &rs);
-    m->redis_sinks++;
-    m->redis_connected += rs.connected;
-    m->redis_shipped += rs.shipped;
-    m->redis_waiting += rs.waiting;
-    m->redis_unshipped += rs.dropped;
-    m->redis_failures += rs.failures;
-  }
-  m->started_ms = p->started_ms;
 }
 
 int fca_proxy_port(const fca_proxy_t *p, size_t i) {
@@ -546,26 +431,27 @@ int fca_proxy_port(const fca_proxy_t *p, size_t i) {
 }
 
 void fca_proxy_stop(fca_proxy_t *p) {
-  p->stops++;
   for (int i = 0; i < p->nworkers; i++) event_active(p->workers[i].stop_ev, EV_READ, 0);
 }
 
-/* Every exchange has ended: the summary goes out before the sink closes. */
-static void finish_run(fca_proxy_t *p) {
-  if (p->audit) fca_audit_finish(p->audit);
-  if (p->sink) fca_sink_flush(p->sink);
-  if (p->har) fca_harw_close(p->har);
+bool fca_proxy_try_join(fca_proxy_t *p) {
+  bool alive = false;
+  for (int i = 0; p->running && i < p->nworkers; i++) {
+    if (!p->joined[i] && pthread_tryjoin_np(p->workers[i].thread, NULL) == 0) p->joined[i] = true;
+    if (!p->joined[i]) alive = true;
+  }
+  return !alive;
 }
 
-void fca_proxy_wait(fca_proxy_t *p) {
-  if (p->joined) return;
-  for (int i = 0; i < p->nworkers; i++) pthread_join(p->workers[i].thread, NULL);
-  p->joined = true;
-  finish_run(p);
+void fca_proxy_join(fca_proxy_t *p) {
+  for (int i = 0; p->running && i < p->nworkers; i++) {
+    if (!p->joined[i]) pthread_join(p->workers[i].thread, NULL);
+    p->joined[i] = true;
+  }
 }
 
 void fca_proxy_wait_free(fca_proxy_t *p) {
-  fca_proxy_wait(p);
+  fca_proxy_join(p);
   free_proxy(p);
 }
 
@@ -575,100 +461,4 @@ void fca_proxy_outcome(fca_proxy_t *p, fca_proxy_outcome_t *out) {
   out->forwarded = atomic_load(&p->stats.forwarded);
   if (out->refused)
     snprintf(out->first_refusal, sizeof out->first_refusal, "%s", p->stats.first_refusal);
-}
-
-/* ---- foreground run ---- */
-
-typedef struct {
-  fca_proxy_t *proxy;
-  struct event_base *base;
-} main_ctx_t;
-
-static void on_signal(evutil_socket_t sig, short what, void *arg) {
-  (void)what;
-  main_ctx_t *m = arg;
-  if (!m->proxy) return; /* not started yet (signals are blocked until it is) */
-  if (sig == SIGHUP) {
-    fca_info("SIGHUP: reopening the event log");
-    fca_sink_reopen(m->proxy->sink);
-    return;
-  }
-  if (m->proxy->stops == 0)
-    fca_info("%s: stopping; finishing in-flight exchanges (up to %llu ms; again to force)",
-             sig == SIGINT ? "SIGINT" : "SIGTERM",
-             (unsigned long long)m->proxy->shared.cfg->drain_timeout_ms);
-  fca_proxy_stop(m->proxy);
-  event_base_loopexit(m->base, NULL);
-}
-
-int fca_proxy_main(const fca_config_t *cfg) {
-  fca_log_level_t lvl;
-  if (cfg->log_level && fca_log_level_parse(cfg->log_level, &lvl) == 0) fca_log_set_level(lvl);
-  char err[512];
-  /* The run model collects the events for the reports and the summary at exit. */
-  fca_model_t *model = fca_model_new(NULL);
-  if (fca_reports_prepare(model, cfg, err, sizeof err) < 0) {
-    fca_err("%s", err);
-    fca_model_free(model);
-    return 3;
-  }
-  /* Signals wait (blocked) until their handlers are in place: the workers inherit the mask,
-   * and the main thread unblocks them once libevent listens for them. */
-  sigset_t blocked, old;
-  sigemptyset(&blocked);
-  sigaddset(&blocked, SIGINT);
-  sigaddset(&blocked, SIGTERM);
-  sigaddset(&blocked, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &blocked, &old);
-  /* The signal loop and its descriptors exist before any worker accepts: clients arriving at
-   * once could otherwise take the last descriptor libevent needs for signals (a fatal exit). */
-  main_ctx_t m = {NULL, fca_xcheck(event_base_new(), "the main event loop")};
-  struct event *sigs[3];
-  int signo[3] = {SIGINT, SIGTERM, SIGHUP};
-  for (int i = 0; i < 3; i++) {
-    sigs[i] = fca_xcheck(evsignal_new(m.base, signo[i], on_signal, &m), "a signal event");
-    if (evsignal_add(sigs[i], NULL) != 0) fca_oom("a signal event");
-  }
-  fca_proxy_t *p = fca_proxy_start_with_model(cfg, model, err, sizeof err);
-  if (!p) {
-    for (int i = 0; i < 3; i++) event_free(sigs[i]);
-    event_base_free(m.base);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    fca_err("%s", err);
-    fca_model_free(model);
-    return 3;
-  }
-  m.proxy = p;
-  for (size_t i = 0; i < p->shared.nlisten; i++) {
-    char name[80];
-    fca_sockaddr_format(&p->shared.listen[i], name, sizeof name);
-    fca_info("listening on %s (%d worker%s)", name, p->nworkers, p->nworkers == 1 ? "" : "s");
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  /* Keep handling signals while the workers drain (a second SIGINT forces). */
-  event_base_dispatch(m.base);
-  event_base_loopexit(m.base, NULL);
-  struct timeval tick = {0, 100000};
-  bool *joined = fca_xcalloc((size_t)p->nworkers, sizeof *joined);
-  for (;;) {
-    bool alive = false;
-    for (int i = 0; i < p->nworkers; i++) {
-      if (!joined[i] && pthread_tryjoin_np(p->workers[i].thread, NULL) == 0) joined[i] = true;
-      if (!joined[i]) alive = true;
-    }
-    if (!alive) break;
-    event_base_loopexit(m.base, &tick);
-    event_base_dispatch(m.base);
-  }
-  free(joined);
-  finish_run(p);
-  int status = 0;
-  if (fca_reports_write_all(model, cfg) < 0) status = 3;
-  fca_model_print_summary(stderr, model, fca_console_use_color(stderr, FCA_COLOR_AUTO));
-  for (int i = 0; i < 3; i++) event_free(sigs[i]);
-  event_base_free(m.base);
-  fca_info("stopped");
-  free_proxy(p);
-  fca_model_free(model);
-  return status;
 }

@@ -3,7 +3,6 @@
  * exchange (origin-form, hop-by-hop removed, --anticache), and the opening of its audit. */
 #include "conn_int.h"
 
-#include "fcaudit/admin.h"
 #include "fcaudit/redact.h"
 #include "fcaudit/tlsctx.h"
 #include "fcaudit/util.h"

@@ -3,6 +3,7 @@
  * entry is shut down at once and freed from a deferred event. */
 #include "upool.h"
 
+#include "fcaudit/defer.h"
 #include "fcaudit/util.h"
 
 #include <stdlib.h>
@@ -20,23 +21,21 @@ struct fca_upool {
   size_t n, max;
   uint64_t idle_ms, hits;
   struct event *timer, *gc;
-  fca_ep_t **dead;
-  size_t ndead;
+  fca_defer_t dead; /* dropped endpoints, freed from the gc event */
 };
 
 static void on_gc(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
   fca_upool_t *p = arg;
-  for (size_t i = 0; i < p->ndead; i++) fca_ep_free(p->dead[i]);
-  p->ndead = 0;
+  fca_defer_run(&p->dead);
 }
+
+static void free_ep(void *ep) { fca_ep_free(ep); }
 
 static void drop_at(fca_upool_t *p, size_t i) {
   fca_ep_shutdown(p->e[i].ep);
-  p->dead = fca_xrealloc(p->dead, (p->ndead + 1) * sizeof *p->dead);
-  p->dead[p->ndead++] = p->e[i].ep;
-  event_active(p->gc, EV_READ, 0);
+  if (fca_defer_add(&p->dead, free_ep, p->e[i].ep)) event_active(p->gc, EV_READ, 0);
   memmove(&p->e[i], &p->e[i + 1], (p->n - i - 1) * sizeof *p->e);
   p->n--;
 }
@@ -84,8 +83,7 @@ fca_upool_t *fca_upool_new(struct event_base *base, size_t max, uint64_t idle_ms
 void fca_upool_free(fca_upool_t *p) {
   if (!p) return;
   for (size_t i = 0; i < p->n; i++) fca_ep_free(p->e[i].ep);
-  for (size_t i = 0; i < p->ndead; i++) fca_ep_free(p->dead[i]);
-  free(p->dead);
+  fca_defer_destroy(&p->dead);
   free(p->e);
   event_free(p->timer);
   event_free(p->gc);

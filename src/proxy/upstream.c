@@ -28,6 +28,8 @@ static void upstream_connected(fca_exch_t *x, fca_ep_t *ep);
 
 /* ---- the lease ---- */
 
+static void free_ep(void *ep) { fca_ep_free(ep); }
+
 /* The upstream may be closed from inside its own callback: it is shut down now (no more
  * events) and freed from a deferred event. */
 void fca_exch_close_upstream(fca_exch_t *x) {
@@ -35,9 +37,7 @@ void fca_exch_close_upstream(fca_exch_t *x) {
   x->shut_pending = false;
   if (!x->up) return;
   fca_ep_shutdown(x->up);
-  x->graveyard = fca_xrealloc(x->graveyard, (x->ngrave + 1) * sizeof *x->graveyard);
-  x->graveyard[x->ngrave++] = x->up;
-  event_active(x->gc_ev, EV_READ, 0);
+  if (fca_defer_add(&x->graveyard, free_ep, x->up)) event_active(x->gc_ev, EV_READ, 0);
   x->up = NULL;
   x->lease = UP_NONE;
   x->up_key[0] = '\0';

@@ -34,7 +34,6 @@ typedef struct {
   struct fca_passthrough *passthrough; /* hosts whose clients rejected interception */
   struct fca_ca *ca;                   /* the interception CA */
   struct evp_pkey_st *leaf_key;        /* one leaf key shared by every minted certificate */
-  struct fca_sink *sink;               /* events: log, console, subscribers (thread-safe) */
   struct fca_audit *audit;             /* the audit engine (thread-safe registry) */
   struct fca_harw *har;                /* --har writer (thread-safe), or NULL */
   char admin_host[64];                 /* the admin listener (for fcaudit.test), or admin_port 0 */

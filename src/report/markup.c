@@ -1,20 +1,12 @@
-/* markup: the one escaper of the HTML and JUnit writers. */
+/* markup: the HTML and JUnit writers' escaping, onto a FILE (fcaudit/escape.h does the work). */
 #include "markup.h"
 
+#include "fcaudit/escape.h"
+
+#include <string.h>
+
+static void put_file(void *ud, const char *p, size_t n) { fwrite(p, 1, n, ud); }
+
 void fca_markup_escape(FILE *f, const char *s) {
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    switch (c) {
-    case '&': fputs("&amp;", f); break;
-    case '<': fputs("&lt;", f); break;
-    case '>': fputs("&gt;", f); break;
-    case '"': fputs("&quot;", f); break;
-    case '\'': fputs("&#39;", f); break;
-    default:
-      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
-        fprintf(f, "\\x%02x", c);
-      else
-        fputc(c, f);
-    }
-  }
+  if (s) fca_escape_markup(s, strlen(s), put_file, f);
 }

@@ -1,6 +1,5 @@
-/* markup: text escaped for HTML and XML reports. Traffic text is untrusted: &, <, >, quotes
- * become entities, and control characters (other than tab, LF, CR) become the literal text
- * \xHH, which XML 1.0 could not carry and HTML should not render. */
+/* markup: text escaped for HTML and XML reports, written to a FILE, by the one escaper of
+ * fcaudit/escape.h (entities for & < > " ', \xHH for control characters). */
 #ifndef FCAUDIT_MARKUP_H
 #define FCAUDIT_MARKUP_H
 

@@ -4,6 +4,7 @@
  * re-emit with a growing count, --no-dedup emits count 1 each time); pages are grouped by URL
  * without query and frame position; every array is bounded (FCA_MODEL_*_MAX). */
 #include "fcaudit/model.h"
+#include "fcaudit/exit.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -27,16 +28,11 @@ static void set_str(char **dst, const char *s) {
   *dst = fca_xstrdup(s);
 }
 
-char *fca_model_strip_query(const char *url) {
-  if (!url) return NULL;
-  return fca_xstrndup(url, strcspn(url, "?#"));
-}
-
 void fca_model_fingerprint(const char *rule, const char *page_url, const char *ev_source,
                            const char *ev_name, const char *ev_value, const char *ev_url,
                            char out[FCA_FINGERPRINT_SIZE]) {
-  char *pu = fca_model_strip_query(page_url ? page_url : "");
-  char *eu = fca_model_strip_query(ev_url ? ev_url : "");
+  char *pu = fca_url_without_query(page_url ? page_url : "");
+  char *eu = fca_url_without_query(ev_url ? ev_url : "");
   const char *parts[] = {rule ? rule : "",           pu,
                          ev_source ? ev_source : "", ev_name ? ev_name : "",
                          ev_value ? ev_value : "",   eu};
@@ -111,7 +107,7 @@ static size_t page_of(fca_model_t *m, const json_t *pg, const char *ts, bool cre
   const char *url = jstr(pg, "url");
   if (!url) return SIZE_MAX;
   bool top = !json_is_false(json_object_get(pg, "top_level"));
-  char *key = fca_model_strip_query(url);
+  char *key = fca_url_without_query(url);
   for (size_t i = 0; i < m->npages; i++) {
     if (m->pages[i].top_level == top && strcmp(m->pages[i].key, key) == 0) {
       free(key);
@@ -390,7 +386,7 @@ int fca_model_load_stream(fca_model_t *m, FILE *f, const char *name, char *err, 
     free(runs);
     if (start < 0 || fseek(f, start, SEEK_SET) != 0) {
       free(line);
-      snprintf(err, errlen, "%s: cannot read it twice (use --run ID with a pipe)", name);
+      fca_seterr(err, errlen, "%s: cannot read it twice (use --run ID with a pipe)", name);
       return -1;
     }
   }
@@ -404,14 +400,14 @@ int fca_model_load_stream(fca_model_t *m, FILE *f, const char *name, char *err, 
   }
   free(line);
   if (ferror(f)) {
-    snprintf(err, errlen, "%s: read error: %s", name, strerror(errno));
+    fca_seterr(err, errlen, "%s: read error: %s", name, strerror(errno));
     return -1;
   }
   if (m->events == taken) {
     if (m->want_run)
-      snprintf(err, errlen, "%s: no event of run %s", name, m->want_run);
+      fca_seterr(err, errlen, "%s: no event of run %s", name, m->want_run);
     else
-      snprintf(err, errlen, "%s: no event in it", name);
+      fca_seterr(err, errlen, "%s: no event in it", name);
     return -1;
   }
   return 0;
@@ -420,7 +416,7 @@ int fca_model_load_stream(fca_model_t *m, FILE *f, const char *name, char *err, 
 int fca_model_load_file(fca_model_t *m, const char *path, char *err, size_t errlen) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
   if (!f) {
-    snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+    fca_seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
     return -1;
   }
   int rc = fca_model_load_stream(m, f, path, err, errlen);
@@ -463,7 +459,7 @@ int fca_model_parse_fail_on(const char *s, fca_level_t *out) {
 int fca_model_apply_baseline_json(fca_model_t *m, const json_t *report, char *err, size_t errlen) {
   const json_t *vs = json_object_get(report, "violations");
   if (!json_is_object(report) || !json_is_array(vs)) {
-    snprintf(err, errlen, "not an fcaudit JSON report (no \"violations\" array)");
+    fca_seterr(err, errlen, "not an fcaudit JSON report (no \"violations\" array)");
     return -1;
   }
   size_t i;
@@ -490,14 +486,14 @@ int fca_model_apply_baseline(fca_model_t *m, const char *path, char *err, size_t
   json_error_t je;
   json_t *r = json_load_file(path, 0, &je);
   if (!r) {
-    snprintf(err, errlen, "baseline %s: %s (line %d)", path, je.text, je.line);
+    fca_seterr(err, errlen, "baseline %s: %s (line %d)", path, je.text, je.line);
     return -1;
   }
   char why[256];
   int rc = fca_model_apply_baseline_json(m, r, why, sizeof why);
   json_decref(r);
   if (rc < 0) {
-    snprintf(err, errlen, "baseline %s: %s", path, why);
+    fca_seterr(err, errlen, "baseline %s: %s", path, why);
     return -1;
   }
   set_str(&m->baseline_path, path);
@@ -524,7 +520,7 @@ void fca_model_verdict(const fca_model_t *m, fca_model_verdict_t *v) {
 int fca_model_exit_code(const fca_model_t *m) {
   fca_model_verdict_t v;
   fca_model_verdict(m, &v);
-  return v.fail ? 1 : 0;
+  return v.fail ? FCA_EXIT_FINDINGS : FCA_EXIT_OK;
 }
 
 int64_t fca_model_pages_seen(const fca_model_t *m) {

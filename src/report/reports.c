@@ -18,7 +18,7 @@
 int fca_reports_prepare(fca_model_t *m, const fca_config_t *cfg, char *err, size_t errlen) {
   fca_model_policy_t pol = {FCA_LEVEL_ERROR, cfg->require_tagged};
   if (cfg->fail_on && fca_model_parse_fail_on(cfg->fail_on, &pol.fail_on) < 0) {
-    snprintf(err, errlen, "--fail-on: unknown level '%s'", cfg->fail_on);
+    fca_seterr(err, errlen, "--fail-on: unknown level '%s'", cfg->fail_on);
     return -1;
   }
   fca_model_set_policy(m, &pol);
@@ -57,7 +57,7 @@ int fca_reports_write_one(fca_model_t *m, const char *kind, const char *path, ch
   char *tmp = fca_xasprintf("%s.tmp", path);
   FILE *f = fopen(tmp, "w");
   if (!f) {
-    snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+    fca_seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
     free(tmp);
     return -1;
   }
@@ -74,7 +74,7 @@ int fca_reports_write_one(fca_model_t *m, const char *kind, const char *path, ch
   if (fclose(f) != 0 && rc == 0) rc = -1, saved = errno;
   if (rc == 0 && rename(tmp, path) != 0) rc = -1, saved = errno;
   if (rc != 0) {
-    snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved));
+    fca_seterr(err, errlen, "cannot write %s: %s", path, strerror(saved));
     unlink(tmp);
   }
   free(tmp);

@@ -10,24 +10,6 @@
 #include "fcaudit/model.h"
 #include "fcaudit/util.h"
 
-const char *fca_item_status_name(fca_item_status_t s) {
-  switch (s) {
-  case FCA_ITEM_PASS: return "pass";
-  case FCA_ITEM_FAIL: return "fail";
-  default: return "n/a";
-  }
-}
-
-const char *fca_item_title(int item) {
-  switch (item) {
-  case 1: return "Cross-Origin-Opener-Policy allows the bank popup";
-  case 2: return "Referrer policy sends a Referer to other origins";
-  case 3: return "Sandbox lets the popup escape";
-  case 4: return "Tested in test mode first";
-  default: return "Beyond the checklist";
-  }
-}
-
 static void set_item(fca_item_result_t *r, fca_item_status_t s, char *why) {
   free(r->why);
   r->status = s;
@@ -64,19 +46,6 @@ static int status_rank(fca_item_status_t s) {
   return s == FCA_ITEM_FAIL ? 2 : s == FCA_ITEM_PASS ? 1 : 0;
 }
 
-static bool parse_status(const char *s, fca_item_status_t *out) {
-  if (!s) return false;
-  if (strcmp(s, "pass") == 0)
-    *out = FCA_ITEM_PASS;
-  else if (strcmp(s, "fail") == 0)
-    *out = FCA_ITEM_FAIL;
-  else if (!strcmp(s, "n/a") || !strcmp(s, "na") || !strcmp(s, "not-applicable"))
-    *out = FCA_ITEM_NA;
-  else
-    return false;
-  return true;
-}
-
 /* One item of an engine scorecard: {"1": {"status", "why"}} or [{"item": 1, "status", ...}]. */
 static const json_t *engine_item(const json_t *card, int item) {
   if (json_is_object(card)) {
@@ -105,7 +74,7 @@ static void apply_engine(fca_model_t *m, bool *touched) {
     const json_t *card = json_object_get(pg, "scorecard");
     if (!card) card = json_object_get(pg, "items");
     if (!json_is_string(url) || !card) continue;
-    char *key = fca_model_strip_query(json_string_value(url));
+    char *key = fca_url_without_query(json_string_value(url));
     bool top = !json_is_false(json_object_get(pg, "top_level"));
     for (size_t k = 0; k < m->npages; k++) {
       fca_model_page_t *p = &m->pages[k];
@@ -114,7 +83,7 @@ static void apply_engine(fca_model_t *m, bool *touched) {
         const json_t *e = engine_item(card, item);
         fca_item_status_t st;
         const json_t *sv = json_is_object(e) ? json_object_get(e, "status") : e;
-        if (!parse_status(json_string_value(sv), &st)) continue;
+        if (!fca_item_status_parse(json_string_value(sv), &st)) continue;
         const char *why = json_string_value(json_object_get(e, "why"));
         if (!why) why = json_string_value(json_object_get(e, "reason"));
         bool first = !touched[k * 5 + item];

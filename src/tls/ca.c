@@ -16,7 +16,6 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,16 +34,6 @@ struct fca_ca {
   char *key_path;
   bool rsa;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 /* Appends the first queued OpenSSL reason (and clears the queue) to a message. */
 static const char *ossl_reason(void) {
@@ -69,7 +58,7 @@ static int dir_safe(const char *dir, char *err, size_t errlen) {
   struct stat st;
   if (stat(dir, &st) != 0) return 0; /* not there yet: created 0700 */
   if (st.st_mode & S_IWOTH) {
-    seterr(err, errlen,
+    fca_seterr(err, errlen,
            "CA directory %s is writable by others (mode %04o), so anyone could replace the CA; "
            "fix with: chmod 700 %s",
            dir, (unsigned)(st.st_mode & 07777), dir);
@@ -86,7 +75,7 @@ static int mkdirs(const char *dir, char *err, size_t errlen) {
     char c = *s;
     *s = '\0';
     if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-      seterr(err, errlen, "cannot create CA directory %s: %s", p, strerror(errno));
+      fca_seterr(err, errlen, "cannot create CA directory %s: %s", p, strerror(errno));
       free(p);
       return -1;
     }
@@ -96,7 +85,7 @@ static int mkdirs(const char *dir, char *err, size_t errlen) {
   free(p);
   struct stat st;
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    seterr(err, errlen, "CA directory %s is not a directory", dir);
+    fca_seterr(err, errlen, "CA directory %s is not a directory", dir);
     return -1;
   }
   return dir_safe(dir, err, errlen);
@@ -132,55 +121,56 @@ void fca_ca_free(fca_ca_t *ca) {
 static int load(fca_ca_t *ca, char *err, size_t errlen) {
   int fd = open(ca->key_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    seterr(err, errlen, "cannot open CA key %s: %s", ca->key_path, strerror(errno));
+    fca_seterr(err, errlen, "cannot open CA key %s: %s", ca->key_path, strerror(errno));
     return -1;
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    seterr(err, errlen, "CA key %s is not a regular file", ca->key_path);
+    fca_seterr(err, errlen, "CA key %s is not a regular file", ca->key_path);
     close(fd);
     return -1;
   }
   if (st.st_mode & 077) {
-    seterr(err, errlen,
-           "CA key %s has unsafe permissions %04o (group or others can access it); "
-           "fix with: chmod 600 %s",
-           ca->key_path, (unsigned)(st.st_mode & 07777), ca->key_path);
+    fca_seterr(err, errlen,
+               "CA key %s has unsafe permissions %04o (group or others can access it); "
+               "fix with: chmod 600 %s",
+               ca->key_path, (unsigned)(st.st_mode & 07777), ca->key_path);
     close(fd);
     return -1;
   }
   FILE *f = fdopen(fd, "r");
   if (!f) {
     close(fd);
-    seterr(err, errlen, "cannot read CA key %s: %s", ca->key_path, strerror(errno));
+    fca_seterr(err, errlen, "cannot read CA key %s: %s", ca->key_path, strerror(errno));
     return -1;
   }
   ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
   fclose(f);
   if (!ca->key) {
-    seterr(err, errlen, "cannot parse CA key %s: %s", ca->key_path, ossl_reason());
+    fca_seterr(err, errlen, "cannot parse CA key %s: %s", ca->key_path, ossl_reason());
     return -1;
   }
   f = fopen(ca->cert_path, "re");
   if (!f) {
-    seterr(err, errlen, "cannot open CA certificate %s: %s", ca->cert_path, strerror(errno));
+    fca_seterr(err, errlen, "cannot open CA certificate %s: %s", ca->cert_path, strerror(errno));
     return -1;
   }
   ca->cert = PEM_read_X509(f, NULL, NULL, NULL);
   fclose(f);
   if (!ca->cert) {
-    seterr(err, errlen, "cannot parse CA certificate %s: %s", ca->cert_path, ossl_reason());
+    fca_seterr(err, errlen, "cannot parse CA certificate %s: %s", ca->cert_path, ossl_reason());
     return -1;
   }
   if (X509_check_private_key(ca->cert, ca->key) != 1) {
     ERR_clear_error();
-    seterr(err, errlen, "CA key %s does not belong to certificate %s", ca->key_path, ca->cert_path);
+    fca_seterr(err, errlen, "CA key %s does not belong to certificate %s", ca->key_path,
+               ca->cert_path);
     return -1;
   }
   if (EVP_PKEY_is_a(ca->key, "RSA")) {
     ca->rsa = true;
   } else if (!EVP_PKEY_is_a(ca->key, "EC")) {
-    seterr(err, errlen, "CA key %s: unsupported key type (want EC P-256 or RSA)", ca->key_path);
+    fca_seterr(err, errlen, "CA key %s: unsupported key type (want EC P-256 or RSA)", ca->key_path);
     return -1;
   }
   return 0;
@@ -245,14 +235,14 @@ static int write_new(const char *path, mode_t mode, bool is_key, EVP_PKEY *key, 
   unlink(path); /* a leftover of an interrupted earlier attempt */
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) {
-    seterr(err, errlen, "cannot create %s: %s", path, strerror(errno));
+    fca_seterr(err, errlen, "cannot create %s: %s", path, strerror(errno));
     return -1;
   }
   FILE *f = fdopen(fd, "w");
   if (!f) {
     close(fd);
     unlink(path);
-    seterr(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    fca_seterr(err, errlen, "cannot write %s: %s", path, strerror(errno));
     return -1;
   }
   int ok =
@@ -262,7 +252,7 @@ static int write_new(const char *path, mode_t mode, bool is_key, EVP_PKEY *key, 
   if (!ok) {
     unlink(path);
     ERR_clear_error();
-    seterr(err, errlen, "cannot write %s", path);
+    fca_seterr(err, errlen, "cannot write %s", path);
     return -1;
   }
   return 0;
@@ -271,7 +261,7 @@ static int write_new(const char *path, mode_t mode, bool is_key, EVP_PKEY *key, 
 fca_ca_t *fca_ca_create(const char *dir, const char *key_type, bool overwrite, char *err,
                         size_t errlen) {
   if (key_type && strcmp(key_type, "rsa2048") != 0 && strcmp(key_type, "ecdsa-p256") != 0) {
-    seterr(err, errlen, "unknown CA key type '%s' (ecdsa-p256 or rsa2048)", key_type);
+    fca_seterr(err, errlen, "unknown CA key type '%s' (ecdsa-p256 or rsa2048)", key_type);
     return NULL;
   }
   if (mkdirs(dir, err, errlen) != 0) return NULL;
@@ -279,18 +269,18 @@ fca_ca_t *fca_ca_create(const char *dir, const char *key_type, bool overwrite, c
   char *tmp_key = fca_xasprintf("%s.new", ca->key_path);
   char *tmp_cert = fca_xasprintf("%s.new", ca->cert_path);
   if (!overwrite && fca_ca_exists(dir)) {
-    seterr(err, errlen, "a CA already exists in %s", dir);
+    fca_seterr(err, errlen, "a CA already exists in %s", dir);
     goto fail;
   }
   ca->key = make_key(key_type);
   if (!ca->key) {
-    seterr(err, errlen, "cannot generate the CA key: %s", ossl_reason());
+    fca_seterr(err, errlen, "cannot generate the CA key: %s", ossl_reason());
     goto fail;
   }
   ca->rsa = EVP_PKEY_is_a(ca->key, "RSA");
   ca->cert = make_cert(ca->key);
   if (!ca->cert) {
-    seterr(err, errlen, "cannot make the CA certificate: %s", ossl_reason());
+    fca_seterr(err, errlen, "cannot make the CA certificate: %s", ossl_reason());
     goto fail;
   }
   if (write_new(tmp_key, 0600, true, ca->key, NULL, err, errlen) != 0) goto fail;
@@ -301,14 +291,14 @@ fca_ca_t *fca_ca_create(const char *dir, const char *key_type, bool overwrite, c
   /* Without overwrite, link() refuses to replace a key another process just created. */
   int r = overwrite ? rename(tmp_key, ca->key_path) : link(tmp_key, ca->key_path);
   if (r != 0) {
-    seterr(err, errlen, "cannot create %s: %s", ca->key_path, strerror(errno));
+    fca_seterr(err, errlen, "cannot create %s: %s", ca->key_path, strerror(errno));
     unlink(tmp_key);
     unlink(tmp_cert);
     goto fail;
   }
   if (!overwrite) unlink(tmp_key);
   if (rename(tmp_cert, ca->cert_path) != 0) {
-    seterr(err, errlen, "cannot create %s: %s", ca->cert_path, strerror(errno));
+    fca_seterr(err, errlen, "cannot create %s: %s", ca->cert_path, strerror(errno));
     unlink(tmp_cert);
     goto fail;
   }
@@ -326,13 +316,13 @@ fca_ca_t *fca_ca_load_or_create(const char *dir, const char *key_type, bool crea
                                 char *err, size_t errlen) {
   if (created) *created = false;
   if (!dir || !*dir) {
-    seterr(err, errlen, "no CA directory (set --ca-dir, FCAUDIT_CA_DIR or HOME)");
+    fca_seterr(err, errlen, "no CA directory (set --ca-dir, FCAUDIT_CA_DIR or HOME)");
     return NULL;
   }
   if (dir_safe(dir, err, errlen) < 0) return NULL;
   if (!fca_ca_exists(dir)) {
     if (!create) {
-      seterr(err, errlen, "no CA in %s (run: fcaudit ca init)", dir);
+      fca_seterr(err, errlen, "no CA in %s (run: fcaudit ca init)", dir);
       return NULL;
     }
     fca_ca_t *ca = fca_ca_create(dir, key_type, false, err, errlen);

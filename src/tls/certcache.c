@@ -151,7 +151,7 @@ SSL_CTX *fca_certcache_get(fca_certcache_t *c, const char *host) {
   }
   if (lru_put(&c->lru, host, ctx, (int64_t)expiry))
     atomic_fetch_add_explicit(&c->ctr.evictions, 1, memory_order_relaxed);
-  atomic_store_explicit(&c->ctr.entries, c->lru.count, memory_order_relaxed);
+  atomic_store_explicit(&c->ctr.entries, fca_strmap_count(&c->lru.map), memory_order_relaxed);
   return ctx;
 }
 

@@ -1,5 +1,6 @@
 /* lru: a bounded map from case-insensitive string keys to owned values, least recently used
- * evicted first; O(1) get/put through a chained hash table plus a doubly-linked recency list.
+ * evicted first; O(1) get/put through the shared string map (fcaudit/strmap.h, case-insensitive
+ * keys) plus a doubly-linked recency list.
  * Internal to src/tls (the per-worker cert cache and upstream session table). Not thread-safe. */
 #ifndef FCA_TLS_LRU_H
 #define FCA_TLS_LRU_H
@@ -8,20 +9,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fcaudit/strmap.h"
+
 typedef struct lru_node lru_node_t;
 struct lru_node {
-  char *key;
+  const char *key; /* the map entry's copy */
   void *val;
-  int64_t aux; /* caller data stored with the value (e.g. an expiry time) */
-  uint32_t hash;
+  int64_t aux;             /* caller data stored with the value (e.g. an expiry time) */
   lru_node_t *prev, *next; /* recency list, head = most recent */
-  lru_node_t *hnext;       /* hash chain */
+  fca_strmap_entry_t *ent; /* key -> this node */
 };
 
 typedef struct {
-  lru_node_t **buckets;
-  size_t nbuckets; /* power of two */
-  size_t count, cap;
+  fca_strmap_t map;
+  size_t cap;
   lru_node_t head; /* sentinel of the recency list */
   void (*free_val)(void *);
 } lru_t;

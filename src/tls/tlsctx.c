@@ -254,7 +254,7 @@ static int load_system_trust(SSL_CTX *ctx) {
 static fca_tls_client_t *client_new(const char *const *extra_ca_files, size_t n, bool insecure,
                                     X509_STORE *share, char *err, size_t errlen) {
   if (indexes() != 0) {
-    snprintf(err, errlen, "cannot register TLS connection data");
+    fca_seterr(err, errlen, "cannot register TLS connection data");
     return NULL;
   }
   static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
@@ -274,7 +274,7 @@ static fca_tls_client_t *client_new(const char *const *extra_ca_files, size_t n,
       if (SSL_CTX_load_verify_file(ctx, extra_ca_files[i]) != 1) {
         char e[200];
         fca_tls_errstr(e, sizeof e);
-        snprintf(err, errlen, "cannot load CA file %s: %s", extra_ca_files[i], e);
+        fca_seterr(err, errlen, "cannot load CA file %s: %s", extra_ca_files[i], e);
         SSL_CTX_free(ctx);
         return NULL;
       }
@@ -293,7 +293,7 @@ static fca_tls_client_t *client_new(const char *const *extra_ca_files, size_t n,
 ossl_fail : {
   char e[200];
   fca_tls_errstr(e, sizeof e);
-  snprintf(err, errlen, "cannot set up the upstream TLS context: %s", e);
+  fca_seterr(err, errlen, "cannot set up the upstream TLS context: %s", e);
   SSL_CTX_free(ctx);
   return NULL;
 }
@@ -366,7 +366,7 @@ fail:
 
 void fca_tls_client_stats(const fca_tls_client_t *c, fca_tls_client_stats_t *out) {
   *out = c->st;
-  out->sessions = c->sessions.count;
+  out->sessions = fca_strmap_count(&c->sessions.map);
 }
 
 const char *fca_tls_verify_reason(long r) {

@@ -297,7 +297,7 @@ Test(audit_rules, referrer_rules_and_parser_edges) {
 Test(audit_rules, csp_sandbox_rules) {
   start(NULL);
   put("csp-scripts.html",
-      "Content-Security-Policy: default-src 'self'; sandbox allow-scripts\n"
+      "Content-Security-Policy: img-src 'self'; sandbox allow-scripts\n"
       "Referrer-Policy: no-referrer\n",
       STRIPE);
   put("csp-empty.html", "Content-Security-Policy: sandbox\n", STRIPE);
@@ -325,7 +325,7 @@ Test(audit_rules, csp_sandbox_rules) {
                        "csp-ok.html",      "csp-first-wins.html"};
   for (size_t i = 0; i < sizeof all / sizeof *all; i++) load(all[i]);
   finish();
-  const char *v = "default-src 'self'; sandbox allow-scripts";
+  const char *v = "img-src 'self'; sandbox allow-scripts";
   expect_v((want_t){.rule = "FC-SBX-3",
                     .level = "error",
                     .item = 3,

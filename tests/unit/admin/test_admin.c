@@ -411,10 +411,19 @@ Test(admin, stop_with_open_streams) {
   emit_violation("FC-COOP-1", FCA_LEVEL_ERROR, 1, 1);
   fca_admin_stop_free(admin);
   admin = NULL;
-  /* The streams end. */
-  len = read_until(fd1, buf, sizeof buf, 0, NULL);
-  close(fd1);
-  close(fd2);
+  /* Both streams end: the server closes them (end of file), it does not leave them open until
+   * the read times out. */
+  int fds[2] = {fd1, fd2};
+  for (int i = 0; i < 2; i++) {
+    int64_t t0 = fca_mono_ms();
+    read_until(fds[i], buf, sizeof buf, 0, NULL);
+    cr_assert_lt(fca_mono_ms() - t0, 4000, "stream %d still open after the admin stopped", i);
+    struct pollfd p = {.fd = fds[i], .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, 0), 1, "stream %d: no end of file", i);
+    char c;
+    cr_assert_eq(read(fds[i], &c, 1), 0, "stream %d: no end of file", i);
+    close(fds[i]);
+  }
 }
 
 Test(admin, client_that_goes_away_is_forgotten) {

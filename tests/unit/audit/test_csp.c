@@ -1,4 +1,6 @@
-/* Unit tests for csp: the sandbox directive of Content-Security-Policy as browsers apply it. */
+/* Unit tests for csp: CSP3 parsing (policy lists, directives, source expressions, fallback
+ * lists) and the sandbox directive of Content-Security-Policy as browsers apply it. */
+#include "csp.h"
 #include "policy.h"
 
 #include <criterion/criterion.h>
@@ -150,4 +152,192 @@ Test(csp, random_inputs_stay_in_bounds) {
     (void)fca_sandbox_parse(buf, n);
     free(buf);
   }
+}
+
+/* ---- CSP3 §2.2 parsing ------------------------------------------------------------------- */
+static fca_policy_str_t S(const char *s) { return (fca_policy_str_t){s, strlen(s)}; }
+
+static bool span_is(fca_policy_str_t a, const char *b) {
+  return a.n == strlen(b) && memcmp(a.s, b, a.n) == 0;
+}
+
+Test(csp_parse, policy_list_splits_on_comma_and_drops_empty_policies) {
+  /* §2.2.2: strictly split on ','; a policy with no directive is not added */
+  const char *h = "script-src 'self', ,  ; ;, default-src 'none'";
+  size_t pos = 0;
+  fca_policy_str_t p;
+  cr_assert(fca_csp_next_policy(S(h), &pos, &p));
+  cr_assert(span_is(p, "script-src 'self'"));
+  cr_assert(fca_csp_next_policy(S(h), &pos, &p));
+  cr_assert(span_is(p, " default-src 'none'"));
+  cr_assert_not(fca_csp_next_policy(S(h), &pos, &p));
+  pos = 0;
+  cr_assert_not(fca_csp_next_policy(S(""), &pos, &p));
+}
+
+Test(csp_parse, directives_trimmed_named_and_valued) {
+  /* §2.2.1 step 2.1 strip ASCII whitespace (TAB LF FF CR SP); 2.3 name up to whitespace */
+  const char *pol = "\t Script-SRC\f 'self'  https://a.example \r; ;img-src;";
+  size_t pos = 0;
+  fca_csp_directive_t d;
+  cr_assert(fca_csp_next_directive(S(pol), &pos, &d));
+  cr_assert(span_is(d.name, "Script-SRC"));
+  cr_assert(span_is(d.value, "'self'  https://a.example"));
+  cr_assert(fca_csp_next_directive(S(pol), &pos, &d));
+  cr_assert(span_is(d.name, "img-src"));
+  cr_assert_eq(d.value.n, 0);
+  cr_assert_not(fca_csp_next_directive(S(pol), &pos, &d));
+}
+
+Test(csp_parse, non_ascii_directive_skipped) {
+  /* §2.2.1 step 2.2: a token that is not an ASCII string is skipped whole */
+  fca_csp_directive_t d;
+  cr_assert_not(fca_csp_find(S("script-src https://\xc3\xa9.example"), "script-src", &d));
+  cr_assert(fca_csp_find(S("script-src https://\xc3\xa9.example; script-src 'none'"),
+                         "script-src", &d));
+  cr_assert(span_is(d.value, "'none'"));
+}
+
+Test(csp_parse, names_case_insensitive_first_occurrence_wins) {
+  /* §2.2.1 steps 2.4/2.5: lower-cased; a repeated name is ignored */
+  fca_csp_directive_t d;
+  cr_assert(fca_csp_find(S("SCRIPT-SRC a.example; script-src b.example"), "script-src", &d));
+  cr_assert(span_is(d.value, "a.example"));
+  cr_assert_not(fca_csp_find(S("script-src-elem x"), "script-src", &d));
+}
+
+static fca_csp_source_t src(const char *s) {
+  fca_csp_source_t o;
+  fca_csp_parse_source(s, strlen(s), &o);
+  return o;
+}
+
+Test(csp_parse, keyword_sources_case_insensitive) {
+  struct {
+    const char *t;
+    fca_csp_src_kind_t k;
+  } c[] = {{"'none'", FCA_CSP_SRC_NONE},
+           {"'NONE'", FCA_CSP_SRC_NONE},
+           {"'self'", FCA_CSP_SRC_SELF},
+           {"'Self'", FCA_CSP_SRC_SELF},
+           {"'unsafe-inline'", FCA_CSP_SRC_UNSAFE_INLINE},
+           {"'unsafe-eval'", FCA_CSP_SRC_UNSAFE_EVAL},
+           {"'strict-dynamic'", FCA_CSP_SRC_STRICT_DYNAMIC},
+           {"'unsafe-hashes'", FCA_CSP_SRC_UNSAFE_HASHES},
+           {"'report-sample'", FCA_CSP_SRC_REPORT_SAMPLE},
+           {"'wasm-unsafe-eval'", FCA_CSP_SRC_KEYWORD},
+           {"self", FCA_CSP_SRC_HOST}, /* unquoted: a host named "self" */
+           {"'self", FCA_CSP_SRC_INVALID},
+           {"'bogus'", FCA_CSP_SRC_INVALID},
+           {"*", FCA_CSP_SRC_STAR}};
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+    cr_assert_eq(src(c[i].t).kind, c[i].k, "%s", c[i].t);
+}
+
+Test(csp_parse, nonce_and_hash_sources) {
+  fca_csp_source_t s = src("'nonce-abc+/_-=='");
+  cr_assert_eq(s.kind, FCA_CSP_SRC_NONCE);
+  cr_assert(span_is(s.b64, "abc+/_-=="));
+  cr_assert_eq(src("'NONCE-abc'").kind, FCA_CSP_SRC_NONCE);
+  cr_assert_eq(src("'nonce-'").kind, FCA_CSP_SRC_INVALID);       /* 1*char */
+  cr_assert_eq(src("'nonce-a==='").kind, FCA_CSP_SRC_INVALID);   /* at most two '=' */
+  cr_assert_eq(src("'nonce-a=b'").kind, FCA_CSP_SRC_INVALID);    /* '=' only at the end */
+  cr_assert_eq(src("'nonce-a b'").kind, FCA_CSP_SRC_INVALID);
+  s = src("'sha384-AbC='");
+  cr_assert_eq(s.kind, FCA_CSP_SRC_HASH);
+  cr_assert_eq(s.alg, FCA_SHA384);
+  cr_assert(span_is(s.b64, "AbC="));
+  cr_assert_eq(src("'SHA256-x'").alg, FCA_SHA256);
+  cr_assert_eq(src("'sha512-x'").alg, FCA_SHA512);
+  cr_assert_eq(src("'sha1-x'").kind, FCA_CSP_SRC_INVALID);
+  cr_assert_eq(src("'sha256-'").kind, FCA_CSP_SRC_INVALID);
+}
+
+Test(csp_parse, scheme_sources) {
+  fca_csp_source_t s = src("https:");
+  cr_assert_eq(s.kind, FCA_CSP_SRC_SCHEME);
+  cr_assert(span_is(s.scheme, "https"));
+  cr_assert_eq(src("data:").kind, FCA_CSP_SRC_SCHEME);
+  cr_assert_eq(src("web+x.y-z:").kind, FCA_CSP_SRC_SCHEME);
+  cr_assert_eq(src("1http:").kind, FCA_CSP_SRC_INVALID);
+  cr_assert_eq(src(":").kind, FCA_CSP_SRC_INVALID);
+}
+
+Test(csp_parse, host_sources) {
+  fca_csp_source_t s = src("https://*.js.stripe.com:443/v3/");
+  cr_assert_eq(s.kind, FCA_CSP_SRC_HOST);
+  cr_assert(span_is(s.scheme, "https"));
+  cr_assert(span_is(s.host, "*.js.stripe.com"));
+  cr_assert(span_is(s.port, "443"));
+  cr_assert(span_is(s.path, "/v3/"));
+  s = src("js.stripe.com");
+  cr_assert_eq(s.kind, FCA_CSP_SRC_HOST);
+  cr_assert_eq(s.scheme.n, 0);
+  cr_assert_eq(s.port.n, 0);
+  cr_assert_eq(s.path.n, 0);
+  s = src("localhost:*");
+  cr_assert_eq(s.kind, FCA_CSP_SRC_HOST);
+  cr_assert(span_is(s.port, "*"));
+  s = src("https://*");
+  cr_assert_eq(s.kind, FCA_CSP_SRC_HOST);
+  cr_assert(span_is(s.host, "*"));
+  cr_assert_eq(src("example.com.").kind, FCA_CSP_SRC_HOST); /* trailing dot allowed */
+  cr_assert_eq(src("a.example/p%20q/r;x").kind, FCA_CSP_SRC_HOST);
+  const char *bad[] = {"https://",      "*.",          "a..example",   "https://a:",
+                       "https://a:8x",  "a.example//p", "a.example/%zz", "a.example/p?q",
+                       "https://*x.a",  "exa_mple.com", "http:/a.example", "*.*.a.example"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    cr_assert_eq(src(bad[i]).kind, FCA_CSP_SRC_INVALID, "%s", bad[i]);
+}
+
+Test(csp_parse, source_list_iteration) {
+  const char *v = "  'self'\thttps: \n 'nonce-x' ";
+  size_t pos = 0;
+  fca_csp_source_t s;
+  fca_csp_src_kind_t want[] = {FCA_CSP_SRC_SELF, FCA_CSP_SRC_SCHEME, FCA_CSP_SRC_NONCE};
+  for (size_t i = 0; i < 3; i++) {
+    cr_assert(fca_csp_next_source(S(v), &pos, &s));
+    cr_assert_eq(s.kind, want[i]);
+  }
+  cr_assert_not(fca_csp_next_source(S(v), &pos, &s));
+}
+
+Test(csp_parse, fallback_lists) {
+  /* §6.8.3 */
+  const char *const *l = fca_csp_fallback(FCA_CSP_SCRIPT_ELEM);
+  cr_assert_str_eq(l[0], "script-src-elem");
+  cr_assert_str_eq(l[1], "script-src");
+  cr_assert_str_eq(l[2], "default-src");
+  cr_assert_null(l[3]);
+  l = fca_csp_fallback(FCA_CSP_SCRIPT_ATTR);
+  cr_assert_str_eq(l[0], "script-src-attr");
+  cr_assert_str_eq(l[1], "script-src");
+  l = fca_csp_fallback(FCA_CSP_FRAME);
+  cr_assert_str_eq(l[0], "frame-src");
+  cr_assert_str_eq(l[1], "child-src");
+  cr_assert_str_eq(l[2], "default-src");
+  l = fca_csp_fallback(FCA_CSP_CONNECT);
+  cr_assert_str_eq(l[0], "connect-src");
+  cr_assert_str_eq(l[1], "default-src");
+  cr_assert_null(l[2]);
+}
+
+Test(csp_parse, governing_directive_first_present_in_fallback_list) {
+  /* §6.8.4: the first name of the fallback list that the policy has */
+  fca_csp_directive_t d;
+  const char *pol = "default-src 'none'; child-src c.example; script-src s.example";
+  cr_assert_eq(fca_csp_governing(S(pol), FCA_CSP_SCRIPT_ELEM, &d), 1);
+  cr_assert(span_is(d.value, "s.example"));
+  cr_assert_eq(fca_csp_governing(S(pol), FCA_CSP_SCRIPT_ATTR, &d), 1);
+  cr_assert_eq(fca_csp_governing(S(pol), FCA_CSP_FRAME, &d), 1);
+  cr_assert(span_is(d.value, "c.example"));
+  cr_assert_eq(fca_csp_governing(S(pol), FCA_CSP_CONNECT, &d), 1);
+  cr_assert(span_is(d.value, "'none'"));
+  cr_assert_eq(fca_csp_governing(S("script-src-elem e; script-src-attr a"), FCA_CSP_SCRIPT_ELEM,
+                                 &d),
+               0);
+  cr_assert(span_is(d.value, "e"));
+  cr_assert_eq(fca_csp_governing(S("img-src *"), FCA_CSP_CONNECT, &d), -1);
+  cr_assert_eq(fca_csp_governing(S("frame-src f"), FCA_CSP_FRAME, &d), 0);
+  cr_assert_eq(fca_csp_governing(S("default-src d"), FCA_CSP_FRAME, &d), 2);
 }

@@ -29,6 +29,10 @@ static const struct {
     {"FC-ISO-1", FCA_LEVEL_WARNING, 0, FCA_SCOPE_PAGE},
     {"FC-TEST-1", FCA_LEVEL_WARNING, 4, FCA_SCOPE_PAGE},
     {"FC-TEST-2", FCA_LEVEL_INFO, 4, FCA_SCOPE_SUMMARY},
+    {"FC-CSP-1", FCA_LEVEL_ERROR, 0, FCA_SCOPE_PAGE},
+    {"FC-CSP-2", FCA_LEVEL_ERROR, 0, FCA_SCOPE_PAGE},
+    {"FC-CSP-3", FCA_LEVEL_ERROR, 0, FCA_SCOPE_PAGE},
+    {"FC-CSP-4", FCA_LEVEL_WARNING, 0, FCA_SCOPE_PAGE},
 };
 
 Test(ruleset, catalogue_matches_rules_md) {
@@ -111,7 +115,7 @@ static void load_fails(const char *text, const char *expect) {
 
 Test(ruleset, file_errors_with_line_numbers) {
   load_fails("# ok\nFC-COOP-1 error\nFC-COP-1 error\n",
-             "rules.txt:3: unknown rule id 'FC-COP-1' (did you mean FC-COOP-1?)");
+             "rules.txt:3: unknown rule id 'FC-COP-1' (did you mean FC-COOP-1 or FC-CSP-1?)");
   load_fails("fc-ref-1 warning",
              "rules.txt:1: unknown rule id 'fc-ref-1' (did you mean FC-REF-1?)");
   load_fails("\n\nCOOP-3 info", "rules.txt:3: unknown rule id 'COOP-3' (did you mean FC-COOP-3?)");

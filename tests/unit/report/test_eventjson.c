@@ -375,3 +375,30 @@ Test(eventjson, doc_examples_follow_the_schema) {
   json_decref(schema);
   cr_assert_geq(examples, 5, "one example per event type");
 }
+
+/* The schema pins the report-only convention of the CSP rules: a finding whose evidence is a
+ * Content-Security-Policy-Report-Only policy is at most info and says "Report-only". */
+Test(eventjson, csp_report_only_findings_are_info) {
+  static const char pol[] = "script-src 'self'";
+  fca_event_t ev = violation();
+  ev.rule = "FC-CSP-1";
+  ev.item = 0;
+  ev.level = FCA_LEVEL_INFO;
+  ev.message = "Report-only (nothing is blocked yet; this breaks once enforced): ...";
+  ev.evidence = (fca_event_evidence_t){"csp", "Content-Security-Policy-Report-Only", pol,
+                                       sizeof pol - 1, -1, NULL};
+  json_decref(roundtrip(&ev)); /* valid */
+  json_t *schema = load_schema();
+  char err[256];
+  const char *bad[] = {"error", "msg"};
+  for (int i = 0; i < 2; i++) {
+    ev.level = i == 0 ? FCA_LEVEL_ERROR : FCA_LEVEL_INFO;
+    ev.message = i == 0 ? "Report-only ..." : "Content-Security-Policy blocks Stripe.js";
+    char *line = fca_event_to_line(&ev, "20261124T100000Z-3f9a1c", NULL);
+    json_t *o = json_loads(line, 0, NULL);
+    cr_assert_neq(fca_jsonschema_validate(schema, o, err, sizeof err), 0, "%s accepted", bad[i]);
+    json_decref(o);
+    free(line);
+  }
+  json_decref(schema);
+}

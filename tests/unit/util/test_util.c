@@ -3,6 +3,7 @@
 
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 Test(util, durations) {
@@ -60,4 +61,17 @@ Test(util, seterr) {
   fca_seterr(err, sizeof err, "bad %s", "value here");
   cr_assert_str_eq(err, "bad val", "truncated, terminated");
   fca_seterr(NULL, 0, "ignored %d", 1);
+}
+
+Test(util, url_without_query) {
+  cr_assert_eq(fca_url_query_offset("https://a.test/p?q=1#f"), strlen("https://a.test/p"));
+  cr_assert_eq(fca_url_query_offset("https://a.test/p#f?x"), strlen("https://a.test/p"));
+  cr_assert_eq(fca_url_query_offset("https://a.test/p"), strlen("https://a.test/p"));
+  char *u = fca_url_without_query("https://a.test/p?q=1#f");
+  cr_assert_str_eq(u, "https://a.test/p");
+  free(u);
+  u = fca_url_without_query("?only");
+  cr_assert_str_eq(u, "");
+  free(u);
+  cr_assert_null(fca_url_without_query(NULL));
 }
