@@ -48,7 +48,11 @@ typedef struct {
   const fca_audit_header_t *headers;
   size_t nheaders;
   const char *client;    /* "127.0.0.1:50312" (events) */
-  const char *client_id; /* the client's identity for correlation: its IP address */
+  const char *client_id; /* the client's address (IP) for correlation; the engine adds a hash
+                            of the request's User-Agent, so that curl and a browser on one
+                            address are two clients */
+  bool client_id_whole;  /* client_id names one client by itself (a browser's own HAR, one
+                            session): the User-Agent is not added */
   int64_t now_ms;        /* wall clock */
   bool body_decoded;     /* offline sources (a HAR's content.text): the response body will be
                             passed already decoded, so Content-Encoding is not undone again */

@@ -11,6 +11,7 @@
 #include "stripereq.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -44,6 +45,7 @@ void fca_audit_free(fca_audit_t *a) {
   if (!a) return;
   for (size_t i = 0; i < a->npending; i++) fca_page_unref(a->pending[i]);
   fca_jsfetch_free(a);
+  fca_keymemo_free(a);
   fca_registry_free(a->reg);
   fca_dedup_free(a->dedup);
   for (fca_card_t *c = a->cards, *n; c; c = n) {
@@ -112,13 +114,30 @@ static bool document_request(const fca_audit_header_t *dest, const fca_audit_hea
   return !accept || fca_detect_accepts_html(accept->value, accept->value_len);
 }
 
+/* The client as correlation knows it: its address plus a hash of its User-Agent, so that curl
+ * and a browser on one address (loopback, a NAT) are two clients. Cheap: one FNV-1a pass over
+ * the header value; the result fits FCA_AUDIT_CLIENT_ID_MAX. */
+static void client_key(const fca_audit_request_t *req, const fca_audit_header_t *ua, char *out,
+                       size_t len) {
+  const char *id = req->client_id ? req->client_id : (req->client ? req->client : "");
+  if (req->client_id_whole) {
+    snprintf(out, len, "%s", id);
+    return;
+  }
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; ua && i < ua->value_len; i++)
+    h = (h ^ (unsigned char)ua->value[i]) * 1099511628211ull;
+  snprintf(out, len, "%.*s ua:%016llx", (int)(len - 22), id, ua ? (unsigned long long)h : 0ull);
+}
+
 static fca_audit_exchange_t *new_exchange(fca_audit_t *a, const fca_audit_request_t *req,
-                                          const char *referer, size_t referer_len) {
+                                          const char *cid, const char *referer,
+                                          size_t referer_len) {
   fca_audit_exchange_t *x = fca_xcalloc(1, sizeof *x);
   x->a = a;
   x->url = fca_xstrdup(req->url);
   x->client = fca_xstrdup(req->client ? req->client : "");
-  x->client_id = fca_xstrdup(req->client_id ? req->client_id : x->client);
+  x->client_id = fca_xstrdup(cid);
   x->referer = referer ? fca_xstrndup(referer, referer_len) : NULL;
   x->now_ms = req->now_ms;
   x->body_decoded = req->body_decoded;
@@ -127,8 +146,8 @@ static fca_audit_exchange_t *new_exchange(fca_audit_t *a, const fca_audit_reques
 
 /* A request that is evidence by itself: Stripe.js (tags its page, and is the fetch a page tagged
  * by its markup awaits) or the FC iframe. Returns true for Stripe.js. */
-static bool stripe_request(fca_audit_t *a, const fca_audit_request_t *req, const char *referer,
-                           size_t referer_len, bool sfd_script_or_absent) {
+static bool stripe_request(fca_audit_t *a, const fca_audit_request_t *req, const char *cid,
+                           const char *referer, size_t referer_len, bool sfd_script_or_absent) {
   fca_url_t u;
   if (fca_url_parse(req->url, strlen(req->url), &u) != 0) return false;
   bool is_js = sfd_script_or_absent && fca_detect_stripejs_url(&u, false);
@@ -136,7 +155,6 @@ static bool stripe_request(fca_audit_t *a, const fca_audit_request_t *req, const
   fca_url_free(&u);
   if (!is_js && !inner) return false;
   char *ref = referer ? fca_xstrndup(referer, referer_len) : NULL;
-  const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
   pthread_mutex_lock(&a->mu);
   fca_match_t m = fca_correlate_page(a, cid, ref, req->now_ms);
   if (is_js) fca_jsfetch_seen(a, cid, req->url, req->now_ms, m.page, m.confidence);
@@ -164,8 +182,7 @@ static bool stripe_request(fca_audit_t *a, const fca_audit_request_t *req, const
 
 /* An api.stripe.com FC call is made from Stripe's own iframe (its Referer is js.stripe.com), so
  * it is attributed to the client's most recent tagged page within the window, if any. */
-static void api_evidence(fca_audit_t *a, const fca_audit_request_t *req) {
-  const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
+static void api_evidence(fca_audit_t *a, const fca_audit_request_t *req, const char *cid) {
   int64_t since = req->now_ms - (int64_t)a->o.correlation_window_ms;
   pthread_mutex_lock(&a->mu);
   for (fca_page_t *p = fca_registry_next(a->reg, NULL); p && p->ts_ms >= since;
@@ -220,9 +237,8 @@ static void api_key(fca_audit_t *a, const char *cid, const char *referer, int64_
 }
 
 /* The key in the query (`key=`) or an `Authorization: Bearer` header of an api.stripe.com call. */
-static void api_head_keys(fca_audit_t *a, const fca_audit_request_t *req, const char *referer,
-                          const fca_audit_header_t *auth) {
-  const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
+static void api_head_keys(fca_audit_t *a, const fca_audit_request_t *req, const char *cid,
+                          const char *referer, const fca_audit_header_t *auth) {
   const char *q = strchr(req->url, '?');
   char key[FCA_STRIPEREQ_KEY_MAX + 1];
   size_t kn;
@@ -267,7 +283,7 @@ void fca_audit_request_body(fca_audit_exchange_t *x, const void *data, size_t le
 fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t *req) {
   atomic_fetch_add_explicit(&a->exchanges, 1, memory_order_relaxed);
   const fca_audit_header_t *dest = NULL, *referer = NULL, *accept = NULL, *auth = NULL,
-                           *ctype = NULL;
+                           *ctype = NULL, *ua = NULL;
   for (size_t i = 0; i < req->nheaders; i++) {
     const fca_audit_header_t *h = &req->headers[i];
     if (h->name_len == 14 && name_is(h, "sec-fetch-dest"))
@@ -280,10 +296,15 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
       auth = h;
     else if (h->name_len == 12 && name_is(h, "content-type"))
       ctype = h;
+    else if (h->name_len == 10 && name_is(h, "user-agent"))
+      ua = h;
   }
   if (!req->url ||
       (req->method && strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0))
     return a->ignored;
+  /* the client key, made on first use (most exchanges are not inspected and never need it) */
+  char cidbuf[FCA_AUDIT_CLIENT_ID_MAX] = "";
+#define CLIENT_KEY (cidbuf[0] ? cidbuf : (client_key(req, ua, cidbuf, sizeof cidbuf), cidbuf))
   const char *host;
   size_t hn;
   url_host(req->url, &host, &hn);
@@ -296,9 +317,8 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
   if (atomic_load_explicit(&a->nawait_hint, memory_order_relaxed) > 0 && !js_host &&
       !document_request(dest, accept)) {
     char *ref = rv ? fca_xstrndup(rv, rl) : NULL;
-    const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
     pthread_mutex_lock(&a->mu);
-    fca_jsfetch_other(a, cid, ref, req->now_ms);
+    fca_jsfetch_other(a, CLIENT_KEY, ref, req->now_ms);
     pthread_mutex_unlock(&a->mu);
     free(ref);
   }
@@ -308,17 +328,16 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
     char *ref = fca_xstrndup(rv, rl);
     url_host(ref, &rh, &rhn);
     if (!fca_detect_stripe_host(rh, rhn)) { /* from the page itself, not from Stripe's frames */
-      const char *cid = req->client_id ? req->client_id : (req->client ? req->client : "");
       pthread_mutex_lock(&a->mu);
-      fca_jsfetch_stripe_host(a, cid, ref, req->now_ms);
+      fca_jsfetch_stripe_host(a, CLIENT_KEY, ref, req->now_ms);
       pthread_mutex_unlock(&a->mu);
     }
     free(ref);
   }
   if (stripe) {
     if (js_host) {
-      if (!stripe_request(a, req, rv, rl, d_script || !dest)) return a->ignored;
-      fca_audit_exchange_t *x = new_exchange(a, req, rv, rl);
+      if (!stripe_request(a, req, CLIENT_KEY, rv, rl, d_script || !dest)) return a->ignored;
+      fca_audit_exchange_t *x = new_exchange(a, req, CLIENT_KEY, rv, rl);
       x->js_request = true;
       return x;
     }
@@ -330,13 +349,13 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
         fca_url_free(&u);
       }
       char *ref = rv ? fca_xstrndup(rv, rl) : NULL;
-      api_head_keys(a, req, ref, auth);
+      api_head_keys(a, req, CLIENT_KEY, ref, auth);
       free(ref);
       bool form = req->method && strcmp(req->method, "POST") == 0 && ctype &&
                   fca_detect_ctype_form(ctype->value, ctype->value_len);
       if (!fc && !form) return a->ignored;
-      if (fc) api_evidence(a, req);
-      fca_audit_exchange_t *x = new_exchange(a, req, rv, rl);
+      if (fc) api_evidence(a, req, CLIENT_KEY);
+      fca_audit_exchange_t *x = new_exchange(a, req, CLIENT_KEY, rv, rl);
       x->api_candidate = fc;
       x->form_wanted = form;
       return x;
@@ -361,14 +380,16 @@ fca_audit_exchange_t *fca_audit_begin(fca_audit_t *a, const fca_audit_request_t 
   }
   if (!doc && !script && !data) return a->ignored;
   if (req->method && strcmp(req->method, "GET") != 0 && !doc && !data) return a->ignored;
-  fca_audit_exchange_t *x = new_exchange(a, req, rv, rl);
+  fca_audit_exchange_t *x = new_exchange(a, req, CLIENT_KEY, rv, rl);
   x->doc_candidate = doc;
   x->top_level = top;
+  x->no_dest = !dest;
   x->script_candidate = script && (!req->method || strcmp(req->method, "GET") == 0);
   x->data_candidate = data;
   x->sfd_script = d_script;
   return x;
 }
+#undef CLIENT_KEY
 
 bool fca_audit_wants_body(const fca_audit_exchange_t *x) {
   return !x->ignored && x->mode != FCA_X_NONE && !x->ended;
@@ -376,8 +397,18 @@ bool fca_audit_wants_body(const fca_audit_exchange_t *x) {
 
 /* ---- response head ---------------------------------------------------------------------- */
 
+/* Without Sec-Fetch-Dest a document is top-level unless a parent's <iframe> names it. */
+static bool top_level_of(fca_audit_exchange_t *x) {
+  if (!x->no_dest || !x->top_level) return x->top_level;
+  pthread_mutex_lock(&x->a->mu);
+  bool framed = fca_correlate_is_framed(x->a, x->client_id, x->url, x->referer, x->now_ms);
+  pthread_mutex_unlock(&x->a->mu);
+  return !framed;
+}
+
 static void new_page(fca_audit_exchange_t *x, const fca_audit_header_t *hs, size_t n) {
   fca_audit_t *a = x->a;
+  x->top_level = top_level_of(x);
   fca_page_t *p =
       fca_page_new(0, x->url, x->client, x->client_id, x->referer, x->top_level, x->now_ms);
   p->status = x->status;
@@ -398,6 +429,7 @@ static void new_page(fca_audit_exchange_t *x, const fca_audit_header_t *hs, size
 /* A 304 for a document: a new page load that reuses its last full response's findings. */
 static void not_modified(fca_audit_exchange_t *x) {
   fca_audit_t *a = x->a;
+  x->top_level = top_level_of(x);
   pthread_mutex_lock(&a->mu);
   fca_page_t *prev = fca_registry_by_url(a->reg, x->client_id, x->url);
   if (!prev) {
@@ -427,6 +459,19 @@ static bool same_origin(const char *url, const char *origin) {
   bool same = o && strcmp(o, origin) == 0;
   free(o);
   return same;
+}
+
+/* Was this script requested as a script for the page it correlates to (so that a Stripe.js
+ * literal in it tags the page)? Sec-Fetch-Dest, when present, is `script` (checked at begin);
+ * a Referer, when present, names that page: its URL, or its origin when the policy sends only
+ * that; with neither (a non-browser client, a plain-HTTP page with no-referrer), the page's HTML
+ * must have loaded this URL with a <script src>. Lock held. */
+static bool script_for_page(const fca_audit_exchange_t *x, fca_match_t m) {
+  if (x->referer && *x->referer) {
+    if (fca_correlate_referer_is_full(x->referer)) return m.confidence == FCA_CONF_HIGH;
+    return same_origin(x->referer, m.page->origin);
+  }
+  return x->sfd_script || fca_page_references_script(m.page, x->url);
 }
 
 void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audit_header_t *headers,
@@ -469,23 +514,31 @@ void fca_audit_response_head(fca_audit_exchange_t *x, int status, const fca_audi
       fca_page_ref(m.page);
       x->page = m.page;
       x->same_origin = same_origin(x->url, m.page->origin);
+      x->lit_tags = script_for_page(x, m);
       x->mode = FCA_X_SCRIPT;
     }
     pthread_mutex_unlock(&a->mu);
   } else if (x->api_candidate && ok && ct && fca_detect_ctype_json(ct->value, ct->value_len)) {
     x->mode = FCA_X_API;
-  } else if (x->data_candidate && ok && ct &&
-             (fca_detect_ctype_json(ct->value, ct->value_len) ||
-              fca_detect_ctype_js(ct->value, ct->value_len))) {
-    /* a JSON or JavaScript answer of the page's own site (the `/config` pattern) */
+  } else if (x->data_candidate &&
+             (status == 304 || (ok && ct &&
+                                (fca_detect_ctype_json(ct->value, ct->value_len) ||
+                                 fca_detect_ctype_js(ct->value, ct->value_len))))) {
+    /* a JSON or JavaScript answer of the page's own site (the `/config` pattern); a 304 reuses
+     * the client's cached copy, whose keys were remembered when it was served in full */
     char *site = fca_page_url_site(x->url);
     fca_audit_t *a = x->a;
     pthread_mutex_lock(&a->mu);
     fca_match_t m = fca_correlate_page(a, x->client_id, x->referer, x->now_ms);
     if (m.page && site && strcmp(site, m.page->site) == 0) {
-      fca_page_ref(m.page);
-      x->page = m.page;
-      x->mode = FCA_X_DATA;
+      if (status == 304) {
+        fca_keymemo_apply(a, x->client_id, x->url, m.page);
+      } else {
+        fca_keymemo_forget(a, x->client_id, x->url);
+        fca_page_ref(m.page);
+        x->page = m.page;
+        x->mode = FCA_X_DATA;
+      }
     }
     pthread_mutex_unlock(&a->mu);
     free(site);
@@ -520,7 +573,11 @@ void fca_audit_response_no_body(fca_audit_exchange_t *x, const char *why) {
     what = "script: a Stripe.js URL, Financial Connections calls or keys in it could not be seen";
   else if (x->mode == FCA_X_API)
     what = "Stripe API response: the test-mode institutions it links could not be seen";
-  else if (x->mode == FCA_X_NONE && x->doc_candidate && x->status == 304)
+  else if (x->mode == FCA_X_DATA) { /* keys an earlier full copy held still count */
+    pthread_mutex_lock(&x->a->mu);
+    fca_keymemo_apply(x->a, x->client_id, x->url, p);
+    pthread_mutex_unlock(&x->a->mu);
+  } else if (x->mode == FCA_X_NONE && x->doc_candidate && x->status == 304)
     what = "304 Not Modified with no earlier full response of this document: nothing in it "
            "could be judged";
   if (!what) return;

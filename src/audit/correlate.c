@@ -12,7 +12,7 @@
 
 /* Does this Referer name a full URL (path other than "/" or a query), rather than the bare
  * origin a cross-origin request carries under the default policy? */
-static bool referer_is_full(const char *referer) {
+bool fca_correlate_referer_is_full(const char *referer) {
   fca_url_t u;
   if (fca_url_parse(referer, strlen(referer), &u) != 0) return false;
   bool full = u.has_query || !(u.path_len == 0 || (u.path_len == 1 && u.path[0] == '/'));
@@ -25,7 +25,7 @@ fca_match_t fca_correlate_page(fca_audit_t *a, const char *client_id, const char
   fca_match_t m = {NULL, FCA_CONF_NONE};
   int64_t since = now_ms - (int64_t)a->o.correlation_window_ms;
   if (referer && *referer) {
-    if (referer_is_full(referer)) {
+    if (fca_correlate_referer_is_full(referer)) {
       fca_page_t *p = fca_registry_by_url(a->reg, client_id, referer);
       if (p) return (fca_match_t){p, FCA_CONF_HIGH};
     }
@@ -44,6 +44,13 @@ fca_match_t fca_correlate_page(fca_audit_t *a, const char *client_id, const char
   fca_page_t *p = fca_registry_recent_client(a->reg, client_id, since);
   if (p) m = (fca_match_t){p, FCA_CONF_MEDIUM};
   return m;
+}
+
+bool fca_page_references_script(const fca_page_t *p, const char *url) {
+  uint64_t h = fca_page_src_hash(url);
+  for (size_t i = 0; i < p->nsrcs; i++)
+    if (p->srcs[i] == h) return true;
+  return false;
 }
 
 static int strength(fca_tag_kind_t k, fca_confidence_t c) { return (int)c * 8 + (int)k; }
@@ -116,6 +123,24 @@ void fca_correlate_framed_page(fca_audit_t *a, fca_page_t *child) {
   if (parent && parent->ts_ms >= since) join(a, parent, idx, child);
 }
 
+bool fca_correlate_is_framed(fca_audit_t *a, const char *client_id, const char *url,
+                             const char *referer, int64_t now_ms) {
+  size_t idx = 0;
+  fca_page_t *parent = fca_registry_iframe_parent(a->reg, client_id, url, &idx);
+  if (!parent || parent->ts_ms < now_ms - (int64_t)a->o.correlation_window_ms) return false;
+  if (!referer || !*referer) return true; /* a no-referrer parent: the iframe alone decides */
+  if (fca_correlate_referer_is_full(referer)) {
+    char *nf = fca_page_url_nofrag(referer);
+    bool same = strcmp(nf, parent->url) == 0;
+    free(nf);
+    return same;
+  }
+  char *origin = fca_page_url_origin(referer); /* a cross-origin frame gets only the origin */
+  bool same = origin && strcmp(origin, parent->origin) == 0;
+  free(origin);
+  return same;
+}
+
 void fca_correlate_iframe(fca_audit_t *a, fca_page_t *parent, size_t idx) {
   fca_registry_add_iframe(a->reg, parent, idx);
   const char *src = parent->iframes[idx].src;
@@ -159,7 +184,7 @@ static void settle(fca_audit_t *a, fca_page_t *p, fca_page_t *guess) {
 /* The document that most likely framed p: the Referer's page when it is a full URL, else the
  * client's most recent earlier document of the Referer's origin (any origin without one). */
 static fca_page_t *parent_guess(fca_audit_t *a, fca_page_t *p) {
-  if (p->referer && referer_is_full(p->referer)) {
+  if (p->referer && fca_correlate_referer_is_full(p->referer)) {
     fca_page_t *q = fca_registry_by_url(a->reg, p->client_id, p->referer);
     if (q && q != p && q->id < p->id) return q;
   }

@@ -46,13 +46,14 @@ static void on_lit(void *ud, fca_lit_kind_t kind, const char *v, size_t n, uint6
     if (kind != FCA_LIT_KEY_TEST && kind != FCA_LIT_KEY_LIVE) return;
     lock(x);
     add_key(x, kind == FCA_LIT_KEY_LIVE, v, n, (int64_t)off, "response", url);
+    fca_keymemo_put(x->a, x->client_id, x->url, kind == FCA_LIT_KEY_LIVE, v, n, (int64_t)off);
     unlock(x);
     return;
   }
   lock(x);
   switch (kind) {
   case FCA_LIT_STRIPEJS:
-    if (doc ? x->lit_runs : x->same_origin)
+    if (doc ? x->lit_runs : x->same_origin && x->lit_tags)
       fca_correlate_tag(x->a, x->page, FCA_TAG_SCRIPT_LITERAL, FCA_CONF_MEDIUM, "script",
                         doc ? "inline script" : "script", v, n, (int64_t)off, url);
     break;
@@ -180,6 +181,14 @@ static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t
   if (x->inl) x->inl->script = 0;
   if (runs && !s->src.present && x->csp_any) csp_inline_start(x, t, s);
   if (!runs || !s->src.present) return;
+  char *abs = resolve_nofrag(base_of(x), s->src.ptr, s->src.len);
+  if (abs) { /* remembered so that its response can be told to be this page's script */
+    lock(x);
+    uint64_t *h = FCA_PAGE_PUSH(x->page, srcs);
+    if (h) *h = fca_page_src_hash(abs);
+    unlock(x);
+    free(abs);
+  }
   if (!fca_detect_stripejs_src(base_of(x), s->src.ptr, s->src.len)) return;
   lock(x);
   fca_page_t *p = x->page;
@@ -431,6 +440,10 @@ void fca_docscan_end(fca_audit_exchange_t *x, bool complete) {
     fca_rules_evaluate(a, p);
     if (p->announced && !p->top_level && !p->parent) fca_correlate_add_pending(a, p);
     fca_correlate_pending(a, false);
+    unlock(x);
+  } else if (x->mode == FCA_X_DATA && x->dec && fca_decode_bytes_out(x->dec) == 0) {
+    lock(x); /* an empty answer: the client reuses what it was served before */
+    fca_keymemo_apply(a, x->client_id, x->url, x->page);
     unlock(x);
   } else if (x->mode == FCA_X_SCRIPT || x->mode == FCA_X_DATA) {
     fca_litscan_finish(x->lit);

@@ -30,9 +30,15 @@
 #ifndef FCA_AUDIT_JSFETCH_MAX
 #define FCA_AUDIT_JSFETCH_MAX 64 /* recent Stripe.js fetches remembered (client, URL) */
 #endif
+#ifndef FCA_AUDIT_KEYMEMO_MAX
+#define FCA_AUDIT_KEYMEMO_MAX 128 /* (client, URL) JSON/JS responses whose keys are remembered */
+#endif
 #ifndef FCA_AUDIT_PENDING_MAX
 #define FCA_AUDIT_PENDING_MAX 256 /* framed pages waiting for their iframe */
 #endif
+
+/* "<address> ua:<16 hex>": the client as correlation knows it (audit.c). */
+#define FCA_AUDIT_CLIENT_ID_MAX 96
 
 /* The scorecard of a tagged page: outlives the page (the registry may forget it). */
 typedef struct fca_card {
@@ -54,11 +60,21 @@ typedef struct fca_card {
 
 /* A Stripe.js request of a client (jsfetch.c). */
 typedef struct {
-  char client_id[64];
+  char client_id[FCA_AUDIT_CLIENT_ID_MAX];
   char *url;              /* https, no fragment; NULL = free slot */
   int64_t at_ms;          /* last request */
   int64_t fresh_until_ms; /* its response may be reused from the browser's cache until then */
 } fca_jsfetch_t;
+
+/* The keys a JSON/JS response of a URL gave a client (keymemo.c). */
+typedef struct {
+  char client_id[FCA_AUDIT_CLIENT_ID_MAX];
+  char *url; /* without fragment; NULL = free slot */
+  uint64_t hash, used;
+  char *key[2]; /* [0] test, [1] live: the first of each kind */
+  size_t len[2];
+  int64_t offset[2];
+} fca_keymemo_t;
 
 struct fca_audit {
   fca_audit_opts_t o;
@@ -79,6 +95,8 @@ struct fca_audit {
   size_t nawait;
   atomic_size_t nawait_hint; /* nawait, readable without the lock (a cheap "any?" test) */
   fca_jsfetch_t jsfetch[FCA_AUDIT_JSFETCH_MAX];
+  fca_keymemo_t keymemo[FCA_AUDIT_KEYMEMO_MAX];
+  uint64_t keymemo_clock;
 
   uint64_t reported[FCA_RULE_COUNT][4], occurrences[FCA_RULE_COUNT][4];
   uint64_t pages_seen, pages_tagged, pages_below_confidence, violations, notes;
@@ -103,7 +121,8 @@ struct fca_audit_exchange {
   /* request */
   char *url, *client, *client_id, *referer;
   int64_t now_ms;
-  bool top_level; /* Sec-Fetch-Dest document (or absent) rather than iframe/frame */
+  bool top_level;    /* Sec-Fetch-Dest document (or absent) rather than iframe/frame */
+  bool no_dest;      /* no Sec-Fetch-Dest: a frame is told by a parent's <iframe> (correlate.c) */
   bool body_decoded; /* offline: bodies arrive decoded (Content-Encoding already undone) */
   bool doc_candidate, script_candidate, sfd_script, api_candidate;
   bool data_candidate; /* fetch/XHR (or no Sec-Fetch-Dest): a JSON or JS answer may hold a key */
@@ -117,6 +136,7 @@ struct fca_audit_exchange {
   int status;
   fca_page_t *page; /* DOC: the page; SCRIPT, DATA: the page the response was served to */
   bool same_origin; /* SCRIPT: same origin as that page */
+  bool lit_tags;    /* SCRIPT: requested as a script for that page: a Stripe.js literal tags it */
   fca_decode_t *dec;
   fca_html_scan_t *scan;
   fca_litscan_t *lit;  /* DOC: inline scripts; SCRIPT: the body */
@@ -159,6 +179,10 @@ typedef struct {
  * the correlation window. */
 fca_match_t fca_correlate_page(fca_audit_t *a, const char *client_id, const char *referer,
                                int64_t now_ms);
+/* Does this Referer name a full URL (path other than "/" or a query) rather than an origin? */
+bool fca_correlate_referer_is_full(const char *referer);
+/* Did the page's HTML hold a running <script src> that resolves to url (fragment ignored)? */
+bool fca_page_references_script(const fca_page_t *p, const char *url);
 /* Tags p (keeps the strongest tag), announcing it when it becomes eligible. */
 void fca_correlate_tag(fca_audit_t *a, fca_page_t *p, fca_tag_kind_t kind, fca_confidence_t conf,
                        const char *source, const char *name, const char *value, size_t len,
@@ -168,6 +192,11 @@ void fca_correlate_tag(fca_audit_t *a, fca_page_t *p, fca_tag_kind_t kind, fca_c
  * `source` are static strings; url: where it was seen when not the page itself. */
 void fca_correlate_key(fca_audit_t *a, fca_page_t *p, bool live, const char *v, size_t n,
                        int64_t offset, const char *source, const char *name, const char *url);
+/* A document requested without Sec-Fetch-Dest (plain HTTP): is it a frame? Yes when the
+ * client's document seen within the window held an <iframe> whose resolved src is url and the
+ * Referer, when present, is that parent (its URL, or its origin alone); else it is top-level. */
+bool fca_correlate_is_framed(fca_audit_t *a, const char *client_id, const char *url,
+                             const char *referer, int64_t now_ms);
 /* A framed page appeared: join it with a known parent <iframe>, if any. */
 void fca_correlate_framed_page(fca_audit_t *a, fca_page_t *child);
 /* A parent's iframe p->iframes[idx] appeared: index it, join it with a known framed page. */
@@ -191,6 +220,15 @@ void fca_jsfetch_response(fca_audit_t *a, const char *client_id, const char *url
                           int status, const fca_audit_header_t *hs, size_t n);
 void fca_jsfetch_settle(fca_audit_t *a, int64_t now_ms, bool final);
 void fca_jsfetch_free(fca_audit_t *a);
+
+/* keymemo.c: keys of a client's JSON/JS responses by URL, for the 304s that reuse them. */
+void fca_keymemo_put(fca_audit_t *a, const char *client_id, const char *url, bool live,
+                     const char *key, size_t n, int64_t offset);
+/* A full response of that URL came again: what it holds now replaces what was remembered. */
+void fca_keymemo_forget(fca_audit_t *a, const char *client_id, const char *url);
+/* A 304 (or a response without body) of that URL for page p: the remembered keys are p's. */
+void fca_keymemo_apply(fca_audit_t *a, const char *client_id, const char *url, fca_page_t *p);
+void fca_keymemo_free(fca_audit_t *a);
 
 /* summary.c: the end-of-run summary object (jansson json_t*). */
 void *fca_summary_build(fca_audit_t *a);

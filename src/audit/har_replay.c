@@ -295,6 +295,9 @@ int fca_har_replay_entry(fca_har_replay_t *r, const json_t *entry, bool text_cut
       .nheaders = rq.n,
       .client = client ? client : r->client,
       .client_id = client ? client_id : r->client,
+      /* without fcaudit's own client field, a HAR is one browser's session (whose exports
+       * often leave out headers such as User-Agent): one client */
+      .client_id_whole = !client,
       .now_ms = t,
       .body_decoded = true,
   };

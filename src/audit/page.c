@@ -4,6 +4,7 @@
 #include "page.h"
 
 #include "fcaudit/util.h"
+#include "trustworthy.h"
 #include "url.h"
 
 #include <libpsl.h>
@@ -61,6 +62,12 @@ char *fca_page_url_site(const char *url) {
   return site;
 }
 
+uint64_t fca_page_src_hash(const char *url) {
+  uint64_t h = 1469598103934665603ull;
+  for (const char *s = url; *s && *s != '#'; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
 fca_page_t *fca_page_new(uint64_t id, const char *url, const char *client, const char *client_id,
                          const char *referer, bool top_level, int64_t ts_ms) {
   fca_page_t *p = fca_xcalloc(1, sizeof *p);
@@ -75,6 +82,7 @@ fca_page_t *fca_page_new(uint64_t id, const char *url, const char *client, const
   p->client_id = fca_xstrdup(client_id ? client_id : (client ? client : ""));
   p->referer = dup_or_null(referer);
   p->top_level = top_level;
+  p->secure = fca_url_trustworthy(p->url);
   p->ts_ms = ts_ms;
   p->refs = 1;
   return p;
@@ -175,6 +183,9 @@ static void free_findings(fca_page_t *p) {
   free(p->iframes);
   free(p->keys);
   free(p->fc);
+  free(p->srcs);
+  p->srcs = NULL;
+  p->nsrcs = p->cap_srcs = 0;
   p->scripts = NULL;
   p->metas = NULL;
   p->iframes = NULL;
@@ -308,6 +319,16 @@ void fca_page_copy_findings(fca_page_t *d, const fca_page_t *s) {
     fca_page_fc_t *e = FCA_PAGE_PUSH(d, fc);
     *e = s->fc[i];
     ev_copy(&e->ev, &s->fc[i].ev);
+  }
+  if (s->nsrcs) {
+    d->srcs = fca_xmalloc(s->nsrcs * sizeof *d->srcs);
+    memcpy(d->srcs, s->srcs, s->nsrcs * sizeof *d->srcs);
+    d->nsrcs = d->cap_srcs = s->nsrcs;
+  }
+  if (s->nsrcs) {
+    d->srcs = fca_xmalloc(s->nsrcs * sizeof *d->srcs);
+    memcpy(d->srcs, s->srcs, s->nsrcs * sizeof *d->srcs);
+    d->nsrcs = d->cap_srcs = s->nsrcs;
   }
   d->dropped = s->dropped;
 }

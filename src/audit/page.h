@@ -125,9 +125,10 @@ struct fca_page {
   char *origin;    /* scheme://host[:port] */
   char *site;      /* registrable domain (libpsl), else the host */
   char *client;    /* "127.0.0.1:50312" */
-  char *client_id; /* "127.0.0.1" */
+  char *client_id; /* the client for correlation: "127.0.0.1 ua:<hash of its User-Agent>" */
   char *referer;   /* request Referer, or NULL */
   bool top_level;
+  bool secure;       /* its origin is potentially trustworthy: COOP/COEP apply (trustworthy.h) */
   bool not_modified; /* a 304 that reused an earlier response's findings */
   int status;
   int64_t ts_ms; /* response head time (recency for correlation) */
@@ -153,6 +154,8 @@ struct fca_page {
   size_t niframes, cap_iframes;
   fca_page_key_t *keys;
   size_t nkeys, cap_keys;
+  uint64_t *srcs; /* hashes of the resolved URLs of its running <script src> (any script) */
+  size_t nsrcs, cap_srcs;
   fca_page_fc_t *fc;
   size_t nfc, cap_fc;
   fca_page_cspmeta_t *cspmetas; /* enforced <meta> CSPs, in document order */
@@ -170,11 +173,11 @@ struct fca_page {
   bool announced;         /* `page` event emitted (tagged at the confidence asked for) */
 
   /* Stripe.js seen or only referenced (jsfetch.c; script-tag pages) */
-  char *js_url;      /* the Stripe.js URL its first <script src> names (https, no fragment) */
-  bool js_await;     /* in the audit's await list */
-  bool js_fetched;   /* the client requested it (or Stripe's frame or API shows it ran) */
-  bool js_cached;    /* fetched earlier by the client and still fresh: maybe from its cache */
-  bool js_noted;     /* stripe-js-not-fetched emitted */
+  char *js_url;       /* the Stripe.js URL its first <script src> names (https, no fragment) */
+  bool js_await;      /* in the audit's await list */
+  bool js_fetched;    /* the client requested it (or Stripe's frame or API shows it ran) */
+  bool js_cached;     /* fetched earlier by the client and still fresh: maybe from its cache */
+  bool js_noted;      /* stripe-js-not-fetched emitted */
   unsigned js_others; /* other subresource requests of the page seen meanwhile */
 
   /* framing: set by a join of the parent's <iframe> with this page */
@@ -186,10 +189,14 @@ struct fca_page {
   bool doc_ended, complete;
   bool pass_emitted;
   fca_level_t worst;       /* highest warning/error level found (dedup included) */
+  uint64_t insecure_noted; /* bit per rule: its `ignored-on-http` note was emitted */
   fca_page_fired_t *fired; /* grown on demand up to FCA_PAGE_FIRED_MAX */
   size_t nfired, cap_fired;
   struct fca_card *card; /* scorecard record (engine.h), once announced */
 };
+
+/* The hash a script URL is remembered by in p->srcs (the URL without fragment). */
+uint64_t fca_page_src_hash(const char *url);
 
 /* A new page with one reference; strings are copied. */
 fca_page_t *fca_page_new(uint64_t id, const char *url, const char *client, const char *client_id,

@@ -1,5 +1,6 @@
 /* rule_coop: FC-COOP-1..3 on top-level pages (COOP is ignored in frames), FC-COOP-4 on framed
- * pages through their top-level page, which the registry keeps whether it is tagged or not. */
+ * pages through their top-level page, which the registry keeps whether it is tagged or not. On
+ * plain HTTP (not a secure context) browsers ignore COOP: an `ignored-on-http` note instead. */
 #include "engine.h"
 #include "fcaudit/util.h"
 #include "rules.h"
@@ -27,8 +28,34 @@ static char *coop_why(const fca_page_t *p, const char *prefix) {
                        fca_coop_name(fca_coop_effective(&p->coop_p)));
 }
 
+/* A top-level page on plain HTTP: browsers ignore its COOP headers (not a secure context). What
+ * would fire becomes an `ignored-on-http` note, and item 1 says why it passes for now. */
+static void insecure_top(fca_audit_t *a, fca_page_t *p) {
+  fca_coop_value_t v = fca_coop_effective(&p->coop_p);
+  const char *line = p->coop.n ? p->coop.v[0] : "";
+  if (v == FCA_COOP_SAME_ORIGIN || v == FCA_COOP_NOOPENER_ALLOW_POPUPS)
+    fca_rules_note_insecure(a, p, v == FCA_COOP_SAME_ORIGIN ? FCA_RULE_COOP_1 : FCA_RULE_COOP_2,
+                            "Cross-Origin-Opener-Policy", line, p->origin);
+  if (fca_coop_effective(&p->coop_ro_p) == FCA_COOP_SAME_ORIGIN)
+    fca_rules_note_insecure(a, p, FCA_RULE_COOP_3, "Cross-Origin-Opener-Policy-Report-Only",
+                            p->coop_ro.n ? p->coop_ro.v[0] : "", p->origin);
+  char *why;
+  if (v == FCA_COOP_SAME_ORIGIN || v == FCA_COOP_NOOPENER_ALLOW_POPUPS)
+    why = fca_xasprintf("Cross-Origin-Opener-Policy %s ignored on plain HTTP (unsafe-none); it "
+                        "breaks the bank popup once the page is served over HTTPS (%s)",
+                        fca_coop_name(v), v == FCA_COOP_SAME_ORIGIN ? "FC-COOP-1" : "FC-COOP-2");
+  else
+    why = coop_why(p, "plain HTTP, COOP ignored: ");
+  fca_rules_item_pass(p, 1, why);
+  free(why);
+}
+
 void fca_rule_coop(fca_audit_t *a, fca_page_t *p) {
   fca_page_ev_t ev;
+  if (p->top_level && !p->secure) {
+    insecure_top(a, p);
+    return;
+  }
   if (p->top_level) {
     fca_coop_value_t v = fca_coop_effective(&p->coop_p);
     if (v == FCA_COOP_SAME_ORIGIN || v == FCA_COOP_NOOPENER_ALLOW_POPUPS) {
@@ -49,7 +76,23 @@ void fca_rule_coop(fca_audit_t *a, fca_page_t *p) {
     return;
   }
   fca_page_t *top = fca_rules_top_of(p);
-  if (!top) return; /* not known yet: a later join re-evaluates */
+  if (!top) return;   /* not known yet: a later join re-evaluates */
+  if (!top->secure) { /* the top-level page's COOP is ignored on plain HTTP */
+    char *why;
+    if (fca_coop_effective(&top->coop_p) == FCA_COOP_SAME_ORIGIN) {
+      fca_rules_note_insecure(a, p, FCA_RULE_COOP_4,
+                              "the top-level page's Cross-Origin-Opener-Policy",
+                              top->coop.n ? top->coop.v[0] : "", top->origin);
+      why = fca_xasprintf("top-level page: Cross-Origin-Opener-Policy same-origin ignored on "
+                          "plain HTTP (unsafe-none); it breaks the bank popup once the page is "
+                          "served over HTTPS (FC-COOP-4)");
+    } else {
+      why = coop_why(top, "top-level page (plain HTTP, COOP ignored): ");
+    }
+    fca_rules_item_pass(p, 1, why);
+    free(why);
+    return;
+  }
   if (fca_coop_effective(&top->coop_p) == FCA_COOP_SAME_ORIGIN) {
     line_ev(&top->coop, top->url, &ev);
     fca_rules_fire(a, p, FCA_RULE_COOP_4, top->dedup_url, &ev, "header",

@@ -39,10 +39,20 @@ static void iframe_rules(fca_audit_t *a, fca_page_t *p, const fca_page_t *parent
   fca_page_ev_set(&ev, f->sandbox.value, f->sandbox.len, f->offset, parent->url);
   fca_page_ev_set_tag(&ev, f->sandbox.tag, f->sandbox.tag_len);
   uint32_t missing = fca_sandbox_missing(f->sb, FCA_SBX_REQUIRED);
+  /* the fix names only the popup tokens this iframe lacks */
+  uint32_t popups = missing & (FCA_SBX_ALLOW_POPUPS | FCA_SBX_ALLOW_POPUPS_TO_ESCAPE_SANDBOX);
+  char *fix = NULL;
+  if (popups)
+    fix = fca_xasprintf(
+        "Add %s to the iframe's sandbox attribute",
+        popups == FCA_SBX_ALLOW_POPUPS_TO_ESCAPE_SANDBOX ? "allow-popups-to-escape-sandbox"
+        : popups == FCA_SBX_ALLOW_POPUPS                 ? "allow-popups"
+                                         : "allow-popups and allow-popups-to-escape-sandbox");
   if (missing & FCA_SBX_ALLOW_POPUPS_TO_ESCAPE_SANDBOX)
-    fca_rules_fire(a, p, FCA_RULE_SBX_1, ev.value, &ev, "iframe", "iframe[sandbox]");
+    fca_rules_fire_fix(a, p, FCA_RULE_SBX_1, ev.value, &ev, "iframe", "iframe[sandbox]", fix, NULL);
   if (missing & FCA_SBX_ALLOW_POPUPS)
-    fca_rules_fire(a, p, FCA_RULE_SBX_2, ev.value, &ev, "iframe", "iframe[sandbox]");
+    fca_rules_fire_fix(a, p, FCA_RULE_SBX_2, ev.value, &ev, "iframe", "iframe[sandbox]", fix, NULL);
+  free(fix);
   char *what = fca_xasprintf("iframe sandbox \"%s\"", ev.value);
   if (missing & FCA_SBX_ALLOW_SAME_ORIGIN)
     fca_rules_fire(a, p, FCA_RULE_SBX_4, what, &ev, "iframe", "iframe[sandbox]");

@@ -212,6 +212,32 @@ void fca_rules_note(fca_audit_t *a, fca_page_t *p, const char *client, const cha
   fca_audit_emit(a, &ev);
 }
 
+void fca_rules_note_insecure(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *header,
+                             const char *value, const char *where) {
+  if (!p->announced || (unsigned)rule >= 64 || (p->insecure_noted >> rule) & 1u) return;
+  if (fca_ruleset_level_of(a->o.rules, rule, p->url) == FCA_LEVEL_IGNORE) return;
+  p->insecure_noted |= 1ull << rule;
+  const fca_rule_info_t *info = fca_rule_get(rule);
+  char *msg = fca_xasprintf("%s: %s is ignored by browsers on %s (plain HTTP is not a secure "
+                            "context), so it has no effect now; once the page is served over "
+                            "HTTPS it applies and %s (%s)",
+                            header, value, where,
+                            rule == FCA_RULE_ISO_1    ? "blocks Stripe's cross-origin iframes"
+                            : rule == FCA_RULE_COOP_2 ? "popups may lose their opener"
+                            : rule == FCA_RULE_COOP_3
+                                ? "bank logins fail once it is enforced"
+                                : "the OAuth bank popup loses its opener: bank logins fail",
+                            info->id);
+  fca_rules_note(a, p, NULL, "ignored-on-http", msg);
+  free(msg);
+}
+
+bool fca_rules_secure_context(const fca_page_t *p) {
+  for (size_t hops = 0; p && hops < 64; hops++, p = p->parent)
+    if (!p->secure) return false;
+  return true;
+}
+
 fca_page_t *fca_rules_top_of(fca_page_t *p) {
   for (size_t hops = 0; p && hops < 64; hops++) {
     if (p->top_level) return p;

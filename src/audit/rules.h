@@ -49,6 +49,14 @@ void fca_rules_fire_finding(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule,
 void fca_rules_note(fca_audit_t *a, fca_page_t *p, const char *client, const char *kind,
                     const char *reason);
 
+/* A rule that would fire but for a header browsers ignore outside secure contexts (COOP,
+ * COEP on plain HTTP): one `ignored-on-http` note per page and rule instead of the finding,
+ * saying what breaks once the page is served over HTTPS. Nothing when the rule is ignored. */
+void fca_rules_note_insecure(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule,
+                             const char *header, const char *value, const char *where);
+/* Is p a secure context: its own origin and every known ancestor's potentially trustworthy? */
+bool fca_rules_secure_context(const fca_page_t *p);
+
 /* Scorecard bookkeeping for the rule modules: item applies and passes so far, with why. */
 void fca_rules_item_pass(fca_page_t *p, int item, const char *why);
 

@@ -74,8 +74,8 @@ static const fca_rule_info_t rules[FCA_RULE_COUNT] = {
                         "Framed in an iframe sandbox=\"{value}\" without "
                         "allow-popups-to-escape-sandbox: the bank popup inherits the sandbox "
                         "and COOP-sending bank pages fail to load",
-                        "Add allow-popups-to-escape-sandbox (and allow-popups) to the iframe's "
-                        "sandbox attribute",
+                        "Add allow-popups-to-escape-sandbox (and allow-popups when it is missing "
+                        "too) to the iframe's sandbox attribute",
                         DOC},
     [FCA_RULE_SBX_2] = {FCA_RULE_SBX_2, "FC-SBX-2", FCA_LEVEL_ERROR, 3, FCA_SCOPE_FRAMED,
                         "iframe sandbox lacks allow-popups",

@@ -268,7 +268,8 @@ int fca_run_session_main(const fca_config_t *cfg) {
     event_base_loopexit(m.base, &tick);
     event_base_dispatch(m.base);
   }
-  int status = fca_run_session_finish(s, FCA_EXIT_OK, false);
+  /* The plain proxy ends with the run's verdict too (the exit code its reports name). */
+  int status = fca_run_session_finish(s, FCA_EXIT_OK, true);
   for (int i = 0; i < 3; i++) event_free(sigs[i]);
   event_base_free(m.base);
   fca_info("stopped");

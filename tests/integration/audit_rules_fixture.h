@@ -388,6 +388,7 @@ static inline const char *item_status(json_t *c, int n) {
 typedef struct {
   const char *path, *head; /* head: extra header lines, each ending in \r\n */
   const char *part1, *part2;
+  int status;   /* 0: 200 (may be changed between requests, e.g. to 304) */
   bool stall;   /* wait for mini_release() between the parts */
   int pause_ms; /* pause between the head and part1 (the head arrives alone) */
 } route_t;
@@ -451,9 +452,10 @@ static inline void mini_serve(mini_t *m, int fd) {
     goto out;
   }
   const char *p2 = rt->part2 ? rt->part2 : "";
-  char *head =
-      fca_xasprintf("HTTP/1.1 200 OK\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
-                    rt->head, strlen(rt->part1) + strlen(p2));
+  int code = rt->status ? rt->status : 200;
+  char *head = fca_xasprintf(
+      "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n", code,
+      code == 304 ? "Not Modified" : "OK", rt->head, strlen(rt->part1) + strlen(p2));
   int rc = io_write(ssl, fd, head, strlen(head));
   free(head);
   if (rt->pause_ms) sleep_ms(rt->pause_ms);

@@ -750,3 +750,107 @@ Test(audit_rules, test2_ignored) {
   run_api(API_ALL, NULL, (const char *[]){"--rule", "FC-TEST-2=ignore", NULL});
   cr_assert_null(jget(L.summary, "test_mode"));
 }
+
+/* ---- what Chromium next to curl shows on plain HTTP (QA: Express+helmet, Django) ---------- */
+
+#define CHROME_UA "User-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36"
+
+/* A browser request on plain HTTP: no Sec-Fetch-*, its User-Agent, Accept taking HTML. */
+static void chrome_plain(const char *url, const char *referer) {
+  char *ref = referer ? fca_xasprintf("Referer: %s", referer) : NULL;
+  const char *args[10] = {"-H", CHROME_UA, "-H", "Accept: text/html,*/*;q=0.8"};
+  size_t k = 4;
+  if (ref) {
+    args[k++] = "-H";
+    args[k++] = ref;
+  }
+  args[k++] = url;
+  args[k] = NULL;
+  pcurl(args);
+  free(ref);
+}
+
+Test(audit_rules, plain_http_frame_coop_ignored_and_curl_is_another_client) {
+  start_origin(false);
+  char ct[64];
+  snprintf(ct, sizeof ct, "plain.test:80:127.0.0.1:%d", org.port);
+  start_proxy((const char *[]){"--connect-to", ct, NULL});
+  const char *h = "Cross-Origin-Opener-Policy: same-origin\nReferrer-Policy: no-referrer\n";
+  const char *iframe = "<iframe sandbox=\"allow-scripts allow-same-origin allow-popups "
+                       "allow-forms\" src=\"/files/framed.html\">";
+  char *top = fca_xasprintf("<html>" STRIPE "%s</iframe></html>", iframe);
+  put("coop.html", h, top);
+  put("framed.html", h, "<html>" STRIPE "</html>");
+  put("dyn.html", NULL, "<html><script src=/files/app.js></script></html>");
+  put("loader.js", "Content-Type: application/javascript\n",
+      "var s=document.createElement('script');s.src='https://js.stripe.com/v3/';");
+  chrome_plain("http://plain.test/files/coop.html", NULL);
+  chrome_plain("http://plain.test/files/framed.html", NULL); /* the parent sends no Referer */
+  chrome_plain("http://plain.test/files/dyn.html", NULL);
+  /* curl on the same address: its script is not the Chromium page's */
+  pcurl((const char *[]){"-A", "curl/8", "http://plain.test/files/loader.js", NULL});
+  finish();
+  expect_page("http://plain.test/files/coop.html", "FC-REF-1", 0);
+  expect_page("http://plain.test/files/framed.html", "FC-SBX-1", 0);
+  expect_page("http://plain.test/files/dyn.html", "", 0);
+  expect_v((want_t){.rule = "FC-SBX-1",
+                    .level = "error",
+                    .item = 3,
+                    .page = "http://plain.test/files/framed.html",
+                    .framed = true,
+                    .src = "iframe",
+                    .name = "iframe[sandbox]",
+                    .value = iframe,
+                    .offset = (long)strlen("<html>" STRIPE),
+                    .ev_url = "http://plain.test/files/coop.html"});
+  size_t notes = 0;
+  for (size_t i = 0; i < L.n; i++)
+    if (is(L.ev[i], "note") && strcmp(jstr(L.ev[i], "note"), "ignored-on-http") == 0) {
+      notes++;
+      cr_assert(strstr(jstr(L.ev[i], "message"), "http://plain.test"), "%s",
+                jstr(L.ev[i], "message"));
+    }
+  cr_assert_eq(notes, 2, "COOP-1 on the top, COOP-4 on the frame: notes, not errors");
+  cr_assert_eq(count("page", NULL, "http://plain.test/files/dyn.html"), 0);
+  json_t *c = card("http://plain.test/files/coop.html", 0);
+  cr_assert_str_eq(item_status(c, 1), "pass");
+  cr_assert(strstr(jstr(jget(c, "items"), "1.why"), "served over HTTPS"), "%s",
+            jstr(jget(c, "items"), "1.why"));
+  free(top);
+}
+
+Test(audit_rules, config_304_still_shows_the_live_key) {
+  start_origin(false);
+  mini_t m = {0};
+  const char *live = "pk_live_0123456789abcdefghijkl";
+  char *json = fca_xasprintf("{\"publishableKey\":\"%s\"}", live);
+  m.routes[0] = (route_t){.path = "/config",
+                          .head = "Content-Type: application/json\r\nETag: \"v1\"\r\n",
+                          .part1 = json};
+  m.nroutes = 1;
+  mini_start(&m, false);
+  start_proxy(NULL);
+  put("a.html", NULL, "<html>" STRIPE "</html>");
+  put("b.html", NULL, "<html>" STRIPE "</html>");
+  char *cfg = fca_xasprintf("http://127.0.0.1:%d/config", m.port);
+  char *ra = url_of("a.html"), *rb = url_of("b.html");
+  char *refa = fca_xasprintf("Referer: %s", ra), *refb = fca_xasprintf("Referer: %s", rb);
+  load("a.html");
+  pcurl((const char *[]){"-H", "Sec-Fetch-Dest: empty", "-H", refa, cfg, NULL});
+  load("b.html");
+  m.routes[0].part1 = ""; /* the browser revalidates its cached copy */
+  m.routes[0].status = 304;
+  pcurl((const char *[]){"-H", "Sec-Fetch-Dest: empty", "-H", "If-None-Match: \"v1\"", "-H", refb,
+                         cfg, NULL});
+  mini_stop(&m);
+  finish();
+  /* each page passed at its end; the key arrives later and is still reported */
+  expect_page("a.html", "FC-TEST-1", 1);
+  expect_page("b.html", "FC-TEST-1", 1);
+  json_t *v = NULL;
+  for (size_t i = 0; i < L.n; i++)
+    if (is(L.ev[i], "violation") && strcmp(jstr(L.ev[i], "page.url"), rb) == 0) v = L.ev[i];
+  cr_assert_str_eq(jstr(v, "evidence.value"), live);
+  cr_assert_str_eq(jstr(v, "evidence.url"), cfg);
+  free(json), free(cfg), free(ra), free(rb), free(refa), free(refb);
+}

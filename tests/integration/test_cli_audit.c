@@ -291,7 +291,9 @@ Test(cli_audit, har_written_by_run_round_trips) {
   json_t *c0 = json_object_get(json_object_get(e0, "response"), "content");
   cr_assert_str_eq(json_string_value(json_object_get(c0, "text")), coop, "decoded gzip body");
   char *evs = json_dumps(json_object_get(json_object_get(e0, "_fcaudit"), "events"), 0);
-  cr_assert(strstr(evs, "\"rule\": \"FC-COOP-1\""), "%s", evs);
+  /* http://shop.test is not a secure context: its COOP is ignored there, a note says so */
+  cr_assert(strstr(evs, "\"note\": \"ignored-on-http\""), "%s", evs);
+  cr_assert_null(strstr(evs, "\"rule\": \"FC-COOP-1\""), "%s", evs);
   free(evs);
   json_t *c2 = json_object_get(json_object_get(json_array_get(es, 2), "response"), "content");
   cr_assert_null(json_object_get(c2, "text"));
@@ -301,7 +303,7 @@ Test(cli_audit, har_written_by_run_round_trips) {
   rc = audit(&p, (const char *[]){"--log", "/dev/null", "--report-json", off, har, NULL});
   cr_assert_eq(rc, 1, "%s", p.err);
   char *a = findings_of(live), *b = findings_of(off);
-  cr_assert_eq(cli_lines(a), 2, "%s", a);
+  cr_assert_eq(cli_lines(a), 1, "%s", a);
   cr_assert_str_eq(a, b, "live:\n%s\noffline:\n%s", a, b);
   free(a), free(b);
   cli_proc_free(&p);
@@ -402,7 +404,8 @@ Test(cli_audit, proxy_har_written_on_sigint) {
   kill(px.pid, SIGINT);
   int st = -1;
   cr_assert_eq(fca_proc_wait(px.pid, 15000, &st), 0, "no exit after SIGINT");
-  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d: %s", st,
+  /* The pages have an error finding: the plain proxy ends with the verdict its reports name. */
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d: %s", st,
             fca_testproxy_stderr(&px));
   px.pid = 0;
   fca_testproxy_stop(&px);
