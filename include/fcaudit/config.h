@@ -50,6 +50,7 @@ typedef struct {
   /* audit */
   uint64_t max_audit_bytes; /* 16M */
   bool anticache;
+  bool no_http2; /* ALPN offers only http/1.1 to clients */
   uint64_t correlation_window_ms; /* 30s */
   char *min_confidence;           /* medium|high */
   char *env;                      /* production|staging|test (staging) */

@@ -27,6 +27,8 @@ typedef struct fca_tls_server fca_tls_server_t;
 /* ca and leaf_key are borrowed and must outlive the server. cache_size: --cert-cache-size. */
 fca_tls_server_t *fca_tls_server_new(const fca_ca_t *ca, EVP_PKEY *leaf_key, size_t cache_size);
 void fca_tls_server_free(fca_tls_server_t *s);
+/* ALPN offers "h2" besides "http/1.1" on connections made from now on (off by default). */
+void fca_tls_server_set_http2(fca_tls_server_t *s, bool on);
 
 /* A new SSL in accept state. connect_host (the CONNECT request's host, may be NULL) names the
  * certificate when the client sends no SNI. The host's context is chosen during the handshake;

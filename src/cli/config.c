@@ -150,6 +150,8 @@ static const opt_t opts[] = {
      .help = "also trust the PEM certificates in FILE for origins"},
     {.name = "insecure-upstream", .type = T_BOOL, .off = OFF(insecure_upstream), .group = G_TLS,
      .help = "do not verify origin certificates (test origins only)"},
+    {.name = "no-http2", .type = T_BOOL, .off = OFF(no_http2), .group = G_TLS,
+     .help = "speak only HTTP/1.1 to clients (ALPN offers no h2 on intercepted TLS)"},
     /* Audit */
     {.name = "max-audit-bytes", .type = T_SIZE, .off = OFF(max_audit_bytes), .def = "16M",
      .min = KIB, .max = GIB, .group = G_AUDIT, .metavar = "SIZE",

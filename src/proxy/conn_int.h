@@ -1,19 +1,20 @@
-/* conn_int: what the three files of the connection share (conn.c: lifetime, errors,
- * backpressure, the exchange and the client side; request.c: request heads, CONNECT and the
- * audit hooks; upstream.c: reaching the origin and its events). Private to src/proxy/. */
+/* conn_int: the client session's state, shared by its files (conn.c: lifetime, errors,
+ * backpressure, HTTP/1.1 framing of the client side and tunnels; request.c: request heads,
+ * CONNECT and what is sent upstream). One request at a time goes to the session's exchange
+ * (exchange.h), which reaches the origin. Private to src/proxy/. */
 #ifndef FCA_PROXY_CONN_INT_H
 #define FCA_PROXY_CONN_INT_H
 
+#include "exchange.h"
+
 #include "conn.h"
 #include "endpoint.h"
-#include "fcaudit/audit.h"
-#include "fcaudit/defer.h"
 #include "http1.h"
-#include "routes.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The client side: where the current request is. */
 typedef enum {
   REQ_IDLE,      /* waiting for a request head */
   REQ_BODY,      /* forwarding the request body */
@@ -23,68 +24,65 @@ typedef enum {
   REQ_HANDSHAKE, /* TLS handshake with the client (interception) */
 } req_state_t;
 
+/* The session's lifetime. */
 typedef enum {
-  RESP_NONE,       /* no exchange in progress */
-  RESP_RESOLVING,  /* DNS lookup */
-  RESP_CONNECTING, /* TCP connect (and TLS handshake) */
-  RESP_PARENT,     /* waiting for --upstream-proxy's answer to our CONNECT */
-  RESP_HEAD,       /* waiting for the response head */
-  RESP_BODY,       /* forwarding the response body */
-  RESP_TUNNEL,
-} resp_state_t;
+  LIFE_OPEN,      /* serving */
+  LIFE_FLUSHING,  /* delivering what is queued for the client, then closing */
+  LIFE_LINGERING, /* HTTP/2: output delivered and the write side shut; the client's last bytes
+                     are read and dropped for a moment, so its GOAWAY is not lost to a reset */
+  LIFE_CLOSED,    /* closed; freed from a deferred event */
+} life_t;
+
+/* How requests reach the session. */
+typedef enum {
+  VIA_PROXY,      /* to the proxy itself: absolute-form (or CONNECT) */
+  VIA_TUNNEL,     /* inside a CONNECT tunnel, in the clear: origin-form */
+  VIA_TUNNEL_TLS, /* inside a CONNECT tunnel, decrypted with a minted certificate */
+} via_t;
+
+/* The framing the client speaks. */
+typedef enum {
+  PROTO_H1, /* HTTP/1.1 (or a tunnel) */
+  PROTO_H2, /* HTTP/2 (h2.c), after ALPN chose "h2" on intercepted TLS */
+} proto_t;
+
+/* The client side of the session. */
+typedef struct {
+  fca_ep_t *ep;
+  fca_http1_t req;
+  req_state_t rs;
+  bool keep_alive;       /* the client wants the connection kept after this exchange */
+  bool half_closed;      /* the client sent its FIN (a tunnel passes it on once open) */
+  bool response_started; /* bytes of a response to the current request went to the client */
+  int64_t head_deadline; /* header timeout for a partial request head */
+} client_side_t;
+
+/* The CONNECT tunnel the session lives in (via != VIA_PROXY), or the one it asked for. */
+typedef struct {
+  via_t via;
+  bool blind;    /* passed on unparsed to the target (not intercepted) */
+  bool answered; /* the 200 to CONNECT was already sent */
+  char host[256];
+  int port;
+} tunnel_t;
 
 struct fca_conn {
   fca_worker_t *w;
   struct fca_conn *prev, *next;
-  fca_ep_t *client, *up;
   char client_addr[64];
-  fca_http1_t req, resp;
-  req_state_t rs;
-  resp_state_t ss;
-  struct evbuffer *pending; /* request bytes produced before the upstream is connected */
-  struct event *timer, *free_ev, *gc_ev;
-  fca_defer_t graveyard; /* endpoints closed inside callbacks, freed from gc_ev */
-  struct evdns_getaddrinfo_request *dns_req;
-  int refs; /* the connection itself + a DNS lookup in flight */
-  bool closing, close_after_flush, freed_scheduled;
-  bool client_keep_alive;
-  bool response_started; /* bytes of a response went to the client */
-  bool head_request;
-  bool connect_tunnel;   /* CONNECT: after 200, bytes are tunnelled */
-  bool connect_answered; /* the 200 to CONNECT was already sent */
-  bool inner;            /* requests arrive inside a CONNECT tunnel (origin-form) */
-  bool inner_tls;        /* ... decrypted with a minted certificate */
-  bool up_tls;           /* the upstream speaks TLS */
-  bool via_parent;       /* the upstream is reached through --upstream-proxy */
-  bool to_admin;         /* the request is for fcaudit.test: served by the admin listener */
-  bool shut_up_pending;  /* the client half-closed a tunnel: shut the upstream's write side */
-  char tunnel_host[256]; /* the CONNECT target */
-  int tunnel_host_port;
-  char *url;                /* the current request's absolute URL */
-  fca_audit_exchange_t *ax; /* the audit of the current exchange */
-  struct fca_harw_x *hx;    /* --har: the HAR record of the current exchange, or NULL */
-  bool up_reusable;         /* the upstream is idle after a complete keep-alive response */
-  bool up_reused;           /* the current exchange runs on a reused upstream */
-  bool retried;             /* the current request was already re-sent once */
-  struct evbuffer *retry;   /* a bodiless request sent on a reused upstream, to re-send once if
-                               the origin had closed it */
-  bool ax_body;             /* the audit inspects this response's body */
-  int64_t head_deadline;    /* header timeout for a partial request head */
-  /* the current exchange's target */
-  char host[256];
-  int port;
-  char up_key[300]; /* "host:port" the upstream connection is for */
-  fca_route_t route;
-  size_t addr_next;
-  struct evutil_addrinfo *addrs;
+  life_t life;
+  proto_t proto;
+  struct fca_h2 *h2; /* PROTO_H2: the streams */
+  client_side_t cl;
+  tunnel_t tun;
+  fca_exch_t *x; /* the exchange of the current request (kept between requests) */
+  struct event *timer, *free_ev;
 };
 
 static inline const fca_config_t *cfg_of(const fca_conn_t *c) { return c->w->shared->cfg; }
 
 void fca_conn_arm_timer(fca_conn_t *c, uint64_t ms);
 void fca_conn_close(fca_conn_t *c);
-void fca_conn_close_upstream(fca_conn_t *c);
-void fca_conn_release_upstream(fca_conn_t *c);
 void fca_conn_close_after_flush(fca_conn_t *c);
 void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -92,28 +90,12 @@ void fca_conn_send_error(fca_conn_t *c, int status, const char *fmt, ...)
  * --proxy-auth): told once per (policy, host) at info level, counted for the summary. */
 void fca_conn_refuse(fca_conn_t *c, int status, const char *policy, const char *host,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-struct evbuffer *fca_conn_request_sink(fca_conn_t *c);
 void fca_conn_update_reading(fca_conn_t *c);
-void fca_conn_finish_exchange(fca_conn_t *c, bool upstream_reusable);
-int fca_conn_pump_body(fca_http1_t *h, struct evbuffer *in, struct evbuffer *out, const char **why);
-void fca_conn_start_tunnel(fca_conn_t *c);
-void fca_conn_tunnel_pump(fca_conn_t *c);
+const char *fca_conn_reason(int status);
+void fca_conn_note_error(fca_conn_t *c, int status, char *msg, size_t cap, bool started);
 void fca_conn_process_client(fca_conn_t *c);
-void fca_conn_process_upstream(fca_conn_t *c);
-void fca_conn_upstream_ready(fca_conn_t *c);
-void fca_conn_start_upstream(fca_conn_t *c);
-void fca_conn_open_upstream(fca_conn_t *c);
-void fca_conn_parent_answer(fca_conn_t *c);
-bool fca_conn_retry_request(fca_conn_t *c);
-void fca_conn_upstream_eof(fca_conn_t *c);
-void fca_conn_shut_upstream_write(fca_conn_t *c);
-bool fca_conn_is_self(fca_conn_t *c, const struct sockaddr *sa);
-bool fca_conn_local_connect_denied(fca_conn_t *c, const struct sockaddr *sa);
-size_t fca_conn_audit_headers(const fca_http_head_t *h, fca_audit_header_t *out);
-void fca_conn_audit_end(fca_conn_t *c, bool complete);
-void fca_conn_on_resp_body(void *ud, const char *data, size_t len);
-void fca_conn_on_req_body(void *ud, const char *data, size_t len);
-bool fca_conn_is_admin_host(const char *host);
+fca_exch_t *fca_conn_exchange(fca_conn_t *c);
+/* request.c */
 void fca_conn_peek_tunnel(fca_conn_t *c);
 void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len);
 

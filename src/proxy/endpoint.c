@@ -139,8 +139,20 @@ struct evbuffer *fca_ep_output(fca_ep_t *ep) {
   return ep->out;
 }
 int fca_ep_fd(const fca_ep_t *ep) { return ep->fd; }
-SSL *fca_ep_ssl(const fca_ep_t *ep) { return ep->ssl; }
 bool fca_ep_is_tls(const fca_ep_t *ep) { return ep->ssl != NULL; }
+long fca_ep_verify_result(const fca_ep_t *ep) {
+  return ep->ssl ? SSL_get_verify_result(ep->ssl) : X509_V_OK;
+}
+const char *fca_ep_alpn(const fca_ep_t *ep) {
+  static const char *const known[] = {"h2", "http/1.1"};
+  if (!ep->ssl) return "";
+  const unsigned char *p = NULL;
+  unsigned n = 0;
+  SSL_get0_alpn_selected(ep->ssl, &p, &n);
+  for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+    if (p && n == strlen(known[i]) && memcmp(p, known[i], n) == 0) return known[i];
+  return "";
+}
 bool fca_ep_eof(const fca_ep_t *ep) { return ep->eof; }
 const char *fca_ep_error(const fca_ep_t *ep) { return ep->err[0] ? ep->err : NULL; }
 bool fca_ep_reading(const fca_ep_t *ep) { return ep->reading; }

@@ -41,8 +41,11 @@ void fca_ep_free(fca_ep_t *ep);
 struct evbuffer *fca_ep_input(fca_ep_t *ep);
 struct evbuffer *fca_ep_output(fca_ep_t *ep);
 int fca_ep_fd(const fca_ep_t *ep);
-SSL *fca_ep_ssl(const fca_ep_t *ep);
 bool fca_ep_is_tls(const fca_ep_t *ep);
+/* TLS: the peer certificate's verification result (X509_V_OK when verified or not TLS). */
+long fca_ep_verify_result(const fca_ep_t *ep);
+/* TLS: the protocol ALPN selected ("h2", "http/1.1"), or "" when none or not TLS. */
+const char *fca_ep_alpn(const fca_ep_t *ep);
 bool fca_ep_eof(const fca_ep_t *ep);
 const char *fca_ep_error(const fca_ep_t *ep); /* last error text, or NULL */
 /* Half-close: once all output is written, TLS sends close_notify (waiting for the socket if it

@@ -338,6 +338,7 @@ fca_proxy_t *fca_proxy_new(const fca_proxy_opts_t *o, char *err, size_t errlen) 
     }
     if (make_dns(w, cfg, err, errlen) < 0) goto fail;
     w->tls_srv = fca_tls_server_new(p->shared.ca, p->shared.leaf_key, (size_t)cfg->cert_cache_size);
+    if (w->tls_srv) fca_tls_server_set_http2(w->tls_srv, !cfg->no_http2);
     w->tls_cli = i == 0
                      ? fca_tls_client_new((const char *const *)cfg->upstream_ca.items,
                                           cfg->upstream_ca.n, cfg->insecure_upstream, err, errlen)
@@ -347,8 +348,8 @@ fca_proxy_t *fca_proxy_new(const fca_proxy_opts_t *o, char *err, size_t errlen) 
       if (!w->tls_srv) fca_seterr(err, errlen, "cannot set up TLS interception");
       goto fail;
     }
-    w->upool =
-        fca_upool_new(w->base, 64, cfg->idle_timeout_ms < 30000 ? cfg->idle_timeout_ms : 30000);
+    w->upool = fca_upool_new(w->base, FCA_UPOOL_PER_WORKER,
+                             cfg->idle_timeout_ms < 30000 ? cfg->idle_timeout_ms : 30000);
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
     if (i == 0 && p->shared.audit) {

@@ -13,6 +13,13 @@
 
 typedef struct fca_upool fca_upool_t;
 
+/* Idle connections a worker keeps: enough for every stream of two HTTP/2 clients at their
+ * concurrency limit (each stream holds one HTTP/1.1 upstream while it runs), so a busy h2
+ * connection does not re-open upstreams between requests. */
+#ifndef FCA_UPOOL_PER_WORKER
+#define FCA_UPOOL_PER_WORKER 256
+#endif
+
 fca_upool_t *fca_upool_new(struct event_base *base, size_t max, uint64_t idle_ms);
 void fca_upool_free(fca_upool_t *p);
 

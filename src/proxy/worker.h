@@ -69,7 +69,7 @@ typedef struct fca_worker {
   bool draining;
   struct event *stop_ev;
   struct event *drain_timer;
-  struct event *tick_ev; /* worker 0: the audit's clock (fca_audit_tick), once a second */
+  struct event *tick_ev;      /* worker 0: the audit's clock (fca_audit_tick), once a second */
   struct event *accept_timer; /* resumes accepting after a pause for lack of descriptors */
   unsigned accept_backoff_ms; /* the next pause; 0 outside an episode */
   bool accept_paused;         /* listeners disabled by the pause */

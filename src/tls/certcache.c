@@ -11,7 +11,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 struct fca_certcache {
@@ -29,18 +31,35 @@ struct fca_certcache {
   void *now_arg;
 };
 
-static const unsigned char alpn_http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+static int alpn_idx = -1;
+static pthread_once_t alpn_once = PTHREAD_ONCE_INIT;
+static void alpn_index_init(void) { alpn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL); }
 
-/* Selects "http/1.1" when the client offers it; otherwise no ALPN (the client decides whether
- * it can live without, rather than us failing the handshake). */
+void fca_certcache_offer_h2(SSL *ssl) {
+  pthread_once(&alpn_once, alpn_index_init);
+  if (alpn_idx >= 0) SSL_set_ex_data(ssl, alpn_idx, (void *)1);
+}
+
+/* Selects the first protocol in the client's list that we speak: "h2" (only on connections
+ * offered it) or "http/1.1" -- the client's preference wins. None of them: no ALPN (the client
+ * decides whether it can live without, rather than us failing the handshake). */
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                        const unsigned char *in, unsigned int inlen, void *arg) {
-  unsigned char *sel = NULL;
-  if (SSL_select_next_proto(&sel, outlen, alpn_http11, sizeof alpn_http11, in, inlen) !=
-      OPENSSL_NPN_NEGOTIATED)
-    return SSL_TLSEXT_ERR_NOACK;
-  *out = sel;
-  return SSL_TLSEXT_ERR_OK;
+  (void)arg;
+  pthread_once(&alpn_once, alpn_index_init);
+  bool h2 = alpn_idx >= 0 && SSL_get_ex_data(ssl, alpn_idx) != NULL;
+  for (unsigned i = 0; i < inlen;) {
+    unsigned n = in[i];
+    if (i + 1 + n > inlen) break;
+    const unsigned char *p = in + i + 1;
+    if ((n == 8 && memcmp(p, "http/1.1", 8) == 0) || (h2 && n == 2 && memcmp(p, "h2", 2) == 0)) {
+      *out = p;
+      *outlen = (unsigned char)n;
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + n;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
 }
 
 SSL_CTX *fca_certcache_server_ctx_new(void) {

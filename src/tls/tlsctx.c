@@ -61,6 +61,7 @@ static int indexes(void) {
 struct fca_tls_server {
   SSL_CTX *base;
   fca_certcache_t *cache;
+  bool h2; /* ALPN may select "h2" */
 };
 
 int fca_tls_parse_sni(const unsigned char *p, size_t len, char *out, size_t outlen) {
@@ -161,6 +162,8 @@ fca_tls_server_t *fca_tls_server_new(const fca_ca_t *ca, EVP_PKEY *leaf_key, siz
   return s;
 }
 
+void fca_tls_server_set_http2(fca_tls_server_t *s, bool on) { s->h2 = on; }
+
 void fca_tls_server_free(fca_tls_server_t *s) {
   if (!s) return;
   SSL_CTX_free(s->base);
@@ -178,6 +181,7 @@ SSL *fca_tls_server_ssl_new(fca_tls_server_t *s, const char *connect_host) {
     SSL_free(ssl);
     return NULL;
   }
+  if (s->h2) fca_certcache_offer_h2(ssl);
   SSL_set_accept_state(ssl);
   return ssl;
 }

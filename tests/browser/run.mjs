@@ -144,6 +144,8 @@ async function visit(browser, sc, shot) {
     const sec = nav && (await nav.securityDetails());
     result.issuer = sec ? sec.issuer : null;
     result.docHeaders = nav ? await nav.allHeaders() : {};
+    // the protocol between Chromium and its next hop (fcaudit when proxied)
+    result.protocol = await page.evaluate(() => performance.getEntries()[0].nextHopProtocol);
     const target = sc.frame ? await waitFrame(page, sc.frame) : page.mainFrame();
     if (sc.ready) await target.waitForFunction(statusHas, sc.ready, { timeout: 10000 });
     if (sc.flow) {
@@ -334,6 +336,9 @@ async function main() {
     report(det.length === 0, `events       ${sc.name}  (${sc.visit})`, det);
     const tdet = transparency(sc, d, p);
     report(tdet.length === 0, `transparency ${sc.name}`, tdet);
+    // HTTP/2 to the browser: the same events (above) arrive over h2
+    report(p.protocol === 'h2', `http2        ${sc.name}`,
+      p.protocol === 'h2' ? [] : [`Chromium reached fcaudit over ${p.protocol}, expected h2`]);
   }
 
   await viaProxy.close();

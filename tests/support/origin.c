@@ -56,6 +56,7 @@ static const char usage_text[] =
     "  /continue?final=CODE  answers CODE at once without reading the body, then closes\n"
     "  /garbage              writes bytes that are not HTTP and closes\n"
     "  /hang                 never answers\n"
+    "  /stall                never answers and stops reading (the request body backs up)\n"
     "  /hang-body            Content-Length: 100, sends 10 bytes, then never more\n"
     "  /partial              Content-Length: 100, sends 10 bytes, then closes\n"
     "  /delay/MS             200 after MS milliseconds\n"
@@ -81,7 +82,7 @@ typedef struct {
   size_t n, cap;
 } hdrs_t;
 
-typedef enum { ST_HTTP, ST_WS, ST_HANG, ST_CLOSING } state_t;
+typedef enum { ST_HTTP, ST_WS, ST_HANG, ST_STALL, ST_CLOSING } state_t;
 
 typedef struct server server_t;
 typedef struct conn conn_t;
@@ -563,6 +564,11 @@ static void on_head(conn_t *c) {
     respond(c, code >= 200 && code <= 599 ? code : 417, NULL, "final answer\n");
     return;
   }
+  if (strcmp(c->path, "/stall") == 0) {
+    c->busy = true;
+    c->st = ST_STALL; /* neither answers nor reads: the request body backs up */
+    return;
+  }
   if (strcmp(c->path, "/hang") == 0) {
     c->busy = true;
     c->st = ST_HANG;
@@ -818,6 +824,7 @@ static void conn_drive(conn_t *c) {
   bool want_read = !c->peer_eof;
   if (c->st == ST_HTTP && c->busy && evbuffer_get_length(c->in) > IN_MAX) want_read = false;
   if (c->st == ST_WS && evbuffer_get_length(c->out) >= OUT_HIGH) want_read = false;
+  if (c->st == ST_STALL) want_read = false;
   if (want_read) {
     event_add(c->rev, NULL);
     if (c->ssl && SSL_pending(c->ssl) > 0) event_active(c->rev, EV_READ, 1);

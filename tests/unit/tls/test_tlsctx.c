@@ -126,7 +126,7 @@ Test(tlsctx, server_uses_sni) {
   unsigned int sellen = 0;
   SSL_get0_alpn_selected(c, &sel, &sellen);
   cr_assert_eq(sellen, 8);
-  cr_assert(memcmp(sel, "http/1.1", 8) == 0, "only http/1.1 is ever selected");
+  cr_assert(memcmp(sel, "http/1.1", 8) == 0, "without fca_tls_server_set_http2, only http/1.1 is selected");
   cr_assert_str_eq(fca_tls_server_host(s), "shop.test");
   cr_assert_str_eq(fca_tls_server_connect_host(s), "connect.test");
   cr_assert(fca_tls_server_had_sni(s));
@@ -523,4 +523,37 @@ Test(tlsctx, server_alpn_without_http11_still_connects) {
   SSL_free(s);
   SSL_CTX_free(cctx);
   fca_tls_server_free(srv);
+}
+
+/* With HTTP/2 on, ALPN takes the first protocol of the client's list that fcaudit speaks. */
+static void alpn_case(bool h2_on, const char *offer, size_t offerlen, const char *want) {
+  fca_tls_server_t *srv = fca_tls_server_new(ca, leaf_key, 16);
+  cr_assert_not_null(srv);
+  fca_tls_server_set_http2(srv, h2_on);
+  SSL_CTX *cctx = trusting_client_ctx(offer, offerlen);
+  SSL *c = SSL_new(cctx);
+  SSL_set_connect_state(c);
+  SSL_set_tlsext_host_name(c, "shop.test");
+  SSL *s = fca_tls_server_ssl_new(srv, "shop.test");
+  wire(c, s);
+  cr_assert_eq(handshake(c, s), 0);
+  const unsigned char *sel = NULL;
+  unsigned int sellen = 0;
+  SSL_get0_alpn_selected(c, &sel, &sellen);
+  cr_assert_eq(sellen, strlen(want), "offered %zu bytes, want %s", offerlen, want);
+  cr_assert(sellen == 0 || memcmp(sel, want, sellen) == 0);
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+  fca_tls_server_free(srv);
+}
+
+Test(tlsctx, server_alpn_h2_when_on_and_client_prefers_it) {
+  static const char h2_first[] = "\x02h2\x08http/1.1", h1_first[] = "\x08http/1.1\x02h2",
+                    h2_only[] = "\x02h2";
+  alpn_case(true, h2_first, sizeof h2_first - 1, "h2");
+  alpn_case(true, h1_first, sizeof h1_first - 1, "http/1.1");
+  alpn_case(false, h2_first, sizeof h2_first - 1, "http/1.1");
+  alpn_case(false, h2_only, sizeof h2_only - 1, "");
+  alpn_case(true, h2_only, sizeof h2_only - 1, "h2");
 }
