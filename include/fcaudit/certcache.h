@@ -32,8 +32,9 @@ typedef struct {
 } fca_certcache_stats_t;
 
 /* A server SSL_CTX with fcaudit's client-facing settings and no certificate: TLS 1.2–1.3,
- * ALPN selecting "http/1.1" (and "h2" where offered), SSL_OP_IGNORE_UNEXPECTED_EOF, one TLS 1.3 ticket, no
- * SSL_MODE_RELEASE_BUFFERS. Used for every minted host and for the proxy's base context. */
+ * ALPN selecting "http/1.1" (and "h2" where offered), SSL_OP_IGNORE_UNEXPECTED_EOF, one TLS 1.3
+ * ticket, no SSL_MODE_RELEASE_BUFFERS. Used for every minted host and for the proxy's base context.
+ */
 SSL_CTX *fca_certcache_server_ctx_new(void);
 /* Lets ALPN select "h2" on this connection when the client prefers it. */
 void fca_certcache_offer_h2(SSL *ssl);

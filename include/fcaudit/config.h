@@ -50,7 +50,7 @@ typedef struct {
   /* audit */
   uint64_t max_audit_bytes; /* 16M */
   bool anticache;
-  bool no_http2; /* ALPN offers only http/1.1 to clients */
+  bool no_http2;                  /* ALPN offers only http/1.1 to clients */
   uint64_t correlation_window_ms; /* 30s */
   char *min_confidence;           /* medium|high */
   char *env;                      /* production|staging|test (staging) */
@@ -60,7 +60,7 @@ typedef struct {
   bool redact_query;
 
   /* output */
-  char *log; /* NDJSON event log, default fcaudit-events.ndjson */
+  char *log;          /* NDJSON event log, default fcaudit-events.ndjson */
   fca_strlist_t sink; /* "redis://..." event shippers (the log is their spool) */
   char *instance;     /* name in the fleet; NULL = "HOST:PID" */
   char *label;        /* run label in the fleet, or NULL */

@@ -51,12 +51,12 @@ typedef struct {
   const char *message; /* one line */
   const char *fix;     /* one line */
   /* violation: the fix in the words of the stack that sent the header (stack.h), or NULL */
-  const char *fix_stack;            /* helmet | express | django | rails | nextjs | nginx | apache */
-  const char *fix_stack_label;      /* "Express with helmet", ... */
+  const char *fix_stack;       /* helmet | express | django | rails | nextjs | nginx | apache */
+  const char *fix_stack_label; /* "Express with helmet", ... */
   const char *fix_stack_confidence; /* high | guess */
   const char *fix_stack_why;        /* the headers that gave the stack away */
   const char *fix_stack_text;       /* one line */
-  const char *doc;     /* link to the checklist */
+  const char *doc;                  /* link to the checklist */
   bool has_page;
   fca_event_page_t page;
   bool has_evidence;

@@ -33,11 +33,11 @@ typedef enum {
 
 typedef struct {
   fca_har_item_kind_t kind;
-  json_t *obj;       /* PAGE/ENTRY: the element (the caller owns the reference) */
-  size_t index;      /* ENTRY/SKIPPED: 1-based number of the entry in the file */
-  uint64_t offset;   /* byte offset of the element (or of the error) in the file */
-  bool text_cut;     /* ENTRY: a body text was longer than the cap and was cut */
-  char err[400];     /* SKIPPED/ERROR */
+  json_t *obj;     /* PAGE/ENTRY: the element (the caller owns the reference) */
+  size_t index;    /* ENTRY/SKIPPED: 1-based number of the entry in the file */
+  uint64_t offset; /* byte offset of the element (or of the error) in the file */
+  bool text_cut;   /* ENTRY: a body text was longer than the cap and was cut */
+  char err[400];   /* SKIPPED/ERROR */
 } fca_har_item_t;
 
 /* text_max: bytes of a content.text/postData.text string kept (as escaped in the file); 0 =

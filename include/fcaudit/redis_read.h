@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 typedef struct {
-  const char *id; /* stream id "ms-n" */
+  const char *id;                     /* stream id "ms-n" */
   const char *run, *instance, *label; /* label may be NULL */
   uint64_t seq;
   const char *event; /* the NDJSON line (no '\n') */

@@ -28,11 +28,11 @@ typedef struct fca_redis_sink fca_redis_sink_t;
 #endif
 
 typedef struct {
-  const char *url;      /* redis://[USER:PASS@]HOST:PORT[/DB][?stream=NAME&maxlen=N] */
-  const char *log_path; /* the NDJSON log the sink writes (the spool) */
-  const char *instance; /* this process's name in the fleet */
-  const char *label;    /* --label, or NULL */
-  size_t cap;           /* lines kept waiting while Redis is away; 0 = FCA_SPOOL_CAP */
+  const char *url;           /* redis://[USER:PASS@]HOST:PORT[/DB][?stream=NAME&maxlen=N] */
+  const char *log_path;      /* the NDJSON log the sink writes (the spool) */
+  const char *instance;      /* this process's name in the fleet */
+  const char *label;         /* --label, or NULL */
+  size_t cap;                /* lines kept waiting while Redis is away; 0 = FCA_SPOOL_CAP */
   uint64_t close_timeout_ms; /* at close, how long to wait for the last events to ship */
 } fca_redis_sink_opts_t;
 

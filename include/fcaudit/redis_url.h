@@ -1,7 +1,7 @@
 /* redis_url: the `--sink` / `--redis` address, redis://[USER:PASS@]HOST:PORT[/DB][?stream=NAME
- * &maxlen=N&backlog=N]. Credentials are kept apart from the rest so that everything fcaudit prints about
- * a Redis server uses fca_redis_url_display (credentials replaced by "***"), never the text the
- * user typed. Pure: no hiredis, no sockets. */
+ * &maxlen=N&backlog=N]. Credentials are kept apart from the rest so that everything fcaudit prints
+ * about a Redis server uses fca_redis_url_display (credentials replaced by "***"), never the text
+ * the user typed. Pure: no hiredis, no sockets. */
 #ifndef FCAUDIT_REDIS_URL_H
 #define FCAUDIT_REDIS_URL_H
 
@@ -16,10 +16,10 @@
 typedef struct {
   char host[256]; /* no brackets */
   int port;
-  int db;          /* SELECT db; 0 = default */
-  char *user;      /* NULL: none (AUTH with the password alone) */
-  char *pass;      /* NULL: no AUTH */
-  char *stream;    /* never NULL after a successful parse */
+  int db;           /* SELECT db; 0 = default */
+  char *user;       /* NULL: none (AUTH with the password alone) */
+  char *pass;       /* NULL: no AUTH */
+  char *stream;     /* never NULL after a successful parse */
   uint64_t maxlen;  /* MAXLEN ~ for XADD; 0 = unbounded */
   uint64_t backlog; /* events kept waiting while Redis is away; 0 = the default cap */
 } fca_redis_url_t;

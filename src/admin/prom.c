@@ -112,8 +112,8 @@ void fca_admin_prom_write(fca_abuf_t *o, const fca_metrics_t *m, const fca_sink_
     sample(o, "fcaudit_redis_events_unshipped_total", "counter",
            "Events given up past the backlog cap while Redis was away (each told in a note).",
            m->redis_unshipped);
-    sample(o, "fcaudit_redis_failures_total", "counter",
-           "Redis connections that failed or broke.", m->redis_failures);
+    sample(o, "fcaudit_redis_failures_total", "counter", "Redis connections that failed or broke.",
+           m->redis_failures);
   }
 
   if (x) {

@@ -110,14 +110,14 @@ typedef enum {
 /* Why a check ended as it did (for messages and fixes). */
 typedef enum {
   FCA_CSP_WHY_NONE = 0,
-  FCA_CSP_WHY_NONCE,           /* a matching nonce allowed it */
-  FCA_CSP_WHY_HASH,            /* a matching hash (content, or integrity metadata) */
-  FCA_CSP_WHY_STRICT_DYNAMIC,  /* allowed as script-inserted, or blocked as parser-inserted */
-  FCA_CSP_WHY_SOURCE,          /* a URL source matched (allowed) / none matched (blocked) */
-  FCA_CSP_WHY_UNSAFE_INLINE,   /* 'unsafe-inline' in effect (allowed) */
-  FCA_CSP_WHY_INLINE_IGNORED,  /* blocked although 'unsafe-inline' is listed: a nonce, hash or
-                                  'strict-dynamic' disables it */
-  FCA_CSP_WHY_INLINE,          /* blocked: no 'unsafe-inline', nonce or hash allows it */
+  FCA_CSP_WHY_NONCE,          /* a matching nonce allowed it */
+  FCA_CSP_WHY_HASH,           /* a matching hash (content, or integrity metadata) */
+  FCA_CSP_WHY_STRICT_DYNAMIC, /* allowed as script-inserted, or blocked as parser-inserted */
+  FCA_CSP_WHY_SOURCE,         /* a URL source matched (allowed) / none matched (blocked) */
+  FCA_CSP_WHY_UNSAFE_INLINE,  /* 'unsafe-inline' in effect (allowed) */
+  FCA_CSP_WHY_INLINE_IGNORED, /* blocked although 'unsafe-inline' is listed: a nonce, hash or
+                                 'strict-dynamic' disables it */
+  FCA_CSP_WHY_INLINE,         /* blocked: no 'unsafe-inline', nonce or hash allows it */
 } fca_csp_why_t;
 
 typedef struct {
@@ -136,8 +136,7 @@ void fca_csp_check(fca_policy_str_t policy, const fca_csp_request_t *req, const 
 /* §6.7.2.5 "Does url match source list in origin" (redirect count 0). */
 bool fca_csp_url_matches_list(fca_policy_str_t value, const char *url, const char *page_url);
 /* §6.7.2.6 for one expression. */
-bool fca_csp_url_matches_source(const fca_csp_source_t *src, const char *url,
-                                const char *page_url);
+bool fca_csp_url_matches_source(const fca_csp_source_t *src, const char *url, const char *page_url);
 /* §6.7.2.10 path-part matching: expression path a, URL path b (both percent-decoded pieces). */
 bool fca_csp_path_matches(fca_policy_str_t a, fca_policy_str_t b);
 /* Digests of inline content: the content is fed in slices with "\r\n" and "\r" turned into
@@ -167,8 +166,8 @@ void fca_csp_hash_algs(fca_policy_str_t policy, fca_csp_kind_t kind, bool algs[3
  * page's own sources kept (spans into the policy; 'none' dropped) and the sources to add. Other
  * modules (stack-specific wording) read this structure rather than re-parsing the text. */
 typedef struct {
-  const char *name;   /* "script-src", "frame-src", "connect-src", "script-src-attr", ... */
-  bool existing;      /* the policy already has a directive of that name (it is edited) */
+  const char *name; /* "script-src", "frame-src", "connect-src", "script-src-attr", ... */
+  bool existing;    /* the policy already has a directive of that name (it is edited) */
   fca_policy_str_t kept[FCA_CSP_FIX_SOURCES_MAX];
   size_t nkept;
   const char *added[8];

@@ -57,8 +57,7 @@ void fca_csp_fix_build(fca_policy_str_t policy, fca_csp_kind_t kind, const char 
       if (src.kind != FCA_CSP_SRC_NONE) /* 'none' cannot stay next to a source */
         out->kept[out->nkept++] = src.text;
   }
-  for (size_t i = 0; add && add[i] && out->nadded < sizeof out->added / sizeof out->added[0];
-       i++) {
+  for (size_t i = 0; add && add[i] && out->nadded < sizeof out->added / sizeof out->added[0]; i++) {
     bool dup = false;
     size_t an = strlen(add[i]);
     for (size_t k = 0; k < out->nkept && !dup; k++)
@@ -73,7 +72,8 @@ char *fca_csp_fix_directive(const fca_csp_fix_t *fix) {
   for (size_t i = 0; i < fix->nadded; i++) len += strlen(fix->added[i]) + 1;
   char *s = fca_xmalloc(len + 1), *p = s;
   p += sprintf(p, "%s", fix->name);
-  for (size_t i = 0; i < fix->nkept; i++) p += sprintf(p, " %.*s", (int)fix->kept[i].n, fix->kept[i].s);
+  for (size_t i = 0; i < fix->nkept; i++)
+    p += sprintf(p, " %.*s", (int)fix->kept[i].n, fix->kept[i].s);
   for (size_t i = 0; i < fix->nadded; i++) p += sprintf(p, " %s", fix->added[i]);
   return s;
 }
