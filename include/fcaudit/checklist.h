@@ -73,7 +73,8 @@ typedef struct {
   uint64_t count;
 } fca_card_finding_t;
 
-/* One tagged page's scorecard, as the engine judged it. */
+/* One tagged page's scorecard, as the engine judged it. Its strings are never NULL from the
+ * engine; read from an older log, one it did not carry is NULL. */
 typedef struct {
   uint64_t id;
   char *url, *client;

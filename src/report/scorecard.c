@@ -17,7 +17,7 @@ static void apply_engine(fca_model_t *m, bool *touched) {
   if (!m->summary) return;
   for (size_t i = 0; i < m->summary->npages; i++) {
     const fca_scorecard_t *pg = &m->summary->pages[i];
-    if (!pg->items_said) continue;
+    if (!pg->items_said || !pg->url) continue;
     char *key = fca_url_without_query(pg->url);
     for (size_t k = 0; k < m->npages; k++) {
       fca_model_page_t *p = &m->pages[k];

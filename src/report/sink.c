@@ -257,6 +257,7 @@ static char *redact(const char *text, size_t n, bool strip_query, size_t *out_le
 /* Every page URL of a summary is redacted. */
 static void redact_urls(fca_summary_t *sum, bool strip_query) {
   for (size_t i = 0; i < sum->npages; i++) {
+    if (!sum->pages[i].url) continue;
     char *u = redact(sum->pages[i].url, strlen(sum->pages[i].url), strip_query, NULL);
     if (u) free(sum->pages[i].url), sum->pages[i].url = u;
   }

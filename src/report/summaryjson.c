@@ -51,11 +51,13 @@ static json_t *card_json(const fca_scorecard_t *c) {
   for (int k = 0; k < FCA_FC_EVIDENCE_KINDS; k++)
     if (c->fc_evidence & (1u << k))
       json_array_append_new(fc, json_string(fca_fc_evidence_names[k]));
-  return json_pack("{s:I,s:s,s:s,s:b,s:s,s:s,s:s,s:s,s:b,s:I,s:o,s:o,s:o}", "id", (json_int_t)c->id,
-                   "url", c->url, "client", c->client, "top_level", c->top_level, "tagged_by",
-                   c->tagged_by, "confidence", c->confidence, "stripe_js", c->stripe_js, "verdict",
-                   c->fail ? "fail" : "pass", "pass_event", c->pass_event, "notes",
-                   (json_int_t)c->notes, "items", items, "findings", findings, "fc_evidence", fc);
+  /* A string a log's page did not carry (an older engine's) stays out. */
+  return json_pack("{s:I,s:s*,s:s*,s:b,s:s*,s:s*,s:s*,s:s,s:b,s:I,s:o,s:o,s:o}", "id",
+                   (json_int_t)c->id, "url", c->url, "client", c->client, "top_level", c->top_level,
+                   "tagged_by", c->tagged_by, "confidence", c->confidence, "stripe_js",
+                   c->stripe_js, "verdict", c->fail ? "fail" : "pass", "pass_event", c->pass_event,
+                   "notes", (json_int_t)c->notes, "items", items, "findings", findings,
+                   "fc_evidence", fc);
 }
 
 static json_t *test_mode(const fca_test_mode_t *t) {
@@ -114,9 +116,8 @@ static uint64_t juint(const json_t *o, const char *k) {
 static char *dup_or_null(const char *s) { return s ? fca_xstrdup(s) : NULL; }
 
 static void set_str(char **dst, const char *s) {
-  if (!s) return;
   free(*dst);
-  *dst = fca_xstrdup(s);
+  *dst = dup_or_null(s);
 }
 
 static fca_count_t read_counts(const json_t *o) {
