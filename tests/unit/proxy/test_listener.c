@@ -7,6 +7,7 @@
 #include "fcaudit/config.h"
 #include "fcaudit/proxy.h"
 #include "fcaudit/util.h"
+#include "harness.h"
 #include "listener.h"
 
 #include <arpa/inet.h>
@@ -213,12 +214,6 @@ static char *logged(void) {
   return buf;
 }
 
-static size_t occurrences(const char *hay, const char *needle) {
-  size_t n = 0;
-  for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
-  return n;
-}
-
 /* A connected loopback socket to the proxy (the socket made before, when s >= 0). */
 static int dial(int s) {
   if (s < 0) s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -292,7 +287,8 @@ Test(accept, out_of_descriptors_pauses_and_says_so_twice) {
   cr_assert_not(answered(cs[0], 0), "no connection is accepted while descriptors lack");
   free(log);
   log = logged();
-  cr_assert_eq(occurrences(log, "accept"), 1, "one line when the pause starts:\n%s", log);
+  cr_assert_eq(fca_count_str(log, strlen(log), "accept"), 1, "one line when the pause starts:\n%s",
+               log);
   cr_assert(strstr(log, "pausing new connections"), "%s", log);
   cr_assert_null(strstr(log, "accepting connections again"), "%s", log);
   /* Descriptors come back: every waiting client is served, and the end is told with a count. */
@@ -310,7 +306,7 @@ Test(accept, out_of_descriptors_pauses_and_says_so_twice) {
   unsigned long long n = strtoull(again + strlen("accepting connections again: "), NULL, 10);
   cr_assert_geq(n, 2, "the refused attempts are counted (retries included):\n%s", log);
   cr_assert(strstr(again, "refused for lack of file descriptors over "), "%s", log);
-  cr_assert_eq(occurrences(log, "accept"), 2, "two lines for one episode:\n%s", log);
+  cr_assert_eq(fca_count_str(log, strlen(log), "accept"), 2, "two lines for one episode:\n%s", log);
   fca_metrics_t m;
   fca_proxy_metrics(px, &m);
   cr_assert_eq(m.conns_total, CLIENTS);
