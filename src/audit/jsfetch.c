@@ -55,6 +55,7 @@ static void await_remove(fca_audit_t *a, size_t i) {
   fca_page_t *p = a->await[i];
   p->js_await = false;
   a->await[i] = a->await[--a->nawait];
+  a->await_ts[i] = a->await_ts[a->nawait];
   atomic_store(&a->nawait_hint, a->nawait);
   fca_page_unref(p);
 }
@@ -128,13 +129,14 @@ void fca_jsfetch_await(fca_audit_t *a, fca_page_t *p, const char *src_url) {
   if (a->nawait == FCA_AUDIT_AWAIT_MAX) { /* full: settle the oldest with what is known */
     size_t oldest = 0;
     for (size_t i = 1; i < a->nawait; i++)
-      if (a->await[i]->ts_ms < a->await[oldest]->ts_ms) oldest = i;
+      if (a->await_ts[i] < a->await_ts[oldest]) oldest = i;
     fca_page_t *q = a->await[oldest];
     if (!q->js_fetched && q->js_others > 0 && q->announced) never_fetched(a, q);
     await_remove(a, oldest);
   }
   fca_page_ref(p);
   p->js_await = true;
+  a->await_ts[a->nawait] = p->ts_ms;
   a->await[a->nawait++] = p;
   atomic_store(&a->nawait_hint, a->nawait);
 }
