@@ -383,21 +383,57 @@ def rapid_reset(a):
 
 
 def max_streams(a):
+    """RFC 9113 5.1.2: a stream past SETTINGS_MAX_CONCURRENT_STREAMS is refused on its own
+    (RST_STREAM REFUSED_STREAM, which clients retry); the connection and the streams within the
+    limit go on."""
     c = Conn(a)
     c.run_until(lambda: SettingsFrame.MAX_CONCURRENT_STREAMS in c.settings)
+    check(c.settings[SettingsFrame.MAX_CONCURRENT_STREAMS] == 100,
+          "advertised limit %r" % c.settings)
+    c.run_until(lambda: False, 0.3)  # our SETTINGS ACK is read before the streams
     ids = [c.request("/delay/1500") for _ in range(100)]
-    st = c.response(ids[0], 20)
-    check(c.status(st) == 200, "100 concurrent streams are served: %r" % st)
-    for sid in ids[1:]:
-        check(c.status(c.response(sid, 20)) == 200, "stream %d" % sid)
-    # One over the limit: nghttp2 answers it with a connection error PROTOCOL_ERROR (RFC 9113
-    # 5.1.2 allows PROTOCOL_ERROR; REFUSED_STREAM as a stream error would be accepted too).
-    ids = [c.request("/delay/1500") for _ in range(101)]
-    last = c.stream(ids[-1])
-    c.run_until(lambda: last["rst"] is not None or last["end"] or c.goaway is not None, 10)
-    check(last["rst"] in (REFUSED_STREAM, PROTOCOL_ERROR) or
-          (c.goaway is not None and c.goaway[1] == PROTOCOL_ERROR),
-          "the 101st concurrent stream must be refused: %r %r" % (last, c.goaway))
+    over = c.request("/delay/10")  # the 101st open stream
+    c.run_until(lambda: c.stream(over)["rst"] is not None or c.stream(over)["end"] or
+                c.goaway is not None, 10)
+    check(c.goaway is None, "one stream over the limit must not end the connection: %r" %
+          (c.goaway,))
+    check(c.stream(over)["rst"] == REFUSED_STREAM and not c.stream(over)["headers"],
+          "the 101st concurrent stream must be refused: %r" % c.stream(over))
+    for sid in ids:
+        check(c.status(c.response(sid, 20)) == 200, "stream %d within the limit" % sid)
+    # Once streams closed, a retry is served; 100 at once again are fine.
+    check(c.status(c.response(c.request("/size/100"))) == 200, "the retry is served")
+    ids = [c.request("/size/%d" % (1000 + i)) for i in range(100)]
+    for i, sid in enumerate(ids):
+        st = c.response(sid, 20)
+        check(c.status(st) == 200 and bytes(st["data"]) == origin_pattern(1000 + i),
+              "stream %d: %r" % (sid, c.status(st)))
+    check(c.goaway is None, "no GOAWAY: %r" % (c.goaway,))
+
+
+def refused_flood(a):
+    """A client that keeps opening streams past the limit is cut off like one that keeps
+    resetting them (CVE-2023-44487): each refusal counts."""
+    c = Conn(a)
+    c.run_until(lambda: SettingsFrame.MAX_CONCURRENT_STREAMS in c.settings)
+    c.run_until(lambda: False, 0.3)
+    for _ in range(100):
+        c.request("/delay/5000")
+    refused = 0
+    for _ in range(400):
+        sid = c.request("/delay/5000")
+        c.run_until(lambda: c.stream(sid)["rst"] is not None or c.goaway is not None or
+                    c.closed, 5)
+        if c.goaway is not None or c.closed:
+            break
+        check(c.stream(sid)["rst"] == REFUSED_STREAM, "refused: %r" % c.stream(sid))
+        refused += 1
+    c.run_until(lambda: c.goaway is not None, 10)
+    check(c.goaway is not None and c.goaway[1] == ENHANCE_YOUR_CALM,
+          "expected GOAWAY ENHANCE_YOUR_CALM after %d refusals, got %r" % (refused, c.goaway))
+    check(150 <= refused <= 250, "cut off after %d refusals" % refused)
+    c.run_until(lambda: False, 3)
+    check(c.closed, "the connection must close after the GOAWAY")
 
 
 def header_list(a):
@@ -521,7 +557,7 @@ def goaway_drain(a):
 
 SCENARIOS = {f.__name__: f for f in (basic, concurrent, flow_response, flow_request,
                                       flow_request_bounded, reset_one, rapid_reset, max_streams,
-                                      header_list, hpack_bomb, continuation_flood, stream_ids,
+                                      refused_flood, header_list, hpack_bomb, continuation_flood, stream_ids,
                                       upstream_errors, goaway_drain)}
 
 

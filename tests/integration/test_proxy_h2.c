@@ -214,7 +214,8 @@ Test(proxy_h2, frames_flow_control_request_window_given_back) { frames("flow_req
 Test(proxy_h2, frames_flow_control_request_bounded) { frames("flow_request_bounded"); }
 Test(proxy_h2, frames_reset_one_stream) { frames("reset_one"); }
 Test(proxy_h2, frames_rapid_reset_goaway_enhance_your_calm) { frames("rapid_reset"); }
-Test(proxy_h2, frames_max_concurrent_streams) { frames("max_streams"); }
+Test(proxy_h2, frames_max_concurrent_streams_refused_stream) { frames("max_streams"); }
+Test(proxy_h2, frames_refused_stream_flood_goaway_enhance_your_calm) { frames("refused_flood"); }
 Test(proxy_h2, frames_header_list_over_limit_is_431) { frames("header_list"); }
 Test(proxy_h2, frames_hpack_bomb) { frames("hpack_bomb"); }
 Test(proxy_h2, frames_continuation_flood) { frames("continuation_flood"); }
