@@ -7,8 +7,8 @@
  * per connection stays bounded. A stream past the advertised concurrent-stream limit is refused
  * (RST_STREAM REFUSED_STREAM, retryable). Abuse ends the connection with GOAWAY: rapid resets
  * or refusals (ENHANCE_YOUR_CALM), CONTINUATION floods, bad stream ids (nghttp2); an oversized
- * header list is answered 431 without storing it. nghttp2 is never re-entered from its own callbacks:
- * sending happens only from flush_session, outside them. */
+ * header list is answered 431 without storing it. nghttp2 is never re-entered from its own
+ * callbacks: sending happens only from flush_session, outside them. */
 #include "h2.h"
 
 #include "conn_int.h"
@@ -435,13 +435,32 @@ static size_t stream_cap(const fca_h2_t *h) {
   return cap < FCA_H2_STREAM_BUFFER ? FCA_H2_STREAM_BUFFER : cap;
 }
 
+/* The most response bytes one stream held, for /metrics: queued for the client's window plus
+ * read from the origin and not yet queued. */
+static void note_held(const h2_stream_t *st, fca_exch_t *x) {
+  unsigned long long held = evbuffer_get_length(st->out) + fca_exch_response_buffered(x);
+  atomic_ullong *peak = &st->h->c->w->stats->h2_stream_peak;
+  unsigned long long was = atomic_load_explicit(peak, memory_order_relaxed);
+  while (held > was && !atomic_compare_exchange_weak(peak, &was, held)) {
+  }
+}
+
 static bool h2_sink_full(void *sess, fca_exch_t *x) {
-  (void)x;
   h2_stream_t *st = sess;
+  note_held(st, x);
   if (evbuffer_get_length(st->out) < stream_cap(st->h)) return false;
   st->resume = true;
   st->h->resume_pending = true;
   return true;
+}
+
+/* The upstream is read only into this room: a stream holds at most stream_cap() response
+ * bytes, read or queued (or --max-header-size while its head is awaited). */
+static size_t h2_sink_room(void *sess, fca_exch_t *x) {
+  (void)x;
+  h2_stream_t *st = sess;
+  size_t cap = stream_cap(st->h), held = evbuffer_get_length(st->out);
+  return held < cap ? cap - held : 0;
 }
 
 static void h2_flush(void *sess, fca_exch_t *x) {
@@ -514,6 +533,7 @@ static const fca_exch_ops_t h2_ops = {
     .tunnel = h2_tunnel,
     .tunnel_closed = h2_tunnel,
     .drained = h2_drained,
+    .sink_room = h2_sink_room,
 };
 
 /* ---- nghttp2 callbacks ---- */

@@ -67,7 +67,12 @@ class Conn:
         self.send(sf)
         self.next_id = 1
 
+    batch = None  # a list while frames are collected to go out in one write
+
     def send(self, frame):
+        if self.batch is not None:
+            self.batch.append(frame.serialize())
+            return
         try:
             self.s.sendall(frame.serialize())
         except OSError:
@@ -281,6 +286,53 @@ def flow_response(a):
     st = c.response(sid, 60)
     check(st["end"] and len(st["data"]) == n, "got %d of %d bytes" % (len(st["data"]), n))
     check(bytes(st["data"][:100000]) == origin_pattern(100000), "bytes changed")
+
+
+def metric(a, name):
+    """One sample of the proxy's /metrics (its admin listener, --admin 127.0.0.1:PORT)."""
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % a.admin, timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return int(line.split()[1])
+    raise Fail("no %s in /metrics" % name)
+
+
+def flow_response_bound(a):
+    """Clients that never open their windows while the origin sends large bodies: what the
+    proxy holds per stream (queued for the window plus read from the origin) stays within the
+    stream's share of the connection's buffer budget, FCA_H2_CONN_BUFFER (1 MiB) / streams, at
+    least 64 KiB and at most --buffer-limit (256 KiB), and no origin read overshoots it."""
+    peak = "fcaudit_h2_stream_buffer_peak_bytes"
+    n = 64 * 1024 * 1024
+    for streams, cap in ((16, 64 * 1024), (1, 256 * 1024)):  # the peak only grows
+        c = Conn(a, window=65535)
+        c.auto_window = False
+        c.run_until(lambda: SettingsFrame.MAX_CONCURRENT_STREAMS in c.settings)
+        c.run_until(lambda: False, 0.3)
+        c.batch = []  # every HEADERS in one write: the streams share the budget from the start
+        ids = [c.request("/size/%d" % n) for _ in range(streams)]
+        block, c.batch = b"".join(c.batch), None
+        c.send_raw(block)
+        c.run_until(lambda: sum(len(c.stream(s)["data"]) for s in ids) >= 65535, 10)
+        c.run_until(lambda: False, 1.5)  # the origins would fill every buffer in this time
+        held = metric(a, peak)
+        print("%d stream(s): peak %d bytes held for one stream (bound %d)" % (streams, held, cap))
+        check(0 < held <= cap, "a stream held %d bytes, over its bound of %d" % (held, cap))
+        c.s.close()
+        time.sleep(0.5)
+    # And the bytes all arrive once the window opens.
+    c = Conn(a, window=65535)
+    c.auto_window = False
+    sid = c.request("/size/%d" % (8 << 20))
+    c.run_until(lambda: len(c.stream(sid)["data"]) >= 65535, 10)
+    c.run_until(lambda: False, 0.5)
+    c.auto_window = True
+    c.window_update(sid, 16 * 1024 * 1024)
+    st = c.response(sid, 60)
+    check(st["end"] and bytes(st["data"]) == origin_pattern(8 << 20), "got %d bytes" %
+          len(st["data"]))
+    check(metric(a, peak) <= 256 * 1024, "held %d" % metric(a, peak))
 
 
 def flow_request(a):
@@ -555,7 +607,8 @@ def goaway_drain(a):
     check(c.closed, "the connection closes once its streams are done")
 
 
-SCENARIOS = {f.__name__: f for f in (basic, concurrent, flow_response, flow_request,
+SCENARIOS = {f.__name__: f for f in (basic, concurrent, flow_response, flow_response_bound,
+                                      flow_request,
                                       flow_request_bounded, reset_one, rapid_reset, max_streams,
                                       refused_flood, header_list, hpack_bomb, continuation_flood, stream_ids,
                                       upstream_errors, goaway_drain)}
@@ -568,6 +621,7 @@ def main():
     p.add_argument("--origin", type=int, required=True)
     p.add_argument("--ca", required=True)
     p.add_argument("--pid", type=int, default=0)
+    p.add_argument("--admin", type=int, default=0)
     a = p.parse_args()
     try:
         SCENARIOS[a.scenario](a)

@@ -176,11 +176,17 @@ Test(proxy_h2, findings_identical_over_h1_and_h2) {
   free(logs[1]);
 }
 
-/* One scenario of h2frames.py against a fresh proxy. */
-static void frames(const char *scenario) {
+/* One scenario of h2frames.py against a fresh proxy (its admin listener on when admin). */
+static void frames_on(const char *scenario, bool admin) {
   cr_assert(FCA_TEST_PYTHON_H2[0] != '\0',
             "no python3 with the h2 package (Debian python3-h2): run tools/deps");
-  start(NULL);
+  char admin_arg[48], aport[16] = "0";
+  if (admin) {
+    int port = fca_free_port();
+    snprintf(aport, sizeof aport, "%d", port);
+    snprintf(admin_arg, sizeof admin_arg, "--admin=127.0.0.1:%d", port);
+  }
+  start(admin ? admin_arg : NULL);
   char proxy[16], origin[16], pid[16];
   snprintf(proxy, sizeof proxy, "%d", px.port);
   snprintf(origin, sizeof origin, "%d", org.port);
@@ -197,19 +203,27 @@ static void frames(const char *scenario) {
                         proxy_ca,
                         "--pid",
                         pid,
+                        "--admin",
+                        aport,
                         NULL};
   fca_run_t r;
   fca_run(argv, 120000, &r);
   char *err = fca_testproxy_stderr(&px);
   cr_assert_eq(fca_run_exit_code(&r), 0, "%s%s\nproxy:\n%s", r.out, r.err, err);
+  cr_log_info("%s", r.out);
   free(err);
   fca_run_free(&r);
   free(script);
 }
 
+static void frames(const char *scenario) { frames_on(scenario, false); }
+
 Test(proxy_h2, frames_basic_translation_and_stream_errors) { frames("basic"); }
 Test(proxy_h2, frames_concurrent_streams) { frames("concurrent"); }
 Test(proxy_h2, frames_flow_control_response_bounded) { frames("flow_response"); }
+Test(proxy_h2, frames_flow_control_response_per_stream_bound) {
+  frames_on("flow_response_bound", true);
+}
 Test(proxy_h2, frames_flow_control_request_window_given_back) { frames("flow_request"); }
 Test(proxy_h2, frames_flow_control_request_bounded) { frames("flow_request_bounded"); }
 Test(proxy_h2, frames_reset_one_stream) { frames("reset_one"); }
