@@ -593,6 +593,57 @@ def upstream_errors(a):
     check(c.status(c.response(c.request("/size/10"))) == 200, "the connection lives on")
 
 
+def websocket(a):
+    """WebSocket stays on HTTP/1.1: extended CONNECT (RFC 8441) is not advertised and is
+    refused as a stream error on h2, and a client that opens an http/1.1 connection for it, as
+    browsers then do, upgrades through the proxy."""
+    c = Conn(a)
+    c.run_until(lambda: SettingsFrame.MAX_CONCURRENT_STREAMS in c.settings)
+    check(not c.settings.get(SettingsFrame.ENABLE_CONNECT_PROTOCOL),
+          "extended CONNECT must not be advertised: %r" % c.settings)
+    sid = c.next_id
+    c.next_id += 2
+    c.send_block(sid, c.enc.encode([(":method", "CONNECT"), (":protocol", "websocket"),
+                                    (":scheme", "https"),
+                                    (":authority", "%s:%d" % (HOST, a.origin)),
+                                    (":path", "/ws"), ("sec-websocket-version", "13")]), False)
+    st = c.response(sid)
+    check(st["rst"] is not None or (c.status(st) or 0) >= 400,
+          "extended CONNECT must be refused: %r" % st)
+    check(c.goaway is None and c.status(c.response(c.request("/echo"))) == 200,
+          "the h2 connection goes on: %r" % (c.goaway,))
+    raw = socket.create_connection(("127.0.0.1", a.proxy), timeout=10)
+    target = "%s:%d" % (HOST, a.origin)
+    raw.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        b = raw.recv(1)
+        check(b, "the proxy closed instead of answering CONNECT")
+        head += b
+    ctx = ssl.create_default_context(cafile=a.ca)
+    ctx.set_alpn_protocols(["http/1.1"])
+    s = ctx.wrap_socket(raw, server_hostname=HOST)
+    check(s.selected_alpn_protocol() == "http/1.1", "ALPN %r" % s.selected_alpn_protocol())
+    s.sendall(("GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n" % target).encode())
+    got = b""
+    while b"\r\n\r\n" not in got:
+        b = s.recv(4096)
+        check(b, "closed during the upgrade: %r" % got)
+        got += b
+    check(got.startswith(b"HTTP/1.1 101 "), "upgrade answered %r" % got[:60])
+    check(b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" in got, got)
+    s.sendall(b"\x81\x05hello")
+    got = got.split(b"\r\n\r\n", 1)[1]
+    while len(got) < 7:
+        b = s.recv(4096)
+        check(b, "closed before the echo: %r" % got)
+        got += b
+    check(got == b"\x81\x05hello", "echo %r" % got)
+    s.close()
+
+
 def goaway_drain(a):
     c = Conn(a)
     slow = c.request("/delay/1500")
@@ -611,7 +662,7 @@ SCENARIOS = {f.__name__: f for f in (basic, concurrent, flow_response, flow_resp
                                       flow_request,
                                       flow_request_bounded, reset_one, rapid_reset, max_streams,
                                       refused_flood, header_list, hpack_bomb, continuation_flood, stream_ids,
-                                      upstream_errors, goaway_drain)}
+                                      upstream_errors, websocket, goaway_drain)}
 
 
 def main():

@@ -87,6 +87,34 @@ Test(proxy_h2, no_http2_keeps_alpn_http11) {
   fca_run_free(&r);
 }
 
+/* --only-resolved refusals are told once per host over HTTP/2 as over HTTP/1.1: an HTTP/2
+ * client reaches a host through CONNECT, whose refusal (fca_conn_refuse) is the one told; the
+ * streams inside an allowed tunnel are for the tunnel's host, whose route the tunnel already
+ * passed (another :authority is 421). */
+Test(proxy_h2, only_resolved_refusals_told_once_per_host) {
+  start(NULL);
+  char url[] = "https://nowhere.test/page";
+  for (int i = 0; i < 6; i++) {
+    fca_run_t r;
+    const char *args[] = {"-x", proxy_url,      "--cacert", proxy_ca, "--http2",
+                          "-w", "%{http_code}", url,        NULL};
+    fca_curl_argv(&r, 20000, args);
+    cr_assert_neq(fca_run_exit_code(&r), 0, "nowhere.test must be refused");
+    fca_run_free(&r);
+  }
+  fca_run_t r;
+  pcurl(&r, "--http2", "/echo");
+  assert_ends_with(r.out, "\n2 200");
+  fca_run_free(&r);
+  char *err = fca_testproxy_stderr(&px);
+  size_t n = 0;
+  for (const char *p = err; (p = strstr(p, "host 'nowhere.test' is not allowed")); p++) n++;
+  cr_assert_eq(n, 1, "one line for six refusals:\n%s", err);
+  cr_assert(strstr(err, "(told once per host; the summary counts them all)"), "%s", err);
+  cr_assert_null(strstr(err, "warn:"), "a policy refusal is not a warning:\n%s", err);
+  free(err);
+}
+
 /* The violations of a log as sorted "rule page level evidence" lines. */
 static char *violations(const char *log_path) {
   size_t n = 0;
@@ -236,3 +264,4 @@ Test(proxy_h2, frames_continuation_flood) { frames("continuation_flood"); }
 Test(proxy_h2, frames_stream_id_abuse) { frames("stream_ids"); }
 Test(proxy_h2, frames_upstream_errors_502_504_per_stream) { frames("upstream_errors"); }
 Test(proxy_h2, frames_goaway_on_drain) { frames("goaway_drain"); }
+Test(proxy_h2, frames_websocket_falls_back_to_http11) { frames("websocket"); }
