@@ -4,11 +4,12 @@
  * Flow control follows the upstream: request DATA is given back to the client's window only as
  * the upstream takes it, and a stream's response is read from the upstream only into the room
  * left in its share of FCA_H2_CONN_BUFFER (what waits for the client's window plus what was
- * read), so memory per stream and per connection stays bounded. A stream past the advertised concurrent-stream limit is refused
- * (RST_STREAM REFUSED_STREAM, retryable). Abuse ends the connection with GOAWAY: rapid resets
- * or refusals (ENHANCE_YOUR_CALM), CONTINUATION floods, bad stream ids (nghttp2); an oversized
- * header list is answered 431 without storing it. nghttp2 is never re-entered from its own
- * callbacks: sending happens only from flush_session, outside them. */
+ * read), so memory per stream and per connection stays bounded. A stream past the advertised
+ * concurrent-stream limit is refused (RST_STREAM REFUSED_STREAM, retryable). Abuse ends the
+ * connection with GOAWAY: rapid resets or refusals (ENHANCE_YOUR_CALM), CONTINUATION floods, bad
+ * stream ids (nghttp2); an oversized header list is answered 431 without storing it. nghttp2 is
+ * never re-entered from its own callbacks: sending happens only from flush_session, outside them.
+ */
 #include "h2.h"
 
 #include "conn_int.h"
