@@ -38,13 +38,33 @@ char *fca_page_url_nofrag(const char *url) {
   return h ? fca_xstrndup(url, (size_t)(h - url)) : fca_xstrdup(url);
 }
 
+/* scheme "://" host [":" port]: the serialised URL holds exactly that from its start. */
+static char *origin_of(const fca_url_t *u) {
+  if (!u->has_authority || u->host_len == 0) return NULL;
+  /* Without userinfo the serialised URL starts with exactly the origin. */
+  if (u->host == u->href + u->scheme_len + 3) {
+    const char *end = u->port_len ? u->port + u->port_len : u->host + u->host_len;
+    return fca_xstrndup(u->href, (size_t)(end - u->href));
+  }
+  return fca_xasprintf("%.*s://%.*s%s%.*s", (int)u->scheme_len, u->scheme, (int)u->host_len,
+                       u->host, u->port_len ? ":" : "", (int)u->port_len, u->port);
+}
+
+static char *site_of(const fca_url_t *u) {
+  char *host = fca_xstrndup(u->host, u->host_len);
+  /* an IP address is its own site (the PSL would cut "127.0.0.1" at its last labels) */
+  bool ip = host[0] == '[' || strspn(host, "0123456789.") == u->host_len;
+  const char *rd = ip ? NULL : psl_registrable_domain(psl_builtin(), host);
+  if (!rd) return host;
+  char *site = fca_xstrdup(rd);
+  free(host);
+  return site;
+}
+
 char *fca_page_url_origin(const char *url) {
   fca_url_t u;
   if (fca_url_parse(url, strlen(url), &u) != 0) return NULL;
-  char *o = NULL;
-  if (u.has_authority && u.host_len > 0)
-    o = fca_xasprintf("%.*s://%.*s%s%.*s", (int)u.scheme_len, u.scheme, (int)u.host_len, u.host,
-                      u.port_len ? ":" : "", (int)u.port_len, u.port);
+  char *o = origin_of(&u);
   fca_url_free(&u);
   return o;
 }
@@ -52,13 +72,8 @@ char *fca_page_url_origin(const char *url) {
 char *fca_page_url_site(const char *url) {
   fca_url_t u;
   if (fca_url_parse(url, strlen(url), &u) != 0) return NULL;
-  char *host = fca_xstrndup(u.host, u.host_len);
+  char *site = site_of(&u);
   fca_url_free(&u);
-  /* an IP address is its own site (the PSL would cut "127.0.0.1" at its last labels) */
-  bool ip = host[0] == '[' || strspn(host, "0123456789.") == strlen(host);
-  const char *rd = ip ? NULL : psl_registrable_domain(psl_builtin(), host);
-  char *site = fca_xstrdup(rd ? rd : host);
-  free(host);
   return site;
 }
 
@@ -74,15 +89,19 @@ fca_page_t *fca_page_new(uint64_t id, const char *url, const char *client, const
   p->id = id;
   p->url = fca_page_url_nofrag(url);
   p->dedup_url = fca_url_without_query(url);
-  p->origin = fca_page_url_origin(url);
+  /* One parse gives the origin, the site and whether the origin is trustworthy. */
+  fca_url_t u;
+  bool parsed = fca_url_parse(url, strlen(url), &u) == 0;
+  p->origin = parsed ? origin_of(&u) : NULL;
   if (!p->origin) p->origin = fca_xstrdup("");
-  p->site = fca_page_url_site(url);
+  p->site = parsed ? site_of(&u) : NULL;
   if (!p->site) p->site = fca_xstrdup("");
+  p->secure = parsed && fca_url_parsed_trustworthy(&u);
+  if (parsed) fca_url_free(&u);
   p->client = fca_xstrdup(client ? client : "");
   p->client_id = fca_xstrdup(client_id ? client_id : (client ? client : ""));
   p->referer = dup_or_null(referer);
   p->top_level = top_level;
-  p->secure = fca_url_trustworthy(p->url);
   p->ts_ms = ts_ms;
   p->refs = 1;
   return p;

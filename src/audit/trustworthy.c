@@ -33,18 +33,22 @@ static bool localhost(const char *h, size_t n) {
   return n > 10 && strncasecmp(h + n - 10, ".localhost", 10) == 0;
 }
 
+bool fca_url_parsed_trustworthy(const fca_url_t *u) {
+  const char *s = u->scheme;
+  size_t sl = u->scheme_len;
+  if ((sl == 5 && !memcmp(s, "https", 5)) || (sl == 3 && !memcmp(s, "wss", 3)) ||
+      (sl == 4 && !memcmp(s, "file", 4)))
+    return true;
+  if ((sl == 4 && !memcmp(s, "http", 4)) || (sl == 2 && !memcmp(s, "ws", 2)))
+    return localhost(u->host, u->host_len) || ipv4_loopback(u->host, u->host_len) ||
+           (u->host_len == 5 && !memcmp(u->host, "[::1]", 5));
+  return false;
+}
+
 bool fca_url_trustworthy(const char *url) {
   fca_url_t u;
   if (!url || fca_url_parse(url, strlen(url), &u) != 0) return false;
-  bool ok = false;
-  const char *s = u.scheme;
-  size_t sl = u.scheme_len;
-  if ((sl == 5 && !memcmp(s, "https", 5)) || (sl == 3 && !memcmp(s, "wss", 3)) ||
-      (sl == 4 && !memcmp(s, "file", 4)))
-    ok = true;
-  else if ((sl == 4 && !memcmp(s, "http", 4)) || (sl == 2 && !memcmp(s, "ws", 2)))
-    ok = localhost(u.host, u.host_len) || ipv4_loopback(u.host, u.host_len) ||
-         (u.host_len == 5 && !memcmp(u.host, "[::1]", 5));
+  bool ok = fca_url_parsed_trustworthy(&u);
   fca_url_free(&u);
   return ok;
 }

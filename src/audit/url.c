@@ -200,21 +200,28 @@ enum { ENC_USERINFO, ENC_PATH, ENC_QUERY, ENC_FRAGMENT };
 
 /* Percent-encodes controls, space, non-ASCII and the few characters WHATWG encodes per part, so
  * the href never holds a byte a URL cannot (and parsing it again gives the same href). */
+static bool must_encode(unsigned char c, int part) {
+  if (c < 0x21 || c > 0x7e || c == '"' || c == '<' || c == '>') return true;
+  switch (part) {
+  case ENC_PATH: return c == '`' || c == '{' || c == '}';
+  case ENC_FRAGMENT: return c == '`';
+  case ENC_USERINFO: return c == '/' || c == '@' || c == '\\';
+  default: return false;
+  }
+}
+
 static void put_enc(buf_t *b, const char *s, size_t n, int part) {
   static const char hex[] = "0123456789ABCDEF";
+  size_t run = 0; /* start of the bytes copied as they are */
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    bool enc = c < 0x21 || c > 0x7e || c == '"' || c == '<' || c == '>';
-    if (part == ENC_PATH) enc = enc || c == '`' || c == '{' || c == '}';
-    if (part == ENC_FRAGMENT) enc = enc || c == '`';
-    if (part == ENC_USERINFO) enc = enc || c == '/' || c == '@' || c == '\\';
-    if (enc) {
-      char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-      put(b, e, 3);
-    } else {
-      put(b, (const char *)&s[i], 1);
-    }
+    if (!must_encode(c, part)) continue;
+    put(b, s + run, i - run);
+    char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+    put(b, e, 3);
+    run = i + 1;
   }
+  put(b, s + run, n - run);
 }
 
 static int hexval(char c) {
@@ -245,6 +252,10 @@ static int put_host(buf_t *b, span_t h, bool special) {
 
 static int build(const parts_t *t, const char *path, size_t path_len, fca_url_t *out) {
   buf_t b = {0};
+  /* One allocation: every part at most triples when percent-encoded. */
+  b.cap = strlen(t->scheme) + 16 + t->host.n + t->port.n +
+          3 * (t->userinfo.n + path_len + t->query.n + t->frag.n);
+  b.b = fca_xmalloc(b.cap);
   size_t o_scheme, o_user = 0, o_host = 0, o_port = 0, o_path, o_query = 0, o_frag = 0;
   size_t l_host = 0, l_port = 0, l_user = 0, l_path = 0, l_query = 0, l_frag = 0;
   int port_num = -1;
@@ -277,9 +288,11 @@ static int build(const parts_t *t, const char *path, size_t path_len, fca_url_t 
         put(&b, ":", 1);
         o_port = b.n;
         char tmp[8];
-        int k = snprintf(tmp, sizeof tmp, "%ld", v);
-        put(&b, tmp, (size_t)k);
-        l_port = (size_t)k;
+        size_t k = sizeof tmp;
+        do tmp[--k] = (char)('0' + v % 10), v /= 10;
+        while (v);
+        put(&b, tmp + k, sizeof tmp - k);
+        l_port = sizeof tmp - k;
       }
     }
   }

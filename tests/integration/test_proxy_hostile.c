@@ -334,15 +334,21 @@ Test(hostile, userinfo_password_and_redacted_query_never_echoed) {
     }
     free(resp);
   }
+  /* stop forgets the paths: keep them to read what the proxy wrote until it exited */
+  char *err_path = strdup(px.stderr_path), *log_path = strdup(px.log_path);
   fca_testproxy_stop(&px);
-  char *err = fca_read_file(px.stderr_path, NULL);
+  char *err = fca_read_file(err_path, NULL);
+  cr_assert_not_null(err, "cannot read the proxy's stderr");
   assert_no_secret("stderr", err, "PWSECRET");
   assert_no_secret("stderr", err, "QSECRET");
   free(err);
-  char *log = fca_read_file(px.log_path, NULL);
+  char *log = fca_read_file(log_path, NULL);
+  cr_assert_not_null(log, "cannot read the event log");
   assert_no_secret("the event log", log, "PWSECRET");
   assert_no_secret("the event log", log, "QSECRET");
   free(log);
+  free(err_path);
+  free(log_path);
 }
 
 Test(hostile, userinfo_password_never_echoed_without_redact_query) {
@@ -361,10 +367,13 @@ Test(hostile, userinfo_password_never_echoed_without_redact_query) {
   resp[rn] = '\0';
   assert_no_secret("the proxy's answer", resp, "PWSECRET");
   free(resp);
+  char *err_path = strdup(px.stderr_path);
   fca_testproxy_stop(&px);
-  char *err = fca_read_file(px.stderr_path, NULL);
+  char *err = fca_read_file(err_path, NULL);
+  cr_assert_not_null(err, "cannot read the proxy's stderr");
   assert_no_secret("stderr", err, "PWSECRET");
   free(err);
+  free(err_path);
 }
 
 /* ---- 7. a torn last line from an earlier run ---- */
