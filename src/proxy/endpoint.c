@@ -338,11 +338,10 @@ static void do_read(fca_ep_t *ep) {
       struct evbuffer_iovec v[2];
       int nv = evbuffer_reserve_space(ep->in, (ev_ssize_t)want, v, 2);
       if (nv < 1) fca_oom("a read buffer");
-      if (room < FCA_EP_PLAIN_READ) /* a bounded input: no more than its room */
-        for (int i = 0; i < nv; i++) {
-          if (v[i].iov_len > room) v[i].iov_len = room;
-          room -= v[i].iov_len;
-        }
+      for (int i = 0; i < nv; i++) { /* a bounded input takes no more than its room */
+        if (v[i].iov_len > room) v[i].iov_len = room;
+        room -= v[i].iov_len;
+      }
       ssize_t n = readv(ep->fd, (struct iovec *)v, nv);
       if (n > 0) {
         size_t left = (size_t)n;
