@@ -23,15 +23,21 @@ typedef int (*fca_redis_entry_fn)(void *ud, const fca_redis_entry_t *e);
 
 typedef struct fca_redis_reader fca_redis_reader_t;
 
-/* Connects (5 s timeout). NULL with err set (never holding a credential). */
+/* Connects. NULL with err set (never holding a credential). Connecting and every command wait
+ * at most the URL's timeout (?timeout=MS, default FCA_REDIS_DEFAULT_TIMEOUT_MS). */
 fca_redis_reader_t *fca_redis_reader_open(const char *url, char *err, size_t errlen);
+/* After a -2: connects again (AUTH, SELECT). 0, -1 or -2 with err set. */
+int fca_redis_reader_reconnect(fca_redis_reader_t *r, char *err, size_t errlen);
+uint64_t fca_redis_reader_timeout_ms(const fca_redis_reader_t *r);
 void fca_redis_reader_close(fca_redis_reader_t *r);
 /* The URL without credentials, for messages. */
 const char *fca_redis_reader_name(const fca_redis_reader_t *r);
 
 /* Every entry after id `after` ("0" or "" = from the start), oldest first, fetched `batch` at a
  * time; `last_id` (FCA_REDIS_ID_SIZE) gets the id of the last entry seen. Returns 0, 1 when fn
- * stopped it, -1 with err. */
+ * stopped it, -1 with err (Redis refused), -2 with err when Redis did not answer within the
+ * timeout ("... (Redis stalled)") or the connection broke: the connection is closed then, and
+ * fca_redis_reader_reconnect opens a new one. The same for the calls below. */
 #define FCA_REDIS_ID_SIZE 48
 int fca_redis_reader_range(fca_redis_reader_t *r, const char *after, size_t batch,
                            fca_redis_entry_fn fn, void *ud, char *last_id, char *err,

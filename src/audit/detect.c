@@ -42,7 +42,7 @@ bool fca_detect_stripejs_url(const fca_url_t *u, bool protocol_relative) {
   return true;
 }
 
-static bool protocol_relative(const char *s, size_t n) {
+bool fca_detect_protocol_relative(const char *s, size_t n) {
   while (n > 0 && (unsigned char)s[0] <= 0x20) s++, n--;
   return n >= 2 && (s[0] == '/' || s[0] == '\\') && (s[1] == '/' || s[1] == '\\');
 }
@@ -50,7 +50,7 @@ static bool protocol_relative(const char *s, size_t n) {
 bool fca_detect_stripejs_src(const char *base, const char *src, size_t src_len) {
   fca_url_t u;
   if (fca_url_resolve(base, base ? strlen(base) : 0, src, src_len, &u) != 0) return false;
-  bool ok = fca_detect_stripejs_url(&u, protocol_relative(src, src_len));
+  bool ok = fca_detect_stripejs_url(&u, fca_detect_protocol_relative(src, src_len));
   fca_url_free(&u);
   return ok;
 }

@@ -20,6 +20,8 @@ bool fca_detect_stripejs_url(const fca_url_t *u, bool protocol_relative);
 /* A <script src> value resolved against base (the document URL or its <base href>): is it
  * Stripe.js? base may be NULL for an absolute src. */
 bool fca_detect_stripejs_src(const char *base, const char *src, size_t src_len);
+/* A src written "//host/..." (leading spaces allowed; "\\" counts as "/"). */
+bool fca_detect_protocol_relative(const char *s, size_t n);
 /* An absolute request URL (a script request) for Stripe.js. */
 bool fca_detect_stripejs_request(const char *url);
 /* js.stripe.com/v3/linked-accounts-inner-*.html (the FC iframe Stripe.js opens). */

@@ -172,6 +172,7 @@ static void csp_inline_start(fca_audit_exchange_t *x, const fca_html_tag_t *t,
 }
 
 static char *resolve_nofrag(const char *base, const char *ref, size_t n);
+static char *http_nofrag(const fca_url_t *u);
 
 static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t *s) {
   fca_audit_exchange_t *x = ud;
@@ -181,15 +182,22 @@ static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t
   if (x->inl) x->inl->script = 0;
   if (runs && !s->src.present && x->csp_any) csp_inline_start(x, t, s);
   if (!runs || !s->src.present) return;
-  char *abs = resolve_nofrag(base_of(x), s->src.ptr, s->src.len);
+  /* The src is resolved once: its hash, the Stripe.js test and the URL awaited all read it. */
+  const char *base = base_of(x);
+  fca_url_t u;
+  if (fca_url_resolve(base, strlen(base), s->src.ptr, s->src.len, &u) != 0) return;
+  char *abs = http_nofrag(&u);
   if (abs) { /* remembered so that its response can be told to be this page's script */
     lock(x);
     uint64_t *h = FCA_PAGE_PUSH(x->page, srcs);
     if (h) *h = fca_page_src_hash(abs);
     unlock(x);
-    free(abs);
   }
-  if (!fca_detect_stripejs_src(base_of(x), s->src.ptr, s->src.len)) return;
+  if (!fca_detect_stripejs_url(&u, fca_detect_protocol_relative(s->src.ptr, s->src.len))) {
+    fca_url_free(&u);
+    free(abs);
+    return;
+  }
   lock(x);
   fca_page_t *p = x->page;
   fca_page_script_t *e = FCA_PAGE_PUSH(p, scripts);
@@ -202,11 +210,7 @@ static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t
                       NULL);
       fca_page_ev_set_tag(&e->refpol, t->raw, t->raw_len);
     }
-    fca_url_t u;
-    if (fca_url_resolve(base_of(x), strlen(base_of(x)), s->src.ptr, s->src.len, &u) == 0) {
-      e->url = fca_page_url_nofrag(u.href);
-      fca_url_free(&u);
-    }
+    e->url = fca_page_url_nofrag(u.href);
     if (s->nonce.present && fca_csp_element_nonceable(t))
       e->nonce = fca_xstrndup(s->nonce.ptr, s->nonce.len);
     if (s->integrity.present) e->integrity = fca_xstrndup(s->integrity.ptr, s->integrity.len);
@@ -214,15 +218,14 @@ static void on_script(void *ud, const fca_html_tag_t *t, const fca_html_script_t
   } else {
     p->dropped++;
   }
+  fca_url_free(&u);
   fca_correlate_tag(x->a, p, FCA_TAG_SCRIPT_TAG, FCA_CONF_HIGH, "script", "script[src]", s->src.ptr,
                     s->src.len, (int64_t)t->offset, NULL);
   fca_rules_evaluate(x->a, p);
-  if (!p->js_url) { /* the browser should now request it: await that request */
-    char *u = resolve_nofrag(base_of(x), s->src.ptr, s->src.len);
-    fca_jsfetch_await(x->a, p, u);
-    free(u);
-  }
+  /* the browser should now request it: await that request */
+  if (!p->js_url) fca_jsfetch_await(x->a, p, abs);
   unlock(x);
+  free(abs);
 }
 
 static void csp_inline_text(fca_audit_exchange_t *x, const fca_html_text_t *txt) {
@@ -306,14 +309,19 @@ static void on_meta(void *ud, const fca_html_tag_t *t, const fca_html_meta_t *m)
   unlock(x);
 }
 
+/* An http(s) URL without its fragment, else NULL. */
+static char *http_nofrag(const fca_url_t *u) {
+  size_t sl = u->scheme_len;
+  if ((sl == 4 && memcmp(u->scheme, "http", 4) == 0) ||
+      (sl == 5 && memcmp(u->scheme, "https", 5) == 0))
+    return fca_page_url_nofrag(u->href);
+  return NULL;
+}
+
 static char *resolve_nofrag(const char *base, const char *ref, size_t n) {
   fca_url_t u;
   if (fca_url_resolve(base, strlen(base), ref, n, &u) != 0) return NULL;
-  char *r = NULL;
-  size_t sl = u.scheme_len;
-  if ((sl == 4 && memcmp(u.scheme, "http", 4) == 0) ||
-      (sl == 5 && memcmp(u.scheme, "https", 5) == 0))
-    r = fca_page_url_nofrag(u.href);
+  char *r = http_nofrag(&u);
   fca_url_free(&u);
   return r;
 }

@@ -91,7 +91,8 @@ struct fca_audit {
 
   fca_page_t *pending[FCA_AUDIT_PENDING_MAX]; /* framed, tagged, iframe not (yet) seen */
   size_t npending;
-  fca_page_t *await[FCA_AUDIT_AWAIT_MAX]; /* script-tag pages awaiting their Stripe.js request */
+  fca_page_t *await[FCA_AUDIT_AWAIT_MAX]; /* script-tag pages awaiting their Stripe.js request,
+                                             in the order they began to wait */
   size_t nawait;
   atomic_size_t nawait_hint; /* nawait, readable without the lock (a cheap "any?" test) */
   fca_jsfetch_t jsfetch[FCA_AUDIT_JSFETCH_MAX];

@@ -54,7 +54,9 @@ static void set_state(fca_page_t *p, const char *state) {
 static void await_remove(fca_audit_t *a, size_t i) {
   fca_page_t *p = a->await[i];
   p->js_await = false;
-  a->await[i] = a->await[--a->nawait];
+  /* shifted, not swapped: the array stays in waiting order, so the longest waiter is first */
+  memmove(&a->await[i], &a->await[i + 1], (a->nawait - i - 1) * sizeof a->await[0]);
+  a->nawait--;
   atomic_store(&a->nawait_hint, a->nawait);
   fca_page_unref(p);
 }
@@ -125,13 +127,10 @@ void fca_jsfetch_await(fca_audit_t *a, fca_page_t *p, const char *src_url) {
     p->js_cached = true;
     set_state(p, "cached");
   }
-  if (a->nawait == FCA_AUDIT_AWAIT_MAX) { /* full: settle the oldest with what is known */
-    size_t oldest = 0;
-    for (size_t i = 1; i < a->nawait; i++)
-      if (a->await[i]->ts_ms < a->await[oldest]->ts_ms) oldest = i;
-    fca_page_t *q = a->await[oldest];
+  if (a->nawait == FCA_AUDIT_AWAIT_MAX) { /* full: settle the longest waiter with what is known */
+    fca_page_t *q = a->await[0];
     if (!q->js_fetched && q->js_others > 0 && q->announced) never_fetched(a, q);
-    await_remove(a, oldest);
+    await_remove(a, 0);
   }
   fca_page_ref(p);
   p->js_await = true;

@@ -42,17 +42,22 @@ static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c | 0x20) : c; }
 
-/* WHATWG input cleanup: trim C0 controls and spaces, drop every tab and newline. */
-static char *clean(const char *s, size_t n, size_t *out_n) {
+/* WHATWG input cleanup: trim C0 controls and spaces, drop every tab and newline. Written into
+ * `small` when it fits (most URLs), else into a new allocation the caller frees. */
+static char *clean(const char *s, size_t n, size_t *out_n, char *small, size_t small_cap) {
   while (n > 0 && (unsigned char)s[0] <= 0x20) s++, n--;
   while (n > 0 && (unsigned char)s[n - 1] <= 0x20) n--;
-  char *c = fca_xmalloc(n + 1);
+  char *c = n + 1 <= small_cap ? small : fca_xmalloc(n + 1);
   size_t k = 0;
   for (size_t i = 0; i < n; i++)
     if (s[i] != '\t' && s[i] != '\n' && s[i] != '\r') c[k++] = s[i];
   c[k] = '\0';
   *out_n = k;
   return c;
+}
+
+static void clean_done(char *c, const char *small) {
+  if (c != small) free(c);
 }
 
 static bool is_slash(char c, bool special) { return c == '/' || (special && c == '\\'); }
@@ -343,13 +348,15 @@ fail:
 /* The target's path: normalised ('\' as '/' for special schemes, dot segments removed). */
 static int finish(parts_t *t, const char *prefix, size_t prefix_len, fca_url_t *out) {
   size_t n = prefix_len + t->path.n;
-  char *joined = fca_xmalloc(n + 2);
+  /* joined (n + 2) then normalised (n + 2), in one buffer: on the stack for most paths */
+  char small[1024];
+  char *joined = 2 * (n + 2) <= sizeof small ? small : fca_xmalloc(2 * (n + 2));
+  char *norm = joined + n + 2;
   memcpy(joined, prefix, prefix_len);
   memcpy(joined + prefix_len, t->path.p, t->path.n);
   if (t->special)
     for (size_t i = 0; i < n; i++)
       if (joined[i] == '\\') joined[i] = '/';
-  char *norm = fca_xmalloc(n + 2);
   size_t nn;
   if (n > 0 && joined[0] == '/') {
     nn = remove_dots(norm, joined, n);
@@ -361,8 +368,7 @@ static int finish(parts_t *t, const char *prefix, size_t prefix_len, fca_url_t *
     nn = n;
   }
   int rc = build(t, norm, nn, out);
-  free(joined);
-  free(norm);
+  if (joined != small) free(joined);
   return rc;
 }
 
@@ -373,11 +379,12 @@ int fca_url_parse(const char *s, size_t n, fca_url_t *out) {
 int fca_url_resolve(const char *base, size_t base_len, const char *ref, size_t ref_len,
                     fca_url_t *out) {
   size_t bn = 0, rn;
-  char *bc = NULL, *rc = clean(ref, ref_len, &rn);
+  char rsmall[512], bsmall[512];
+  char *bc = NULL, *rc = clean(ref, ref_len, &rn, rsmall, sizeof rsmall);
   parts_t b, r, t;
   int ret = -1;
   if (base) {
-    bc = clean(base, base_len, &bn);
+    bc = clean(base, base_len, &bn, bsmall, sizeof bsmall);
     if (split(bc, bn, NULL, &b) < 0 || !b.has_scheme) goto out;
   }
   if (split(rc, rn, base ? &b : NULL, &r) < 0) goto out;
@@ -424,8 +431,8 @@ int fca_url_resolve(const char *base, size_t base_len, const char *ref, size_t r
     ret = finish(&t, b.path.p, keep, out);
   }
 out:
-  free(bc);
-  free(rc);
+  clean_done(bc, bsmall);
+  clean_done(rc, rsmall);
   return ret;
 }
 

@@ -2,7 +2,10 @@
  * then follows it (XREAD BLOCK); each entry, once (run + seq), goes into one merged model (the
  * scorecards: pages by URL across runs and instances), into the fleet table (runs, instances,
  * recent events with their instance) served as /api/fleet.json, and into a sink without a log
- * whose subscriber is the admin's live feed. The main thread only waits for a signal.
+ * whose subscriber is the admin's live feed. The main thread only waits for a signal. When Redis
+ * stalls (no answer within the URL's timeout) or goes away, the reader says so once on stderr
+ * and in /api/fleet.json's "error" (the dashboard keeps what it read), reconnects with a
+ * backoff, and clears it when Redis answers again, going on after the last entry it read.
  * Invariant: the model is changed under its lock, the fleet table under `mu`. */
 #include "cmd_dashboard.h"
 #include "commands.h"
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fcaudit/admin.h"
 #include "fcaudit/exit.h"
@@ -46,7 +50,7 @@ typedef struct {
   char stream_name[400];
   atomic_bool stop;
   bool reader_failed;
-  char err[600];
+  char err[800];
 } fleet_t;
 
 static const char *jstr(const json_t *o, const char *k) {
@@ -118,13 +122,63 @@ static int take(void *ud, const fca_redis_entry_t *e) {
   return 0;
 }
 
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 5000
+
+static void set_error(fleet_t *f, const char *msg) {
+  pthread_mutex_lock(&f->mu);
+  f->reader_failed = msg != NULL;
+  snprintf(f->err, sizeof f->err, "%s", msg ? msg : "");
+  pthread_mutex_unlock(&f->mu);
+}
+
+/* Sleeps ms in steps, false when asked to stop meanwhile. */
+static bool nap(fleet_t *f, uint64_t ms) {
+  for (uint64_t slept = 0; slept < ms && !atomic_load(&f->stop); slept += 50) {
+    struct timespec ts = {0, 50 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  return !atomic_load(&f->stop);
+}
+
+/* After a -2: says it once, reconnects until Redis accepts (or the dashboard stops). */
+static bool wait_for_redis(fleet_t *f, const char *why, bool *away) {
+  if (!*away) {
+    char msg[800];
+    snprintf(msg, sizeof msg,
+             "%s; the dashboard shows what it read so far and waits for it (retrying with "
+             "backoff up to %d ms)",
+             why, RETRY_MAX_MS);
+    fprintf(stderr, "fcaudit dashboard: %s\n", msg);
+    set_error(f, msg);
+    *away = true;
+  }
+  char err[600];
+  for (uint64_t wait = RETRY_MIN_MS;; wait = wait * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait * 2) {
+    if (!nap(f, wait)) return false;
+    if (fca_redis_reader_reconnect(f->r, err, sizeof err) == 0) return true;
+  }
+}
+
 static void *reader_main(void *arg) {
   fleet_t *f = arg;
   char last[FCA_REDIS_ID_SIZE] = "0", err[600];
+  bool away = false; /* said that Redis stalled or went away; not yet back */
   int rc = fca_redis_reader_range(f->r, "0", 1000, take, f, last, err, sizeof err);
-  while (rc == 0 && !atomic_load(&f->stop))
+  for (;;) {
+    if (rc == -2 && !atomic_load(&f->stop)) {
+      if (!wait_for_redis(f, err, &away)) break;
+    } else if (rc != 0 || atomic_load(&f->stop)) {
+      break;
+    } else if (away) {
+      fprintf(stderr, "fcaudit dashboard: %s answers again; reading after the last entry read\n",
+              f->stream_name);
+      set_error(f, NULL);
+      away = false;
+    }
     rc = fca_redis_reader_follow(f->r, last, 500, take, f, last, err, sizeof err);
-  if (rc < 0 && !atomic_load(&f->stop)) {
+  }
+  if (rc == -1 && !atomic_load(&f->stop)) {
     fprintf(stderr, "fcaudit dashboard: %s; the dashboard shows what it read so far\n", err);
     pthread_mutex_lock(&f->mu);
     f->reader_failed = true;
@@ -258,7 +312,7 @@ int fca_cmd_dashboard_main(fca_config_t *cfg, int argc, char **argv) {
   status = 0;
 out:
   atomic_store(&f.stop, true);
-  if (started) pthread_join(th, NULL); /* its XREAD blocks 500 ms at most */
+  if (started) pthread_join(th, NULL); /* its XREAD ends within 500 ms plus the timeout */
   fca_admin_stop_free(a);
   fca_sink_close(f.sink);
   fca_redis_reader_close(f.r);

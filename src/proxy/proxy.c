@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct fca_proxy {
@@ -60,6 +61,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 static void set_listeners(fca_worker_t *w, bool on) {
   for (size_t i = 0; i < w->nlisteners; i++) {
+    if (!w->listeners[i]) continue; /* closed by the drain */
     if (on)
       evconnlistener_enable(w->listeners[i]);
     else
@@ -146,6 +148,28 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) {
   if (w->shared->audit) fca_audit_tick(w->shared->audit, fca_now_ms());
 }
 
+/* Stopping closes the proxy port rather than only pausing it: a listening socket nobody accepts
+ * from still completes handshakes, so a load balancer would go on sending clients (and health
+ * checks) into its backlog until the process exits, where they are reset; a closed port is
+ * refused at once, which HAProxy retries on another instance (option redispatch) and its health
+ * check sees. What already waits in the backlog arrived before the stop and is served. */
+static void close_listeners(fca_worker_t *w) {
+  for (size_t i = 0; i < w->nlisteners; i++) {
+    struct evconnlistener *l = w->listeners[i];
+    if (!l) continue;
+    evutil_socket_t lfd = evconnlistener_get_fd(l);
+    for (int n = 0; n < 4096; n++) {
+      struct sockaddr_storage ss;
+      socklen_t len = sizeof ss;
+      int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) break;
+      fca_conn_accept(w, fd, (struct sockaddr *)&ss, len);
+    }
+    evconnlistener_free(l);
+    w->listeners[i] = NULL;
+  }
+}
+
 /* Runs in the worker thread. */
 static void on_stop(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
@@ -159,7 +183,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg) {
   w->draining = true;
   if (w->accept_timer) event_del(w->accept_timer);
   end_accept_episode(w);
-  for (size_t i = 0; i < w->nlisteners; i++) evconnlistener_disable(w->listeners[i]);
+  close_listeners(w);
   fca_conn_drain_all(w);
   if (w->nconns == 0) {
     event_base_loopexit(w->base, NULL);

@@ -4,7 +4,11 @@
  * shipped only when Redis acknowledged its XADD (replies come in order, so each reply
  * acknowledges the oldest entry on its way). On any failure the connection is dropped, the lines
  * on their way are sent again on the next one (same seq: readers de-duplicate on run + seq),
- * and the retry waits double up to FCA_REDIS_RETRY_MAX_MS. Failure is said once per episode. */
+ * and the retry waits double up to FCA_REDIS_RETRY_MAX_MS. Failure is said once per episode.
+ * A Redis that accepts the connection but does not answer (stopped, wedged) is a failure too:
+ * whenever something is on its way (the connection's setup, or XADDs) and no reply came for the
+ * URL's timeout, the connection is dropped as if Redis had gone away. The watchdog is our own
+ * check on the tick, not hiredis' (redisAsyncSetTimeout exists only from hiredis 1.0 on). */
 #include "fcaudit/redis_sink.h"
 
 #include <event2/event.h>
@@ -25,8 +29,8 @@
 #include "fcaudit/eventjson.h"
 #include "fcaudit/redis_url.h"
 #include "fcaudit/sink.h"
-#include "spool.h"
 #include "fcaudit/util.h"
+#include "spool.h"
 
 /* How often the log is looked at without a wake-up (rotation, lines queued after an error). */
 #define TICK_MS 200
@@ -51,6 +55,7 @@ struct fca_redis_sink {
   struct event *wake_ev, *tick_ev, *stop_ev;
   redisAsyncContext *ac;
   rstate_t state;
+  int64_t waiting_since_ms; /* mono ms: the oldest unanswered request, or the last answer */
   bool in_error;            /* the failure of this episode was reported */
   bool said_ready;
   uint64_t backoff_ms;      /* next wait */
@@ -209,6 +214,21 @@ static void fail_conn(fca_redis_sink_t *r, const char *why) {
   redisAsyncDisconnect(ac);
 }
 
+/* The watchdog: something was sent (or the connection began) and nothing came back for the
+ * timeout. redisAsyncFree, not redisAsyncDisconnect, which would wait for the missing replies;
+ * the callbacks it runs see data == NULL and do nothing. */
+static void check_stalled(fca_redis_sink_t *r) {
+  if (!r->ac || (r->state == R_READY && fca_spool_inflight(&r->sp) == 0)) return;
+  if (fca_mono_ms() - r->waiting_since_ms < (int64_t)r->url.timeout_ms) return;
+  redisAsyncContext *ac = r->ac;
+  char why[160];
+  snprintf(why, sizeof why, "no answer within %llu ms (Redis stalled)",
+           (unsigned long long)r->url.timeout_ms);
+  lost(r, why);
+  ac->data = NULL;
+  redisAsyncFree(ac);
+}
+
 /* The connection works (the PING after AUTH and SELECT came back): ship. */
 static void ready(fca_redis_sink_t *r) {
   r->state = R_READY;
@@ -253,6 +273,7 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv) {
   fca_redis_sink_t *r = ac->data;
   redisReply *rep = reply;
   if (!r || r->ac != ac || !rep) return;
+  r->waiting_since_ms = fca_mono_ms();
   if (rep->type == REDIS_REPLY_ERROR) {
     char why[300];
     snprintf(why, sizeof why, "%s refused: %.200s", (const char *)priv, rep->str);
@@ -267,6 +288,7 @@ static void on_xadd_reply(redisAsyncContext *ac, void *reply, void *priv) {
   fca_redis_sink_t *r = ac->data;
   redisReply *rep = reply;
   if (!r || r->ac != ac || !rep) return; /* a dropped connection: sent again later */
+  r->waiting_since_ms = fca_mono_ms();
   if (rep->type == REDIS_REPLY_ERROR) {
     char why[300];
     snprintf(why, sizeof why, "XADD refused: %.200s", rep->str);
@@ -295,6 +317,7 @@ static void connect_now(fca_redis_sink_t *r) {
   ac->data = r;
   r->ac = ac;
   r->state = R_CONNECTING;
+  r->waiting_since_ms = fca_mono_ms();
   redisLibeventAttach(ac, r->base);
   redisAsyncSetConnectCallback(ac, on_connect);
   redisAsyncSetDisconnectCallback(ac, on_disconnect);
@@ -371,6 +394,7 @@ static void pump(fca_redis_sink_t *r) {
       fail_conn(r, "cannot send XADD");
       return;
     }
+    if (fca_spool_inflight(&r->sp) == 0) r->waiting_since_ms = fca_mono_ms();
     fca_spool_mark_sent(&r->sp);
   }
 }
@@ -378,14 +402,14 @@ static void pump(fca_redis_sink_t *r) {
 /* ---- the thread ---- */
 
 static bool done_stopping(fca_redis_sink_t *r) {
-  return r->stopping &&
-         (fca_spool_waiting(&r->sp) == 0 || fca_mono_ms() >= r->stop_deadline_ms ||
-          r->state == R_DOWN); /* away at the end: no waiting for it */
+  return r->stopping && (fca_spool_waiting(&r->sp) == 0 || fca_mono_ms() >= r->stop_deadline_ms ||
+                         r->state == R_DOWN); /* away at the end: no waiting for it */
 }
 
 static void round_(fca_redis_sink_t *r) {
   atomic_store(&r->wake, false);
   scan(r);
+  check_stalled(r);
   if (r->state == R_DOWN && fca_mono_ms() >= r->next_try_ms) connect_now(r);
   pump(r);
   if (done_stopping(r)) event_base_loopbreak(r->base);
@@ -476,6 +500,7 @@ fca_redis_sink_t *fca_redis_sink_new(fca_sink_t *sink, const fca_redis_sink_opts
     fca_err("cannot start the redis sink thread");
     abort();
   }
+  pthread_setname_np(r->thread, "fca-redis-sink"); /* tools/bench reads its CPU time by name */
   return r;
 }
 
@@ -498,8 +523,8 @@ void fca_redis_sink_close(fca_redis_sink_t *r) {
     snprintf(msg, sizeof msg,
              "%llu event%s not shipped to Redis %s (%s); they are in the local "
              "log %s",
-             (unsigned long long)(left + dropped), left + dropped == 1 ? " was" : "s were",
-             r->disp, r->state == R_READY ? "time ran out" : "Redis is away", r->path);
+             (unsigned long long)(left + dropped), left + dropped == 1 ? " was" : "s were", r->disp,
+             r->state == R_READY ? "time ran out" : "Redis is away", r->path);
     fca_err("%s", msg);
     emit_note(r, msg);
   }

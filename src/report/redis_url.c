@@ -1,6 +1,6 @@
-/* redis_url: parses redis://[USER:PASS@]HOST:PORT[/DB][?stream=NAME&maxlen=N&backlog=N]. Invariant: no
- * error message and no display string ever contains USER or PASS; the only place they live is
- * the parsed struct, which goes to AUTH and nowhere else. */
+/* redis_url: parses redis://[USER:PASS@]HOST:PORT[/DB][?stream=NAME&maxlen=N&backlog=N
+ * &timeout=MS]. Invariant: no error message and no display string ever contains USER or PASS; the
+ * only place they live is the parsed struct, which goes to AUTH and nowhere else. */
 #include "fcaudit/redis_url.h"
 
 #include <ctype.h>
@@ -78,8 +78,8 @@ static int query(fca_redis_url_t *u, const char *q, char *err, size_t errlen) {
     if (kl == 6 && strncmp(q, "stream", 6) == 0) {
       if (!stream_name_ok(v, vl)) {
         fca_seterr(err, errlen,
-                   "redis URL: bad stream name '%.*s' (letters, digits and :._-/{} only)",
-                   (int)vl, v);
+                   "redis URL: bad stream name '%.*s' (letters, digits and :._-/{} only)", (int)vl,
+                   v);
         return -1;
       }
       free(u->stream);
@@ -92,13 +92,22 @@ static int query(fca_redis_url_t *u, const char *q, char *err, size_t errlen) {
       }
     } else if (kl == 7 && strncmp(q, "backlog", 7) == 0) {
       if (parse_u64(v, vl, 100000000ULL, &u->backlog) < 0 || u->backlog == 0) {
-        fca_seterr(err, errlen, "redis URL: backlog: expected a number of events (1 or more), "
-                   "got '%.*s'", (int)vl, v);
+        fca_seterr(err, errlen,
+                   "redis URL: backlog: expected a number of events (1 or more), "
+                   "got '%.*s'",
+                   (int)vl, v);
+        return -1;
+      }
+    } else if (kl == 7 && strncmp(q, "timeout", 7) == 0) {
+      if (parse_u64(v, vl, 3600000ULL, &u->timeout_ms) < 0 || u->timeout_ms == 0) {
+        fca_seterr(err, errlen,
+                   "redis URL: timeout: expected milliseconds (1 to 3600000), got '%.*s'", (int)vl,
+                   v);
         return -1;
       }
     } else {
       fca_seterr(err, errlen,
-                 "redis URL: unknown parameter '%.*s' (known: stream, maxlen, backlog)",
+                 "redis URL: unknown parameter '%.*s' (known: stream, maxlen, backlog, timeout)",
                  (int)kl, q);
       return -1;
     }
@@ -111,6 +120,7 @@ static int query(fca_redis_url_t *u, const char *q, char *err, size_t errlen) {
 int fca_redis_url_parse(const char *s, fca_redis_url_t *u, char *err, size_t errlen) {
   memset(u, 0, sizeof *u);
   u->maxlen = FCA_REDIS_DEFAULT_MAXLEN;
+  u->timeout_ms = FCA_REDIS_DEFAULT_TIMEOUT_MS;
   if (!fca_redis_url_is(s)) {
     fca_seterr(err, errlen, "expected redis://[USER:PASS@]HOST:PORT[/DB][?stream=NAME]");
     return -1;

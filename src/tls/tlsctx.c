@@ -6,6 +6,7 @@
 
 #include "fcaudit/mint.h"
 #include "fcaudit/util.h"
+#include "lazytrust.h"
 #include "lru.h"
 
 #include <arpa/inet.h>
@@ -228,12 +229,14 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess) {
   return 1; /* we keep the reference */
 }
 
-/* The system trust: the hashed certificate directory when it has entries (certificates are
- * then read lazily, per issuer: less memory and no bundle parse at start), else the bundle. */
+/* The system trust, read lazily either way: the hashed certificate directory when it has
+ * entries (OpenSSL reads one file per issuer looked up), and the bundle file when the
+ * environment names one (SSL_CERT_FILE) or the directory has no hash links, read whole on the
+ * first lookup that misses (lazytrust.h): an idle proxy holds neither. */
 static int load_system_trust(SSL_CTX *ctx) {
   const char *dir = getenv(X509_get_default_cert_dir_env());
   if (!dir) dir = X509_get_default_cert_dir();
-  const char *file = getenv(X509_get_default_cert_file_env());
+  const char *file_env = getenv(X509_get_default_cert_file_env());
   bool dir_ok = false;
   DIR *d = dir ? opendir(dir) : NULL;
   if (d) {
@@ -245,8 +248,10 @@ static int load_system_trust(SSL_CTX *ctx) {
     }
     closedir(d);
   }
-  if (dir_ok && !file) return SSL_CTX_load_verify_dir(ctx, dir) == 1 ? 0 : -1;
-  return SSL_CTX_set_default_verify_paths(ctx) == 1 ? 0 : -1;
+  if (dir_ok && SSL_CTX_load_verify_dir(ctx, dir) != 1) return -1;
+  if (dir_ok && !file_env) return 0;
+  const char *file = file_env ? file_env : X509_get_default_cert_file();
+  return fca_lazytrust_add(SSL_CTX_get_cert_store(ctx), file);
 }
 
 /* One upstream context; its trust store is loaded here, or shared with another worker's

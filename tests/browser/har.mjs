@@ -8,105 +8,12 @@
 // Usage: node har.mjs FCAUDIT_BIN (or env FCAUDIT_BIN). Last line: "N passed, N failed".
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { HOSTS, SITE_DIR, makeCerts, nginxConfig, prepareSite, startNginx } from './site.mjs';
+import { HOSTS, makeCerts, prepareSite, scenarios, statusHas, waitFrame } from './site.mjs';
+import { freePort, makeTmp, runMain, sleep, startSiteNginx, track, waitExit, waitListening } from './proc.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const children = [];
-let tmp = null;
-
-function cleanup() {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      try {
-        c.kill(c.killSignal || 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-  if (tmp && !process.env.FCA_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
-  tmp = null;
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    console.error(`har.mjs: ${sig}, stopping`);
-    process.exit(130);
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitListening(port, child, what, ms = 10000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited before listening`);
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.on('connect', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`${what} not listening on 127.0.0.1:${port} after ${ms} ms`);
-}
-
-function waitExit(child, ms) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => { clearTimeout(t); resolve(true); });
-  });
-}
-
-function scenarios() {
-  const out = [];
-  const walk = (dir) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.expected.json') && p !== path.join(SITE_DIR, 'summary.expected.json')) {
-        const rel = path.relative(SITE_DIR, p).replace(/\.expected\.json$/, '');
-        out.push({ name: rel, ...JSON.parse(fs.readFileSync(p, 'utf8')) });
-      }
-    }
-  };
-  walk(SITE_DIR);
-  const only = process.env.FCA_ONLY;
-  return out.sort((a, b) => a.name.localeCompare(b.name)).filter((s) => !only || new RegExp(only).test(s.name));
-}
-
-const statusHas = (text) => {
-  const el = document.getElementById('status');
-  return !!el && el.textContent.includes(text);
-};
-
-async function waitFrame(page, url, ms = 10000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const f = page.frames().find((fr) => fr.url() === url);
-    if (f) return f;
-    await sleep(50);
-  }
-  throw new Error(`frame ${url} never appeared`);
-}
-
 // One visit in a fresh context that records a HAR with the bodies embedded.
 async function visit(browser, sc, harPath) {
   const ctx = await browser.newContext({ recordHar: { path: harPath, content: 'embed' } });
@@ -156,25 +63,11 @@ function audit(bin, files, report, log) {
 async function main() {
   const bin = path.resolve(process.argv[2] || process.env.FCAUDIT_BIN || '');
   if (!bin || !fs.existsSync(bin)) throw new Error('usage: node har.mjs FCAUDIT_BIN (or env FCAUDIT_BIN)');
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fca-har-'));
-  fs.chmodSync(tmp, 0o755);
+  const tmp = makeTmp('fca-har-');
   const certs = makeCerts(path.join(tmp, 'certs'));
   const www = path.join(tmp, 'www');
   prepareSite(www);
-  let nginx;
-  let nginxPort;
-  for (let attempt = 0; ; attempt++) {
-    nginxPort = await freePort();
-    nginx = startNginx(tmp, nginxConfig({ dir: tmp, www, port: nginxPort, certs }));
-    nginx.killSignal = 'SIGTERM';
-    children.push(nginx);
-    try {
-      await waitListening(nginxPort, nginx, 'nginx');
-      break;
-    } catch (e) {
-      if (attempt >= 2) throw e;
-    }
-  }
+  const nginxPort = await startSiteNginx(tmp, www, certs);
 
   const caDir = path.join(tmp, 'fca-ca');
   execFileSync(bin, ['--ca-dir', caDir, 'ca', 'init'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -189,8 +82,7 @@ async function main() {
   const errFile = path.join(tmp, 'fcaudit-stderr.txt');
   const errFd = fs.openSync(errFile, 'w');
   const fca = spawn(bin, fcArgs, { stdio: ['ignore', errFd, errFd], env: { ...process.env, NO_COLOR: '1' } });
-  fca.killSignal = 'SIGKILL';
-  children.push(fca);
+  track(fca, 'SIGKILL');
   await waitListening(proxyPort, fca, 'fcaudit');
 
   const browser = await chromium.launch({
@@ -267,12 +159,4 @@ async function main() {
   return failed === 0 ? 0 : 1;
 }
 
-main().then((code) => {
-  cleanup();
-  process.exit(code);
-}, (e) => {
-  console.error(`har.mjs: ${e.stack || e}`);
-  console.log('0 passed, 1 failed');
-  cleanup();
-  process.exit(1);
-});
+runMain('har.mjs', main);

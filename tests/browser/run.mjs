@@ -10,12 +10,11 @@
 // Usage: node run.mjs FCAUDIT_BIN (or env FCAUDIT_BIN). Last line: "N passed, N failed".
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { HOSTS, SITE_DIR, TEST_CA_NAME, makeCerts, nginxConfig, prepareSite, startNginx } from './site.mjs';
+import { HOSTS, SITE_DIR, TEST_CA_NAME, makeCerts, prepareSite, scenarios, statusHas, waitFrame } from './site.mjs';
+import { freePort, makeTmp, runMain, sleep, startSiteNginx, track, waitExit, waitListening } from './proc.mjs';
 import { brief, checkEnvelope, checkOffset, compare, readEvents } from './events.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -25,100 +24,6 @@ const EVENT_WAIT_MS = Number(process.env.FCA_EVENT_WAIT_MS || 5000); // bounded 
 const SETTLE_MS = Number(process.env.FCA_SETTLE_MS || 800); // quiet time that shows nothing extra
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate',
   'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'date']);
-
-const children = [];
-let tmp = null;
-
-function cleanup() {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      try {
-        c.kill(c.killSignal || 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-  if (tmp && !process.env.FCA_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
-  tmp = null;
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    console.error(`run.mjs: ${sig}, stopping`);
-    process.exit(130);
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitListening(port, child, what, ms = 10000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before listening`);
-    }
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.on('connect', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`${what} not listening on 127.0.0.1:${port} after ${ms} ms`);
-}
-
-function waitExit(child, ms) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => { clearTimeout(t); resolve(true); });
-  });
-}
-
-function scenarios() {
-  const out = [];
-  const walk = (dir) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.expected.json') && p !== path.join(SITE_DIR, 'summary.expected.json')) {
-        const rel = path.relative(SITE_DIR, p).replace(/\.expected\.json$/, '');
-        out.push({ name: rel, ...JSON.parse(fs.readFileSync(p, 'utf8')) });
-      }
-    }
-  };
-  walk(SITE_DIR);
-  const only = process.env.FCA_ONLY; // e.g. FCA_ONLY='checkout-gzip$' runs matching pages only (a regular expression)
-  return out.sort((a, b) => a.name.localeCompare(b.name)).filter((s) => !only || new RegExp(only).test(s.name));
-}
-
-async function waitFrame(page, url, ms = 10000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const f = page.frames().find((fr) => fr.url() === url);
-    if (f) return f;
-    await sleep(50);
-  }
-  throw new Error(`frame ${url} never appeared`);
-}
-
-const statusHas = (text) => {
-  const el = document.getElementById('status');
-  return !!el && el.textContent.includes(text);
-};
 
 // One visit in a fresh context: navigate, wait until ready, run the flow, then record the DOM
 // of every page and frame and the headers of every response.
@@ -228,31 +133,13 @@ function transparency(sc, direct, proxied) {
 async function main() {
   const bin = path.resolve(process.argv[2] || process.env.FCAUDIT_BIN || '');
   if (!bin || !fs.existsSync(bin)) throw new Error('usage: node run.mjs FCAUDIT_BIN (or env FCAUDIT_BIN)');
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fca-browser-'));
-  fs.chmodSync(tmp, 0o755);
+  const tmp = makeTmp('fca-browser-');
   fs.mkdirSync(ARTIFACTS, { recursive: true });
 
   const certs = makeCerts(path.join(tmp, 'certs'));
   const www = path.join(tmp, 'www');
   prepareSite(www);
-
-  // nginx (retry on a port race)
-  let nginx;
-  let nginxPort;
-  for (let attempt = 0; ; attempt++) {
-    nginxPort = await freePort();
-    nginx = startNginx(tmp, nginxConfig({ dir: tmp, www, port: nginxPort, certs }));
-    nginx.killSignal = 'SIGTERM'; // master stops its workers
-    children.push(nginx);
-    try {
-      await waitListening(nginxPort, nginx, 'nginx');
-      break;
-    } catch (e) {
-      if (attempt >= 2) {
-        throw new Error(`${e.message}\n${fs.readFileSync(path.join(tmp, 'nginx-error.log'), 'utf8')}`);
-      }
-    }
-  }
+  const nginxPort = await startSiteNginx(tmp, www, certs);
 
   // fcaudit
   const caDir = path.join(tmp, 'fca-ca');
@@ -267,8 +154,7 @@ async function main() {
   const consoleFile = path.join(ARTIFACTS, 'fcaudit-console.txt');
   const consoleFd = fs.openSync(consoleFile, 'w');
   const fca = spawn(bin, fcArgs, { stdio: ['ignore', consoleFd, consoleFd], env: { ...process.env, NO_COLOR: '1' } });
-  fca.killSignal = 'SIGKILL';
-  children.push(fca);
+  track(fca, 'SIGKILL');
   await waitListening(proxyPort, fca, 'fcaudit');
 
   const common = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
@@ -414,12 +300,4 @@ async function consoleShot(consoleFile) {
   }
 }
 
-main().then((code) => {
-  cleanup();
-  process.exit(code);
-}, (e) => {
-  console.error(`run.mjs: ${e.stack || e}`);
-  console.log('0 passed, 1 failed');
-  cleanup();
-  process.exit(1);
-});
+runMain('run.mjs', main);

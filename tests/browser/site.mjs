@@ -163,3 +163,39 @@ export function startNginx(dir, conf) {
     '-e', path.join(dir, 'nginx-error.log')], { stdio: ['ignore', 'inherit', 'inherit'] });
   return child;
 }
+
+// The pages with an <page>.expected.json (not the run summary's), by name; FCA_ONLY (a regular
+// expression, e.g. 'checkout-gzip$') keeps the matching ones only.
+export function scenarios() {
+  const out = [];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.expected.json') && p !== path.join(SITE_DIR, 'summary.expected.json')) {
+        const rel = path.relative(SITE_DIR, p).replace(/\.expected\.json$/, '');
+        out.push({ name: rel, ...JSON.parse(fs.readFileSync(p, 'utf8')) });
+      }
+    }
+  };
+  walk(SITE_DIR);
+  const only = process.env.FCA_ONLY;
+  return out.sort((a, b) => a.name.localeCompare(b.name)).filter((s) => !only || new RegExp(only).test(s.name));
+}
+
+// In the page: the #status element says `text` (a scenario's "ready" / "until").
+export const statusHas = (text) => {
+  const el = document.getElementById('status');
+  return !!el && el.textContent.includes(text);
+};
+
+// The frame of a page with this URL, once it exists (bounded).
+export async function waitFrame(page, url, ms = 10000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const f = page.frames().find((fr) => fr.url() === url);
+    if (f) return f;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`frame ${url} never appeared`);
+}

@@ -49,13 +49,13 @@ static void redis_spawn(redis_t *r) {
   char port[16];
   snprintf(port, sizeof port, "%d", r->port);
   char *log = fca_path(r->dir, "redis.log");
-  char *const argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-                        "--appendonly", "no", "--dir", r->dir, "--dbfilename", "dump.rdb",
-                        "--logfile", log, NULL};
+  char *const argv[] = {"redis-server", "--port",    port,   "--bind",
+                        "127.0.0.1",    "--save",    "",     "--appendonly",
+                        "no",           "--dir",     r->dir, "--dbfilename",
+                        "dump.rdb",     "--logfile", log,    NULL};
   r->pid = fca_spawn(argv, NULL, NULL);
   cr_assert_gt(r->pid, 0, "cannot start redis-server");
-  cr_assert_eq(fca_wait_tcp_port(r->port, 10000), 0, "redis-server did not listen on %d",
-               r->port);
+  cr_assert_eq(fca_wait_tcp_port(r->port, 10000), 0, "redis-server did not listen on %d", r->port);
   free(log);
 }
 
@@ -159,11 +159,11 @@ static void expect_all_seq(const stream_t *s, const char *run, size_t n, const c
     cr_assert_str_eq(e->instance, instance);
     cr_assert(e->seq >= 1 && e->seq <= n, "seq %llu out of 1..%zu", e->seq, n);
     if (by_seq[e->seq])
-      cr_assert(json_equal(by_seq[e->seq], e->ev), "seq %llu repeated with another event",
-                e->seq);
+      cr_assert(json_equal(by_seq[e->seq], e->ev), "seq %llu repeated with another event", e->seq);
     by_seq[e->seq] = e->ev;
   }
-  for (size_t q = 1; q <= n; q++) cr_assert_not_null(by_seq[q], "seq %zu of run %s missing", q, run);
+  for (size_t q = 1; q <= n; q++)
+    cr_assert_not_null(by_seq[q], "seq %zu of run %s missing", q, run);
   free(by_seq);
 }
 
@@ -204,8 +204,8 @@ static long load_page(int port, int i) {
   char *u = fca_origin_url(&org, path);
   long t0 = now_ms();
   fca_run_t r;
-  fca_curl(&r, CURL_MS, "--noproxy", "", "-x", proxy, "-o", "/dev/null", "-w", "%{http_code}",
-           "-H", "Sec-Fetch-Dest: document", u, NULL);
+  fca_curl(&r, CURL_MS, "--noproxy", "", "-x", proxy, "-o", "/dev/null", "-w", "%{http_code}", "-H",
+           "Sec-Fetch-Dest: document", u, NULL);
   long took = now_ms() - t0;
   cr_assert_eq(fca_run_exit_code(&r), 0, "curl failed: %s", r.err);
   cr_assert_str_eq(r.out, "200");
@@ -257,8 +257,10 @@ Test(fleet, events_of_two_instances_reach_the_stream_with_run_instance_seq) {
   size_t pages_a = 0, pages_b = 0, summaries = 0;
   for (size_t i = 0; i < s.n; i++) {
     bool is_a = strcmp(s.e[i].instance, "ci-a") == 0;
-    if (is_a) cr_assert_str_eq(s.e[i].label, "v1");
-    else cr_assert_null(s.e[i].label, "no --label, no label field");
+    if (is_a)
+      cr_assert_str_eq(s.e[i].label, "v1");
+    else
+      cr_assert_null(s.e[i].label, "no --label, no label field");
     if (strcmp(etype(&s.e[i]), "page") == 0) ++*(is_a ? &pages_a : &pages_b);
     if (strcmp(etype(&s.e[i]), "summary") == 0) summaries++;
   }
@@ -282,14 +284,14 @@ Test(fleet, redis_stopped_mid_run_keeps_proxying_and_loses_nothing) {
   int admin = fca_free_port();
   char admin_addr[32];
   snprintf(admin_addr, sizeof admin_addr, "127.0.0.1:%d", admin);
-  start_proxy(&px, (const char *[]){"--sink", url, "--instance", "solo", "--admin", admin_addr,
-                                    NULL});
+  start_proxy(&px,
+              (const char *[]){"--sink", url, "--instance", "solo", "--admin", admin_addr, NULL});
   long before = 0, during = 0, after = 0;
   for (int i = 0; i < 3; i++) before += load_page(px.port, i);
   redis_shutdown(&rd);
   for (int i = 3; i < 8; i++) during += load_page(px.port, i);
-  cr_log_info("page latency (ms, mean of curl wall time): Redis up %ld, Redis down %ld",
-              before / 3, during / 5);
+  cr_log_info("page latency (ms, mean of curl wall time): Redis up %ld, Redis down %ld", before / 3,
+              during / 5);
   fprintf(stderr, "fleet: page latency (ms): Redis up %ld, Redis down %ld\n", before / 3,
           during / 5);
   /* Never stalls: a page through the proxy with Redis away is served like any other. */
@@ -428,8 +430,7 @@ Test(fleet, tail_and_report_read_two_runs_merged_each_event_once) {
   redisContext *c = redis_conn(&rd);
   char *ev = json_dumps(s.e[0].ev, JSON_COMPACT);
   redisReply *rep = redisCommand(c, "XADD %s * run %s instance %s seq %llu label rc1 event %s",
-                                 STREAM, s.e[0].run, s.e[0].instance,
-                                 s.e[0].seq, ev);
+                                 STREAM, s.e[0].run, s.e[0].instance, s.e[0].seq, ev);
   cr_assert(rep && rep->type == REDIS_REPLY_STRING);
   freeReplyObject(rep);
   redisFree(c);
@@ -464,8 +465,8 @@ Test(fleet, tail_and_report_read_two_runs_merged_each_event_once) {
   /* One report over both runs: shop0 seen by both instances is one page loaded twice. */
   char *dir = fca_tmpdir_new();
   char *json = fca_path(dir, "fleet.json");
-  out = fcaudit(1, (const char *[]){"report", "--redis", url, "--release", "rc1",
-                                    "--report-json", json, NULL});
+  out = fcaudit(1, (const char *[]){"report", "--redis", url, "--release", "rc1", "--report-json",
+                                    json, NULL});
   free(out);
   char *text = fca_read_file(json, NULL);
   json_t *rep_j = json_loads(text, 0, NULL);
@@ -485,8 +486,8 @@ Test(fleet, tail_and_report_read_two_runs_merged_each_event_once) {
   json_decref(rep_j);
   free(text);
   /* --run picks one. */
-  out = fcaudit(1, (const char *[]){"report", "--redis", url, "--run", run_a, "--report-json",
-                                    json, NULL});
+  out = fcaudit(
+      1, (const char *[]){"report", "--redis", url, "--run", run_a, "--report-json", json, NULL});
   free(out);
   text = fca_read_file(json, NULL);
   rep_j = json_loads(text, 0, NULL);
@@ -614,4 +615,164 @@ Test(fleet, dashboard_shows_runs_instances_a_live_feed_and_merged_scorecards) {
   cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   free(errp);
   free(url);
+}
+
+/* ---- a hung Redis: it accepts connections but never answers (SIGSTOP) ---- */
+
+/* Waits (bounded) until the stream holds at least n entries. */
+static void wait_stream_n(const redis_t *rd, size_t n, long ms) {
+  stream_t s = {0};
+  for (long deadline = now_ms() + ms;; sleep_ms(100)) {
+    stream_read(rd, STREAM, &s);
+    size_t got = s.n;
+    stream_free(&s);
+    if (got >= n) return;
+    cr_assert_lt(now_ms(), deadline, "the stream holds %zu entries, want %zu", got, n);
+  }
+}
+
+/* Waits (bounded) until the file holds needle; returns its text (malloc'd). */
+static char *wait_file_has(const char *path, const char *needle, long ms) {
+  for (long deadline = now_ms() + ms;; sleep_ms(100)) {
+    char *t = fca_read_file(path, NULL);
+    if (t && strstr(t, needle)) return t;
+    cr_assert_lt(now_ms(), deadline, "%s never said '%s':\n%s", path, needle, t ? t : "");
+    free(t);
+  }
+}
+
+static char *metrics_of(int admin) {
+  char murl[64];
+  snprintf(murl, sizeof murl, "http://127.0.0.1:%d/metrics", admin);
+  fca_run_t mr;
+  fca_curl(&mr, CURL_MS, "--noproxy", "*", murl, NULL);
+  cr_assert_eq(fca_run_exit_code(&mr), 0, "%s", mr.err);
+  char *out = fca_xstrdup(mr.out);
+  fca_run_free(&mr);
+  return out;
+}
+
+Test(fleet, redis_hung_mid_run_is_detected_keeps_proxying_and_loses_nothing) {
+  redis_t rd;
+  redis_start(&rd);
+  start_origin();
+  char *url = redis_url(&rd, "?timeout=500");
+  fca_testproxy_t px;
+  int admin = fca_free_port();
+  char admin_addr[32];
+  snprintf(admin_addr, sizeof admin_addr, "127.0.0.1:%d", admin);
+  start_proxy(&px,
+              (const char *[]){"--sink", url, "--instance", "hung", "--admin", admin_addr, NULL});
+  long before = 0, during = 0, after = 0;
+  for (int i = 0; i < 3; i++) before += load_page(px.port, i);
+  char run[64];
+  wait_stream_n(&rd, log_lines_of(px.log_path, run, sizeof run), 10000); /* shipping works */
+  cr_assert_eq(kill(rd.pid, SIGSTOP), 0);
+  for (int i = 3; i < 8; i++) during += load_page(px.port, i);
+  fprintf(stderr, "fleet: page latency (ms): Redis up %ld, Redis hung %ld\n", before / 3,
+          during / 5);
+  cr_assert_lt(during / 5, 5000, "the proxy stalled while Redis hung");
+  /* Detected: said on stderr, and /metrics no longer counts the sink connected. */
+  char *err = wait_file_has(px.stderr_path, "no answer within 500 ms", 10000);
+  free(err);
+  char *m = metrics_of(admin);
+  cr_assert_not_null(strstr(m, "\nfcaudit_redis_sinks_connected 0\n"), "%s", m);
+  free(m);
+  cr_assert_eq(kill(rd.pid, SIGCONT), 0);
+  for (int i = 8; i < 10; i++) after += load_page(px.port, i);
+  fprintf(stderr, "fleet: page latency (ms): Redis answering again %ld\n", after / 2);
+  size_t n = log_lines_of(px.log_path, run, sizeof run);
+  wait_stream_n(&rd, n, 15000);
+  stream_t s;
+  stream_read(&rd, STREAM, &s);
+  expect_all_seq(&s, run, n, "hung"); /* none lost; a repeat only with the same run+seq */
+  stream_free(&s);
+  m = metrics_of(admin);
+  cr_assert_not_null(strstr(m, "\nfcaudit_redis_sinks_connected 1\n"), "%s", m);
+  free(m);
+  stopped_t sp = stop_proxy(&px);
+  stream_read(&rd, STREAM, &s);
+  n = log_lines_of(sp.log, run, sizeof run);
+  expect_all_seq(&s, run, n, "hung"); /* the summary too */
+  stream_free(&s);
+  err = stderr_of(&sp);
+  size_t said = 0;
+  for (const char *p = err; (p = strstr(p, "still proxying")) != NULL; p++) said++;
+  cr_assert_eq(said, 1, "the hang is reported once:\n%s", err);
+  cr_assert_not_null(strstr(err, "connected again"), "%s", err);
+  free(err);
+  free(url);
+}
+
+Test(fleet, readers_say_a_hung_redis_stalled_and_carry_on_when_it_answers) {
+  redis_t rd;
+  redis_start(&rd);
+  start_origin();
+  char *url = redis_url(&rd, "?timeout=500");
+  fca_testproxy_t px;
+  start_proxy(&px, (const char *[]){"--sink", url, "--instance", "rd-a", NULL});
+  load_page(px.port, 0);
+  char run[64];
+  wait_stream_n(&rd, log_lines_of(px.log_path, run, sizeof run), 10000);
+
+  char *dir = fca_tmpdir_new();
+  char *tout = fca_path(dir, "tail.out"), *terr = fca_path(dir, "tail.err");
+  char *const tail[] = {FCA_TEST_BINARY, "tail", "--redis", url, "-n", "100", NULL};
+  pid_t tp = fca_spawn(tail, tout, terr);
+  cr_assert_gt(tp, 0);
+  int port = fca_free_port();
+  char admin[32];
+  snprintf(admin, sizeof admin, "127.0.0.1:%d", port);
+  char *derr = fca_path(dir, "dashboard.err");
+  char *const dash[] = {FCA_TEST_BINARY, "dashboard", "--redis", url, "--admin", admin, NULL};
+  pid_t dp = fca_spawn(dash, NULL, derr);
+  cr_assert_gt(dp, 0);
+  cr_assert_eq(fca_wait_tcp_port(port, 10000), 0, "the dashboard did not listen");
+  free(wait_file_has(tout, "/files/shop0.html", 10000));
+
+  cr_assert_eq(kill(rd.pid, SIGSTOP), 0);
+  /* tail says the source stalled instead of waiting silently. */
+  free(wait_file_has(terr, "stalled", 10000));
+  cr_assert(fca_proc_alive(tp), "tail gave up on a stalled Redis");
+  /* The dashboard says it on stderr and on its fleet view. */
+  free(wait_file_has(derr, "stalled", 10000));
+  json_t *f = get_json(port, "/api/fleet.json");
+  const char *e = json_string_value(json_object_get(f, "error"));
+  cr_assert(e && strstr(e, "stalled"), "fleet.json: %s", json_dumps(f, 0));
+  json_decref(f);
+  /* A one-shot reader ends with the same words, by itself. */
+  const char *rargs[] = {FCA_TEST_BINARY, "report", "--redis", url, "--run", run, NULL};
+  fca_run_t r;
+  fca_run((char *const *)rargs, 30000, &r);
+  cr_assert_eq(fca_run_exit_code(&r), 3, "report on a stalled Redis: exit %d\n%s",
+               fca_run_exit_code(&r), r.err);
+  cr_assert_not_null(strstr(r.err, "stalled"), "%s", r.err);
+  cr_assert_null(strstr(r.err, "secret"));
+  fca_run_free(&r);
+
+  cr_assert_eq(kill(rd.pid, SIGCONT), 0);
+  load_page(px.port, 1);
+  /* Both carry on from where they stopped. */
+  char *t = wait_file_has(tout, "/files/shop1.html", 15000);
+  cr_assert_eq(fca_count_str(t, strlen(t), "/files/shop0.html"),
+               fca_count_str(t, strlen(t), "/files/shop1.html"), "an event shown twice:\n%s", t);
+  free(t);
+  t = wait_file_has(terr, "answers again", 15000);
+  cr_assert_eq(fca_count_str(t, strlen(t), "stalled"), 1, "said once:\n%s", t);
+  free(t);
+  bool clear = false;
+  for (long deadline = now_ms() + 15000; !clear && now_ms() < deadline; sleep_ms(100)) {
+    f = get_json(port, "/api/fleet.json");
+    clear = !json_object_get(f, "error") &&
+            find_by(json_object_get(f, "recent"), "instance", "rd-a") != NULL;
+    json_decref(f);
+  }
+  cr_assert(clear, "the dashboard still says the source stalled");
+  free(wait_file_has(derr, "answers again", 5000));
+  stop_proxy(&px);
+  int st;
+  kill(dp, SIGTERM);
+  cr_assert_eq(fca_proc_wait(dp, 10000, &st), 0, "the dashboard did not stop");
+  fca_proc_stop(tp, 5000);
+  free(tout), free(terr), free(derr), free(url);
 }

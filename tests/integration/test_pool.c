@@ -44,44 +44,81 @@ typedef struct {
   char *dir, *cfg, *sock;
 } hap_t;
 
+/* The first block of docs/fleet.md between "```" + lang and "```" that holds needle (malloc'd). */
+static char *doc_block(const char *lang, const char *needle) {
+  char *path = fca_path(FCA_TEST_SRCDIR, "docs/fleet.md");
+  char *doc = fca_read_file(path, NULL);
+  cr_assert_not_null(doc, "no %s", path);
+  char open_[32];
+  snprintf(open_, sizeof open_, "```%s\n", lang);
+  for (char *p = doc; (p = strstr(p, open_)) != NULL;) {
+    p += strlen(open_);
+    char *end = strstr(p, "```");
+    cr_assert_not_null(end);
+    char *out = fca_xstrndup(p, (size_t)(end - p));
+    if (strstr(out, needle)) {
+      free(doc), free(path);
+      return out;
+    }
+    free(out);
+    p = end + 3;
+  }
+  cr_assert_fail("docs/fleet.md has no %s block with '%s'", open_, needle);
+  return NULL;
+}
+
+/* Replaces the one occurrence of from in *text (asserted: the doc and the test agree). */
+static void subst(char **text, const char *from, const char *to) {
+  char *at = strstr(*text, from);
+  cr_assert_not_null(at, "'%s' is not in the recipe", from);
+  cr_assert_null(strstr(at + 1, from), "'%s' is in the recipe twice", from);
+  char *out = fca_xasprintf("%.*s%s%s", (int)(at - *text), *text, to, at + strlen(from));
+  free(*text);
+  *text = out;
+}
+
+/* Set by the test that shows what the recipe's `option redispatch` is for. */
+static bool without_redispatch;
+
+/* The HAProxy recipe of docs/fleet.md, word for word, with only the addresses (frontend port,
+ * instances, admin socket) set to the test's. */
 static void hap_write_cfg(hap_t *h, const int ports[], size_t n) {
-  char *text = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&text, &len);
-  fprintf(f,
-          "global\n"
-          "    maxconn 256\n"
-          "    stats socket %s mode 600 level admin\n"
-          "defaults\n"
-          "    mode tcp\n"
-          "    timeout connect 2s\n"
-          "    timeout client 60s\n"
-          "    timeout server 60s\n"
-          "frontend fcaudit_pool\n"
-          "    bind 127.0.0.1:%d\n"
-          "    default_backend fcaudit\n"
-          "backend fcaudit\n"
-          "    balance source\n"
-          "    hash-type consistent\n"
-          "    option httpchk GET /healthz\n"
-          "    option redispatch\n"
-          "    retries 3\n"
-          "    http-check expect status 200\n"
-          "    default-server check inter 300ms fall 2 rise 1\n",
-          h->sock, h->port);
-  for (size_t i = 0; i < n; i++) fprintf(f, "    server fca%zu 127.0.0.1:%d\n", i, ports[i]);
-  fclose(f);
-  cr_assert_eq(fca_write_file(h->cfg, text, len), 0);
+  cr_assert_eq(n, 2, "the recipe has two servers");
+  char *text = doc_block("haproxy", "balance source");
+  char bind[64], s1[64], s2[64], sock[600];
+  snprintf(bind, sizeof bind, "bind 127.0.0.1:%d", h->port);
+  snprintf(s1, sizeof s1, "server fca1 127.0.0.1:%d", ports[0]);
+  snprintf(s2, sizeof s2, "server fca2 127.0.0.1:%d", ports[1]);
+  snprintf(sock, sizeof sock, "stats socket %s ", h->sock);
+  subst(&text, "bind :8080", bind);
+  subst(&text, "server fca1 10.0.0.11:8080", s1);
+  subst(&text, "server fca2 10.0.0.12:8080", s2);
+  subst(&text, "stats socket /run/haproxy/admin.sock ", sock);
+  if (without_redispatch) subst(&text, "    option redispatch ", "    # option redispatch ");
+  cr_assert_eq(fca_write_file(h->cfg, text, strlen(text)), 0);
   free(text);
 }
 
+static char *doc_line(const char *lang, const char *start);
+
+/* Starts HAProxy on the recipe; with replace, the reload line of docs/fleet.md word for word
+ * (haproxy -f haproxy.cfg -sf $(cat haproxy.pid), run in the HAProxy's directory). */
 static pid_t hap_spawn(hap_t *h, pid_t replace) {
-  char old[16];
-  snprintf(old, sizeof old, "%d", (int)replace);
   char *errp = fca_path(h->dir, replace ? "haproxy2.err" : "haproxy.err");
-  char *const argv_new[] = {"haproxy", "-db", "-f", h->cfg, NULL};
-  char *const argv_reload[] = {"haproxy", "-db", "-f", h->cfg, "-sf", old, NULL};
-  pid_t pid = fca_spawn(replace ? argv_reload : argv_new, NULL, errp);
+  pid_t pid;
+  if (!replace) {
+    char *const argv[] = {"haproxy", "-db", "-f", h->cfg, NULL};
+    pid = fca_spawn(argv, NULL, errp);
+  } else {
+    char *pidf = fca_path(h->dir, "haproxy.pid"), old[24];
+    snprintf(old, sizeof old, "%d\n", (int)replace);
+    cr_assert_eq(fca_write_file(pidf, old, strlen(old)), 0);
+    char *line = doc_line("sh", "haproxy -f haproxy.cfg -sf ");
+    char *sh = fca_xasprintf("cd '%s' && exec %s", h->dir, line);
+    char *const argv[] = {"sh", "-c", sh, NULL};
+    pid = fca_spawn(argv, NULL, errp);
+    free(pidf), free(line), free(sh);
+  }
   cr_assert_gt(pid, 0, "cannot start haproxy");
   free(errp);
   return pid;
@@ -138,6 +175,50 @@ static void hap_start(hap_t *h, const int ports[], size_t n) {
   cr_assert_eq(fca_wait_tcp_port(h->port, 10000), 0, "haproxy did not listen");
 }
 
+/* The line of the doc's operations block (the sh block with socat) that starts with start. */
+static char *doc_line(const char *lang, const char *start) {
+  char *block = doc_block(lang, "socat stdio");
+  char *line = NULL;
+  for (char *l = strtok(block, "\n"); l && !line; l = strtok(NULL, "\n"))
+    if (strncmp(l, start, strlen(start)) == 0) line = fca_xstrdup(l);
+  cr_assert_not_null(line, "no '%s' line in the doc's operations block", start);
+  free(block);
+  return line;
+}
+
+/* Runs the line of the doc's operations block that starts with `start` in a shell in the
+ * HAProxy's directory, word for word but for the admin socket's path; returns its stdout. */
+static char *doc_cmd(const hap_t *h, const char *start) {
+  char *line = doc_line("sh", start);
+  if (strstr(line, "/run/haproxy/admin.sock")) subst(&line, "/run/haproxy/admin.sock", h->sock);
+  char *sh = fca_xasprintf("cd '%s' && %s", h->dir, line);
+  char *const argv[] = {"sh", "-c", sh, NULL};
+  fca_run_t r;
+  fca_run(argv, 10000, &r);
+  cr_assert_eq(fca_run_exit_code(&r), 0, "%s: %s", line, r.err);
+  char *out = fca_xstrdup(r.out);
+  fca_run_free(&r);
+  free(sh), free(line);
+  return out;
+}
+
+/* Sessions each server took so far (show stat: field 8, stot). */
+static void hap_stot(const hap_t *h, long stot[2]) {
+  char *st = hap_cmd(h, "show stat");
+  stot[0] = stot[1] = -1;
+  for (char *l = strtok(st, "\n"); l; l = strtok(NULL, "\n")) {
+    int srv = strncmp(l, "fcaudit,fca1,", 13) == 0   ? 0
+              : strncmp(l, "fcaudit,fca2,", 13) == 0 ? 1
+                                                     : -1;
+    if (srv < 0) continue;
+    char *f = l;
+    for (int k = 0; k < 7 && f; k++) f = strchr(f, ',') ? strchr(f, ',') + 1 : NULL;
+    if (f) stot[srv] = strtol(f, NULL, 10);
+  }
+  free(st);
+  cr_assert(stot[0] >= 0 && stot[1] >= 0, "no stot in show stat");
+}
+
 /* ---- origin and instances ---- */
 
 static fca_origin_t torg;
@@ -175,8 +256,9 @@ static void start_instance(fca_testproxy_t *px, const char *name) {
   static char shop[96], js[96];
   snprintf(shop, sizeof shop, "shop.test:443:127.0.0.1:%d", torg.port);
   snprintf(js, sizeof js, "js.stripe.com:443:127.0.0.1:%d", torg.port);
-  const char *args[] = {"--connect-to", shop, "--connect-to", js, "--upstream-ca", torg.ca_pem,
-                        "--ca-dir", shared_ca, "--instance", name, NULL};
+  const char *args[] = {
+      "--connect-to", shop,         "--connect-to", js,  "--upstream-ca", torg.ca_pem, "--ca-dir",
+      shared_ca,      "--instance", name,           NULL};
   cr_assert_eq(fca_testproxy_start(px, args), 0, "fcaudit %s did not start", name);
 }
 
@@ -245,8 +327,8 @@ Test(pool, balance_source_keeps_a_page_and_its_stripe_js_on_one_instance) {
     snprintf(page, sizeof page, "https://shop.test/files/dyn%d.html", i);
     const char *how_a = NULL, *how_b = NULL;
     size_t ta = tagged_in(la, page, &how_a), tb = tagged_in(lb, page, &how_b);
-    cr_assert_eq(ta + tb, 1, "client 127.0.0.%d: page tagged %zu times on a, %zu on b", i + 1,
-                 ta, tb);
+    cr_assert_eq(ta + tb, 1, "client 127.0.0.%d: page tagged %zu times on a, %zu on b", i + 1, ta,
+                 tb);
     cr_assert_str_eq(ta ? how_a : how_b, "script-request");
     ta ? on_a++ : on_b++;
   }
@@ -274,8 +356,9 @@ Test(pool, health_check_takes_a_stopped_instance_out_and_reload_drains) {
   snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", h.port);
   char *slow_url = fca_origin_url(&plain, "/delay/2000");
   char *out = fca_path(h.dir, "slow.out");
-  char *const slow[] = {"curl", "-q", "-sS", "--noproxy", "", "-x", proxy, "-o", "/dev/null",
-                        "-w", "%{http_code}", "--max-time", "20", slow_url, NULL};
+  char *const slow[] = {"curl",         "-q",         "-sS", "--noproxy", "",
+                        "-x",           proxy,        "-o",  "/dev/null", "-w",
+                        "%{http_code}", "--max-time", "20",  slow_url,    NULL};
   pid_t cpid = fca_spawn(slow, out, NULL);
   sleep_ms(500);
   pid_t old = h.pid;
@@ -284,8 +367,8 @@ Test(pool, health_check_takes_a_stopped_instance_out_and_reload_drains) {
   /* New connections are served while the old process drains. */
   char *fast = fca_origin_url(&plain, "/status/204");
   fca_run_t r;
-  fca_curl(&r, CURL_MS, "--noproxy", "", "-x", proxy, "-o", "/dev/null", "-w", "%{http_code}",
-           fast, NULL);
+  fca_curl(&r, CURL_MS, "--noproxy", "", "-x", proxy, "-o", "/dev/null", "-w", "%{http_code}", fast,
+           NULL);
   cr_assert_eq(fca_run_exit_code(&r), 0, "%s", r.err);
   cr_assert_str_eq(r.out, "204");
   fca_run_free(&r);
@@ -305,8 +388,8 @@ Test(pool, health_check_takes_a_stopped_instance_out_and_reload_drains) {
   for (int i = 0; i < 4; i++) {
     char src[32];
     snprintf(src, sizeof src, "127.0.0.%d", i + 1);
-    fca_curl(&r, CURL_MS, "--noproxy", "", "-x", proxy, "--interface", src, "-o", "/dev/null",
-             "-w", "%{http_code}", fast, NULL);
+    fca_curl(&r, CURL_MS, "--noproxy", "", "-x", proxy, "--interface", src, "-o", "/dev/null", "-w",
+             "%{http_code}", fast, NULL);
     cr_assert_eq(fca_run_exit_code(&r), 0, "client %s after a stopped: %s", src, r.err);
     cr_assert_str_eq(r.out, "204");
     fca_run_free(&r);
@@ -314,4 +397,188 @@ Test(pool, health_check_takes_a_stopped_instance_out_and_reload_drains) {
   fca_testproxy_stop(&b);
   fca_proc_stop(h.pid, 5000);
   free(slow_url), free(out), free(fast);
+}
+
+/* ---- taking one instance out while clients run ---- */
+
+static char *pool_proxy(const hap_t *h) { return fca_xasprintf("http://127.0.0.1:%d", h->port); }
+
+/* One request from src through the pool: curl's exit code; *code the HTTP status. */
+static int pool_get(const hap_t *h, const char *src, const char *url, char code[8]) {
+  char *proxy = pool_proxy(h);
+  fca_run_t r;
+  fca_curl(&r, CURL_MS, "--noproxy", "", "-x", proxy, "--interface", src, "-o", "/dev/null", "-w",
+           "%{http_code}", url, NULL);
+  int rc = fca_run_exit_code(&r);
+  snprintf(code, 8, "%s", r.out ? r.out : "");
+  if (rc != 0) fprintf(stderr, "pool: client %s: %s", src, r.err);
+  fca_run_free(&r);
+  free(proxy);
+  return rc;
+}
+
+/* The server (0 = fca1, 1 = fca2) HAProxy gives client src: one request, seen in stot. */
+static int server_of(const hap_t *h, const char *src, const char *url) {
+  long b[2], a[2];
+  char code[8];
+  hap_stot(h, b);
+  cr_assert_eq(pool_get(h, src, url, code), 0);
+  cr_assert_str_eq(code, "204");
+  hap_stot(h, a);
+  cr_assert_eq(a[0] - b[0] + a[1] - b[1], 1, "one request, one session");
+  return a[0] > b[0] ? 0 : 1;
+}
+
+/* A client address that balance source sends to server srv. */
+static void src_on(const hap_t *h, int srv, const char *url, char src[32]) {
+  for (int i = 1; i <= 40; i++) {
+    snprintf(src, 32, "127.0.0.%d", i);
+    if (server_of(h, src, url) == srv) return;
+  }
+  cr_assert_fail("no client address among 40 goes to fca%d", srv + 1);
+}
+
+/* A long exchange (delay_ms) from src in the background; its status lands in *out. */
+static pid_t slow_client(const hap_t *h, const char *src, const char *url, char *out) {
+  char *proxy = pool_proxy(h);
+  char *const argv[] = {"curl",         "-q",          "-sS",       "--noproxy", "",          "-x",
+                        proxy,          "--interface", (char *)src, "-o",        "/dev/null", "-w",
+                        "%{http_code}", "--max-time",  "20",        (char *)url, NULL};
+  pid_t pid = fca_spawn(argv, out, NULL);
+  cr_assert_gt(pid, 0);
+  free(proxy);
+  return pid;
+}
+
+static void slow_client_done(pid_t pid, const char *out) {
+  int st;
+  cr_assert_eq(fca_proc_wait(pid, 25000, &st), 0);
+  char *code = fca_read_file(out, NULL);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the held exchange failed (curl %d, %s)",
+            WEXITSTATUS(st), code ? code : "");
+  cr_assert_str_eq(code, "200", "the held exchange was cut");
+  free(code);
+}
+
+typedef struct {
+  fca_origin_t plain;
+  fca_testproxy_t a, b;
+  hap_t h;
+  char *fast, *slow, *slow_out;
+} pool_t;
+
+static void pool_up(pool_t *p) {
+  start_origin();
+  cr_assert_eq(fca_origin_start(&p->plain, &(fca_origin_opts_t){.root = root}), 0);
+  start_instance(&p->a, "pool-a");
+  start_instance(&p->b, "pool-b");
+  int ports[] = {p->a.port, p->b.port};
+  hap_start(&p->h, ports, 2);
+  hap_wait_up(&p->h, 2);
+  p->fast = fca_origin_url(&p->plain, "/status/204");
+  p->slow = fca_origin_url(&p->plain, "/delay/3000");
+  p->slow_out = fca_path(p->h.dir, "slow.out");
+}
+
+Test(pool, drain_through_the_admin_socket_finishes_held_clients_and_moves_new_ones) {
+  pool_t p;
+  pool_up(&p);
+  char src_a[32];
+  src_on(&p.h, 0, p.fast, src_a);
+  pid_t held = slow_client(&p.h, src_a, p.slow, p.slow_out);
+  sleep_ms(500);
+  free(doc_cmd(&p.h, "echo \"set server fcaudit/fca1 state drain\""));
+  /* No new client goes to fca1, its own clients neither; every one is served. */
+  long b[2], a[2];
+  hap_stot(&p.h, b);
+  char code[8];
+  for (int i = 1; i <= 6; i++) {
+    char src[32];
+    snprintf(src, sizeof src, "127.0.0.%d", i);
+    cr_assert_eq(pool_get(&p.h, src, p.fast, code), 0, "client %s during the drain", src);
+    cr_assert_str_eq(code, "204");
+  }
+  cr_assert_eq(pool_get(&p.h, src_a, p.fast, code), 0);
+  hap_stot(&p.h, a);
+  cr_assert_eq(a[0], b[0], "the drained instance took %ld new clients", a[0] - b[0]);
+  cr_assert_eq(a[1], b[1] + 7);
+  /* The doc's wait: fca1's open connections go to 0 once the held exchange ends. */
+  long t0 = now_ms();
+  for (;;) {
+    char *scur = doc_cmd(&p.h, "echo \"show stat\"");
+    long n = strtol(scur, NULL, 10);
+    cr_assert(scur[0] >= '0' && scur[0] <= '9', "show stat | awk printed '%s'", scur);
+    free(scur);
+    if (n == 0) break;
+    cr_assert_lt(now_ms() - t0, 15000, "fca1 still holds %ld connections", n);
+    sleep_ms(200);
+  }
+  slow_client_done(held, p.slow_out);
+  /* Back in the pool: its clients come back to it. */
+  free(doc_cmd(&p.h, "echo \"set server fcaudit/fca1 state ready\""));
+  cr_assert_eq(server_of(&p.h, src_a, p.fast), 0);
+  fca_testproxy_stop(&p.a);
+  fca_testproxy_stop(&p.b);
+  fca_proc_stop(p.h.pid, 5000);
+}
+
+/* SIGTERM to the instance fca1 while it holds a long exchange (so it drains for seconds), and
+ * one of its clients keeps making requests. Returns how many of them failed; *worst_ms the
+ * slowest that worked. */
+static int stop_without_drain(pool_t *p, long *worst_ms) {
+  char src_a[32];
+  src_on(&p->h, 0, p->fast, src_a);
+  pid_t held = slow_client(&p->h, src_a, p->slow, p->slow_out);
+  sleep_ms(500);
+  cr_assert_eq(kill(p->a.pid, SIGTERM), 0);
+  long t0 = now_ms();
+  int failed = 0;
+  *worst_ms = 0;
+  for (int i = 0; i < 40 && now_ms() - t0 < 8000; i++) {
+    char code[8];
+    long t = now_ms();
+    int rc = pool_get(&p->h, src_a, p->fast, code);
+    long took = now_ms() - t;
+    if (rc != 0 || strcmp(code, "204") != 0) {
+      failed++;
+      fprintf(stderr, "pool: request %d (%ld ms after SIGTERM) failed after %ld ms\n", i, t - t0,
+              took);
+    } else if (took > *worst_ms) {
+      *worst_ms = took;
+    }
+    sleep_ms(200);
+  }
+  slow_client_done(held, p->slow_out);
+  int st;
+  cr_assert_eq(fca_proc_wait(p->a.pid, 10000, &st), 0, "fca1 did not exit after its drain");
+  return failed;
+}
+
+Test(pool, an_instance_stopped_without_a_drain_loses_no_client) {
+  pool_t p;
+  pool_up(&p);
+  long worst;
+  int failed = stop_without_drain(&p, &worst);
+  fprintf(stderr,
+          "pool: fca1 stopped without a drain: %d requests of its client failed, the "
+          "slowest that worked took %ld ms\n",
+          failed, worst);
+  cr_assert_eq(failed, 0, "requests of fca1's client failed while it stopped");
+  hap_wait_up(&p.h, 1);
+  fca_testproxy_stop(&p.b);
+  fca_proc_stop(p.h.pid, 5000);
+}
+
+/* Why the recipe has `option redispatch`: the same stop without it cuts that client off until
+ * the health check notices. */
+Test(pool, without_redispatch_a_stopped_instance_cuts_its_clients_off) {
+  without_redispatch = true;
+  pool_t p;
+  pool_up(&p);
+  long worst;
+  int failed = stop_without_drain(&p, &worst);
+  fprintf(stderr, "pool: without option redispatch, %d requests of fca1's client failed\n", failed);
+  cr_assert_gt(failed, 0, "no request failed: option redispatch would not be needed");
+  fca_testproxy_stop(&p.b);
+  fca_proc_stop(p.h.pid, 5000);
 }

@@ -445,22 +445,11 @@ Test(proxy_cli, sigterm_finishes_in_flight_response_then_exits_0) {
   sleep_ms(300); /* the request is at the origin */
   long t0 = now_ms();
   cr_assert_eq(kill(px.pid, SIGTERM), 0);
-  /* new connections are no longer accepted */
+  /* new connections are refused: the port is closed (a load balancer retries elsewhere) */
   sleep_ms(300);
   int other = fca_tcp_connect(px.port, 500);
-  if (other >= 0) {
-    /* accepted by the kernel backlog at most; never served */
-    char *resp;
-    size_t n;
-    const char *req = "GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: a\r\n\r\n";
-    fca_send_all(other, req, strlen(req), 1000);
-    resp = NULL;
-    n = 0;
-    fca_recv_until(other, &resp, &n, 0, "\r\n\r\n", 1000);
-    cr_assert_eq(n, 0, "a new connection was served while draining: %s", resp);
-    free(resp);
-    close(other);
-  }
+  if (other >= 0) close(other);
+  cr_assert_lt(other, 0, "the proxy port still accepts connections while draining");
   /* the in-flight response completes */
   char *resp = NULL;
   size_t n = 0;

@@ -16,6 +16,7 @@ Test(redis_url, host_port_only_gets_defaults) {
   cr_assert_null(u.pass);
   cr_assert_str_eq(u.stream, FCA_REDIS_DEFAULT_STREAM);
   cr_assert_eq(u.maxlen, FCA_REDIS_DEFAULT_MAXLEN);
+  cr_assert_eq(u.timeout_ms, FCA_REDIS_DEFAULT_TIMEOUT_MS);
   fca_redis_url_free(&u);
 }
 
@@ -23,7 +24,7 @@ Test(redis_url, every_part) {
   fca_redis_url_t u;
   char err[256];
   cr_assert_eq(fca_redis_url_parse("redis://ci:s%40cret:x@[::1]:7000/3?stream=qa:events&maxlen=500"
-                                   "&backlog=20",
+                                   "&backlog=20&timeout=750",
                                    &u, err, sizeof err),
                0, "%s", err);
   cr_assert_str_eq(u.host, "::1");
@@ -34,6 +35,7 @@ Test(redis_url, every_part) {
   cr_assert_str_eq(u.stream, "qa:events");
   cr_assert_eq(u.maxlen, 500);
   cr_assert_eq(u.backlog, 20);
+  cr_assert_eq(u.timeout_ms, 750);
   char d[300];
   fca_redis_url_display(&u, d, sizeof d);
   cr_assert_str_eq(d, "redis://***@[::1]:7000/3?stream=qa:events");
@@ -76,6 +78,8 @@ Test(redis_url, bad_input_is_refused_without_leaking_the_password) {
       "redis://h:1?stream=a b",             /* space */
       "redis://h:1?maxlen=-1",              /* negative */
       "redis://h:1?backlog=0",              /* no room at all */
+      "redis://h:1?timeout=0",              /* never answers in time */
+      "redis://h:1?timeout=5s",             /* milliseconds, a number */
       "redis://h:1?color=red",              /* unknown */
       "redis://h:1#frag",                   /* fragment */
       "redis://topsecret@h:1",              /* no colon in credentials */
