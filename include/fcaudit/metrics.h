@@ -14,6 +14,7 @@ typedef struct {
   uint64_t cert_cache_hits, cert_cache_misses, certs_minted;
   uint64_t upstream_reused; /* requests sent on a kept or pooled connection */
   uint64_t proxy_errors;    /* answers the proxy gave itself (4xx/5xx) */
+  uint64_t h2_stream_peak;  /* most response bytes one HTTP/2 stream held at once */
   uint64_t pages_seen, pages_tagged, audit_notes, audit_bytes; /* from the audit engine */
   uint64_t events_written, sink_write_errors;                  /* from the event sink */
   /* item 4's test-mode coverage so far: names[i] linked when bit i of institutions is set */

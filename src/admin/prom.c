@@ -66,6 +66,10 @@ void fca_admin_prom_write(fca_abuf_t *o, const fca_metrics_t *m, const fca_sink_
          "Requests sent on a kept or pooled upstream connection.", m->upstream_reused);
   sample(o, "fcaudit_proxy_errors_total", "counter", "Error responses the proxy generated itself.",
          m->proxy_errors);
+  sample(o, "fcaudit_h2_stream_buffer_peak_bytes", "gauge",
+         "Most response bytes one HTTP/2 stream held at once (read from the origin, waiting for "
+         "the client's flow-control window).",
+         m->h2_stream_peak);
   sample(o, "fcaudit_pages_seen_total", "counter", "HTML documents the audit engine saw.",
          m->pages_seen);
   sample(o, "fcaudit_pages_tagged_total", "counter", "Pages tagged (they load Stripe.js).",

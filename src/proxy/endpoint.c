@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <openssl/err.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -40,6 +41,7 @@ struct fca_ep {
   fca_ep_cbs_t cbs;
   void *ud;
   size_t lowat;
+  size_t read_max; /* reading stops once the input holds this much (fca_ep_set_read_max) */
   uint64_t nin, nout;
   bool connecting, handshaking, tls_server, handshake_done;
   bool reading, eof, dead, above_lowat;
@@ -80,6 +82,7 @@ fca_ep_t *fca_ep_new(struct event_base *base, int fd, bool connecting, const fca
   ep->connecting = connecting;
   ep->reading = true;
   ep->lowat = 0;
+  ep->read_max = SIZE_MAX;
   update_events(ep);
   return ep;
 }
@@ -322,12 +325,23 @@ static void do_read(fca_ep_t *ep) {
       event_active(ep->kick, EV_READ, 0); /* continue after others had their turn */
       break;
     }
+    size_t held = evbuffer_get_length(ep->in);
+    if (held >= ep->read_max) { /* full: the owner turns reading on again once it made room */
+      ep->reading = false;
+      break;
+    }
+    size_t room = ep->read_max - held; /* huge unless the owner bounded the input */
     if (!ep->ssl) {
       /* Read into reserved space ourselves: evbuffer_read would first ask FIONREAD (one more
        * syscall per read). */
+      size_t want = room < FCA_EP_PLAIN_READ ? room : FCA_EP_PLAIN_READ;
       struct evbuffer_iovec v[2];
-      int nv = evbuffer_reserve_space(ep->in, FCA_EP_PLAIN_READ, v, 2);
+      int nv = evbuffer_reserve_space(ep->in, (ev_ssize_t)want, v, 2);
       if (nv < 1) fca_oom("a read buffer");
+      for (int i = 0; i < nv; i++) { /* a bounded input takes no more than its room */
+        if (v[i].iov_len > room) v[i].iov_len = room;
+        room -= v[i].iov_len;
+      }
       ssize_t n = readv(ep->fd, (struct iovec *)v, nv);
       if (n > 0) {
         size_t left = (size_t)n;
@@ -340,7 +354,7 @@ static void do_read(fca_ep_t *ep) {
         ep->nin += (uint64_t)n;
         total += (size_t)n;
         got = true;
-        if ((size_t)n < FCA_EP_PLAIN_READ) break; /* drained; don't pay for an EAGAIN read */
+        if ((size_t)n < want) break; /* drained; don't pay for an EAGAIN read */
         continue;
       }
       evbuffer_commit_space(ep->in, v, 0);
@@ -358,7 +372,7 @@ static void do_read(fca_ep_t *ep) {
     if (evbuffer_reserve_space(ep->in, FCA_EP_RECORD, &v, 1) < 1) fca_oom("a read buffer");
     size_t n = 0;
     ERR_clear_error();
-    int r = SSL_read_ex(ep->ssl, v.iov_base, v.iov_len, &n);
+    int r = SSL_read_ex(ep->ssl, v.iov_base, v.iov_len < room ? v.iov_len : room, &n);
     if (r == 1) {
       v.iov_len = n;
       evbuffer_commit_space(ep->in, &v, 1);
@@ -509,6 +523,8 @@ void fca_ep_set_reading(fca_ep_t *ep, bool on) {
   if (on && ep->ssl && !ep->handshaking && SSL_has_pending(ep->ssl))
     event_active(ep->kick, EV_READ, 0);
 }
+
+void fca_ep_set_read_max(fca_ep_t *ep, size_t n) { ep->read_max = n; }
 
 void fca_ep_shutdown(fca_ep_t *ep) {
   if (ep->ssl && ep->handshake_done && !ep->dead) {

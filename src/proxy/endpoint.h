@@ -56,6 +56,9 @@ void fca_ep_shutdown_write(fca_ep_t *ep);
  * again also processes bytes already decrypted inside OpenSSL. */
 void fca_ep_set_reading(fca_ep_t *ep, bool on);
 bool fca_ep_reading(const fca_ep_t *ep);
+/* Reads fill the input buffer to at most n bytes (SIZE_MAX, the default: no bound); an input
+ * already holding n turns reading off (fca_ep_reading() false) until the owner enables it. */
+void fca_ep_set_read_max(fca_ep_t *ep, size_t n);
 /* Tries to write the output now; waits for EV_WRITE only for what is left. */
 void fca_ep_flush(fca_ep_t *ep);
 /* on_drain fires when the output falls to at most this many bytes after having been above. */

@@ -269,10 +269,30 @@ static void handle_response_head(fca_exch_t *x, size_t head_len) {
   x->st = FCA_EXCH_BODY;
 }
 
+/* A session with sink_room: the upstream's input is filled only up to the sink's room (while a
+ * head is awaited, at least --max-header-size), so the response bytes held for the session,
+ * read or queued, stay within its bound. Returns whether there is room to read into. */
+bool fca_exch_limit_reads(fca_exch_t *x) {
+  if (!x->ops->sink_room || (x->st != FCA_EXCH_HEAD && x->st != FCA_EXCH_BODY)) {
+    fca_ep_set_read_max(x->up, SIZE_MAX);
+    return true;
+  }
+  size_t room = x->ops->sink_room(x->sess, x);
+  size_t head = (size_t)xcfg(x)->max_header_size;
+  if (x->st == FCA_EXCH_HEAD && room < head) room = head;
+  fca_ep_set_read_max(x->up, room);
+  return evbuffer_get_length(fca_ep_input(x->up)) < room;
+}
+
+size_t fca_exch_response_buffered(fca_exch_t *x) {
+  return x->up ? evbuffer_get_length(fca_ep_input(x->up)) : 0;
+}
+
 void fca_exch_update_reading(fca_exch_t *x) {
   if (x->closing || !x->up) return;
   size_t limit = (size_t)xcfg(x)->buffer_limit;
   bool on = !x->ops->sink_full(x->sess, x) && evbuffer_get_length(fca_ep_input(x->up)) < limit;
+  if (!fca_exch_limit_reads(x)) on = false;
   fca_ep_set_reading(x->up, on);
 }
 

@@ -55,6 +55,10 @@ typedef struct {
   void (*tunnel_closed)(void *sess, fca_exch_t *x);
   /* The upstream took request bytes (or just connected): more request body may follow. */
   void (*drained)(void *sess, fca_exch_t *x);
+  /* Optional: response bytes the sink may still take. The upstream is then read only into
+   * this room, so what waits in the upstream's input and in the sink together stays within the
+   * session's bound (a response head may take up to --max-header-size). NULL: sink_full only. */
+  size_t (*sink_room)(void *sess, fca_exch_t *x);
 } fca_exch_ops_t;
 
 /* What a request is sent to. */
@@ -112,6 +116,8 @@ void fca_exch_request_progress(fca_exch_t *x);
 void fca_exch_resume(fca_exch_t *x);
 /* Re-evaluates whether the upstream is read (after the sink's fill changed). */
 void fca_exch_update_reading(fca_exch_t *x);
+/* Response bytes read from the upstream and not yet in the sink. */
+size_t fca_exch_response_buffered(fca_exch_t *x);
 /* Tunnel: the client half-closed; the origin is told once everything it sent is delivered. */
 void fca_exch_shut_write(fca_exch_t *x);
 /* Drops the request in progress (the session answers for itself): the audit ends cut short,

@@ -79,6 +79,7 @@ void fca_exch_finish(fca_exch_t *x, bool reusable, bool by_close);
 void fca_exch_audit_end(fca_exch_t *x, bool complete);
 void fca_exch_process_upstream(fca_exch_t *x);
 void fca_exch_tunnel_begin(fca_exch_t *x);
+bool fca_exch_limit_reads(fca_exch_t *x);
 /* upstream.c */
 void fca_exch_close_upstream(fca_exch_t *x);
 void fca_exch_release_upstream(fca_exch_t *x);

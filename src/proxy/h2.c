@@ -2,12 +2,14 @@
  * upstream: pseudo-headers become the request line and Host, cookie crumbs are joined with
  * "; ", connection-specific fields never cross, a body of unknown length goes chunked.
  * Flow control follows the upstream: request DATA is given back to the client's window only as
- * the upstream takes it, and a stream's response is read from the upstream only while fewer
- * than its share of FCA_H2_CONN_BUFFER waits for the client's window, so memory per stream and
- * per connection stays bounded. Abuse ends the connection with GOAWAY: rapid resets
- * (ENHANCE_YOUR_CALM), CONTINUATION floods, bad stream ids (nghttp2); an oversized header list
- * is answered 431 without storing it. nghttp2 is never re-entered from its own callbacks:
- * sending happens only from flush_session, outside them. */
+ * the upstream takes it, and a stream's response is read from the upstream only into the room
+ * left in its share of FCA_H2_CONN_BUFFER (what waits for the client's window plus what was
+ * read), so memory per stream and per connection stays bounded. A stream past the advertised
+ * concurrent-stream limit is refused (RST_STREAM REFUSED_STREAM, retryable). Abuse ends the
+ * connection with GOAWAY: rapid resets or refusals (ENHANCE_YOUR_CALM), CONTINUATION floods, bad
+ * stream ids (nghttp2); an oversized header list is answered 431 without storing it. nghttp2 is
+ * never re-entered from its own callbacks: sending happens only from flush_session, outside them.
+ */
 #include "h2.h"
 
 #include "conn_int.h"
@@ -70,10 +72,14 @@ struct fca_h2 {
   bool goaway;         /* GOAWAY submitted (drain or idle) */
   bool resume_pending; /* some stream stopped reading its upstream for room */
   bool dead;           /* the session closed: callbacks do nothing */
+  bool advertised;     /* our SETTINGS went out (with FCA_H2_MAX_STREAMS) */
   int32_t max_id;      /* the highest stream id the client used */
   int64_t reset_window_start;
   unsigned resets;
 };
+
+/* SETTINGS_MAX_CONCURRENT_STREAMS as nghttp2 knows it (fca_h2_new). */
+#define H2_NGHTTP2_MAX_STREAMS (FCA_H2_MAX_STREAMS + FCA_H2_RESET_LIMIT + 1)
 
 static void flush_session(fca_h2_t *h);
 static void go_away(fca_h2_t *h);
@@ -430,13 +436,32 @@ static size_t stream_cap(const fca_h2_t *h) {
   return cap < FCA_H2_STREAM_BUFFER ? FCA_H2_STREAM_BUFFER : cap;
 }
 
+/* The most response bytes one stream held, for /metrics: queued for the client's window plus
+ * read from the origin and not yet queued. */
+static void note_held(const h2_stream_t *st, fca_exch_t *x) {
+  unsigned long long held = evbuffer_get_length(st->out) + fca_exch_response_buffered(x);
+  atomic_ullong *peak = &st->h->c->w->stats->h2_stream_peak;
+  unsigned long long was = atomic_load_explicit(peak, memory_order_relaxed);
+  while (held > was && !atomic_compare_exchange_weak(peak, &was, held)) {
+  }
+}
+
 static bool h2_sink_full(void *sess, fca_exch_t *x) {
-  (void)x;
   h2_stream_t *st = sess;
+  note_held(st, x);
   if (evbuffer_get_length(st->out) < stream_cap(st->h)) return false;
   st->resume = true;
   st->h->resume_pending = true;
   return true;
+}
+
+/* The upstream is read only into this room: a stream holds at most stream_cap() response
+ * bytes, read or queued (or --max-header-size while its head is awaited). */
+static size_t h2_sink_room(void *sess, fca_exch_t *x) {
+  (void)x;
+  h2_stream_t *st = sess;
+  size_t cap = stream_cap(st->h), held = evbuffer_get_length(st->out);
+  return held < cap ? cap - held : 0;
 }
 
 static void h2_flush(void *sess, fca_exch_t *x) {
@@ -509,9 +534,26 @@ static const fca_exch_ops_t h2_ops = {
     .tunnel = h2_tunnel,
     .tunnel_closed = h2_tunnel,
     .drained = h2_drained,
+    .sink_room = h2_sink_room,
 };
 
 /* ---- nghttp2 callbacks ---- */
+
+/* fcaudit's SETTINGS frame as the client sees it: nghttp2 was given H2_NGHTTP2_MAX_STREAMS,
+ * the client is told FCA_H2_MAX_STREAMS (see fca_h2_new). Length and layout stay as they are. */
+static bool advertise_max_streams(const uint8_t *data, size_t len, uint8_t *copy, size_t cap) {
+  if (len < 9 || len > cap || data[3] != NGHTTP2_SETTINGS || (data[4] & NGHTTP2_FLAG_ACK) ||
+      ((size_t)data[0] << 16 | (size_t)data[1] << 8 | data[2]) + 9 != len)
+    return false;
+  memcpy(copy, data, len);
+  for (size_t i = 9; i + 6 <= len; i += 6)
+    if ((copy[i] << 8 | copy[i + 1]) == NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) {
+      uint32_t v = FCA_H2_MAX_STREAMS;
+      copy[i + 2] = (uint8_t)(v >> 24), copy[i + 3] = (uint8_t)(v >> 16);
+      copy[i + 4] = (uint8_t)(v >> 8), copy[i + 5] = (uint8_t)v;
+    }
+  return true;
+}
 
 static ssize_t on_send(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *ud) {
   (void)s;
@@ -519,6 +561,11 @@ static ssize_t on_send(nghttp2_session *s, const uint8_t *data, size_t len, int 
   fca_h2_t *h = ud;
   struct evbuffer *out = fca_ep_output(h->c->cl.ep);
   if (evbuffer_get_length(out) >= (size_t)hcfg(h)->buffer_limit) return NGHTTP2_ERR_WOULDBLOCK;
+  uint8_t settings[9 + 6 * 8];
+  if (!h->advertised && advertise_max_streams(data, len, settings, sizeof settings)) {
+    h->advertised = true;
+    data = settings;
+  }
   evbuffer_add(out, data, len);
   return (ssize_t)len;
 }
@@ -576,10 +623,20 @@ static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *
   return 0;
 }
 
+static void count_reset(fca_h2_t *h);
+
 static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, void *ud) {
   fca_h2_t *h = ud;
   if (h->dead || frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0;
+  if (h->nstreams >= FCA_H2_MAX_STREAMS) {
+    /* Past the advertised limit (RFC 9113 5.1.2): a stream error the client may retry, the
+     * connection and its other streams go on. The header block is still decoded (HPACK state)
+     * but not kept; refusals count with resets against rapid reset. */
+    nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+    count_reset(h);
+    return 0;
+  }
   h2_stream_t *st = stream_new(h, frame->hd.stream_id);
   nghttp2_session_set_stream_user_data(s, frame->hd.stream_id, st);
   return 0;
@@ -610,7 +667,8 @@ static void count_reset(fca_h2_t *h) {
     h->resets = 0;
   }
   if (++h->resets > FCA_H2_RESET_LIMIT) {
-    fca_warn("%s: HTTP/2 client reset more than %d streams within %d ms (rapid reset); closing",
+    fca_warn("%s: HTTP/2 client reset (or opened past the concurrent-stream limit) more than %d "
+             "streams within %d ms (rapid reset); closing",
              h->c->client_addr, FCA_H2_RESET_LIMIT, FCA_H2_RESET_WINDOW_MS);
     nghttp2_session_terminate_session(h->s, NGHTTP2_ENHANCE_YOUR_CALM);
   }
@@ -708,8 +766,13 @@ fca_h2_t *fca_h2_new(fca_conn_t *c) {
     return NULL;
   }
   uint64_t hl = hcfg(h)->max_header_size;
+  /* nghttp2 treats a stream past its (acknowledged) SETTINGS_MAX_CONCURRENT_STREAMS as a
+   * connection error and refuses streams only past a value not yet acknowledged. It is given a
+   * higher ceiling than the client is told (on_send writes FCA_H2_MAX_STREAMS into the frame), so
+   * on_begin_headers refuses the excess streams one by one; nghttp2's connection error stays
+   * only for a client already past the rapid-reset limit. */
   nghttp2_settings_entry iv[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, FCA_H2_MAX_STREAMS},
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_NGHTTP2_MAX_STREAMS},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, FCA_H2_STREAM_WINDOW},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)(hl > UINT32_MAX ? UINT32_MAX : hl)},
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},

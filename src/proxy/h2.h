@@ -15,9 +15,9 @@ typedef struct fca_h2 fca_h2_t;
 #ifndef FCA_H2_MAX_STREAMS
 #define FCA_H2_MAX_STREAMS 100 /* SETTINGS_MAX_CONCURRENT_STREAMS */
 #endif
-/* Response bytes a stream may queue before its upstream is no longer read: the connection's
- * FCA_H2_CONN_BUFFER shared by its streams, at least FCA_H2_STREAM_BUFFER, at most
- * --buffer-limit. */
+/* Response bytes a stream may hold, queued for the client's window plus read from its upstream
+ * (whose reads are sized by the room left): the connection's FCA_H2_CONN_BUFFER shared by its
+ * streams, at least FCA_H2_STREAM_BUFFER, at most --buffer-limit. */
 #ifndef FCA_H2_STREAM_BUFFER
 #define FCA_H2_STREAM_BUFFER (64 * 1024)
 #endif

@@ -443,6 +443,7 @@ void fca_proxy_metrics(fca_proxy_t *p, fca_metrics_t *m) {
   m->tls_failures = atomic_load(&s->tls_failures);
   m->upstream_reused = atomic_load(&s->upstream_reused);
   m->proxy_errors = atomic_load(&s->errors);
+  m->h2_stream_peak = atomic_load(&s->h2_stream_peak);
   for (int i = 0; i < p->nworkers; i++) {
     if (!p->workers[i].tls_srv) continue;
     fca_certcache_stats_t cs;

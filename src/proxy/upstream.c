@@ -91,6 +91,7 @@ static void upstream_ready(fca_exch_t *x) {
   }
   x->st = FCA_EXCH_HEAD;
   x->up_reusable = false;
+  fca_exch_limit_reads(x); /* this exchange's bound (a pooled upstream kept its last one) */
   evbuffer_drain(x->retry, evbuffer_get_length(x->retry));
   size_t plen = evbuffer_get_length(x->pending);
   int m = x->method;

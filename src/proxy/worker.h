@@ -46,6 +46,7 @@ typedef struct {
 typedef struct {
   atomic_ullong conns_total, conns_open, requests, bytes_up, bytes_down;
   atomic_ullong errors, tls_handshakes, tls_failures, upstream_reused;
+  atomic_ullong h2_stream_peak; /* most response bytes one HTTP/2 stream held at once */
   /* accept() failing for lack of descriptors or memory: workers in such an episode, and the
    * failed attempts of the current episode (reported once when it starts and once at its end) */
   atomic_ullong refused, forwarded; /* see fca_proxy_outcome_t */

@@ -67,7 +67,12 @@ class Conn:
         self.send(sf)
         self.next_id = 1
 
+    batch = None  # a list while frames are collected to go out in one write
+
     def send(self, frame):
+        if self.batch is not None:
+            self.batch.append(frame.serialize())
+            return
         try:
             self.s.sendall(frame.serialize())
         except OSError:
@@ -283,6 +288,53 @@ def flow_response(a):
     check(bytes(st["data"][:100000]) == origin_pattern(100000), "bytes changed")
 
 
+def metric(a, name):
+    """One sample of the proxy's /metrics (its admin listener, --admin 127.0.0.1:PORT)."""
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % a.admin, timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return int(line.split()[1])
+    raise Fail("no %s in /metrics" % name)
+
+
+def flow_response_bound(a):
+    """Clients that never open their windows while the origin sends large bodies: what the
+    proxy holds per stream (queued for the window plus read from the origin) stays within the
+    stream's share of the connection's buffer budget, FCA_H2_CONN_BUFFER (1 MiB) / streams, at
+    least 64 KiB and at most --buffer-limit (256 KiB), and no origin read overshoots it."""
+    peak = "fcaudit_h2_stream_buffer_peak_bytes"
+    n = 64 * 1024 * 1024
+    for streams, cap in ((16, 64 * 1024), (1, 256 * 1024)):  # the peak only grows
+        c = Conn(a, window=65535)
+        c.auto_window = False
+        c.run_until(lambda: SettingsFrame.MAX_CONCURRENT_STREAMS in c.settings)
+        c.run_until(lambda: False, 0.3)
+        c.batch = []  # every HEADERS in one write: the streams share the budget from the start
+        ids = [c.request("/size/%d" % n) for _ in range(streams)]
+        block, c.batch = b"".join(c.batch), None
+        c.send_raw(block)
+        c.run_until(lambda: sum(len(c.stream(s)["data"]) for s in ids) >= 65535, 10)
+        c.run_until(lambda: False, 1.5)  # the origins would fill every buffer in this time
+        held = metric(a, peak)
+        print("%d stream(s): peak %d bytes held for one stream (bound %d)" % (streams, held, cap))
+        check(0 < held <= cap, "a stream held %d bytes, over its bound of %d" % (held, cap))
+        c.s.close()
+        time.sleep(0.5)
+    # And the bytes all arrive once the window opens.
+    c = Conn(a, window=65535)
+    c.auto_window = False
+    sid = c.request("/size/%d" % (8 << 20))
+    c.run_until(lambda: len(c.stream(sid)["data"]) >= 65535, 10)
+    c.run_until(lambda: False, 0.5)
+    c.auto_window = True
+    c.window_update(sid, 16 * 1024 * 1024)
+    st = c.response(sid, 60)
+    check(st["end"] and bytes(st["data"]) == origin_pattern(8 << 20), "got %d bytes" %
+          len(st["data"]))
+    check(metric(a, peak) <= 256 * 1024, "held %d" % metric(a, peak))
+
+
 def flow_request(a):
     """Request DATA beyond the initial window is accepted only as the upstream takes it."""
     c = Conn(a)
@@ -383,21 +435,57 @@ def rapid_reset(a):
 
 
 def max_streams(a):
+    """RFC 9113 5.1.2: a stream past SETTINGS_MAX_CONCURRENT_STREAMS is refused on its own
+    (RST_STREAM REFUSED_STREAM, which clients retry); the connection and the streams within the
+    limit go on."""
     c = Conn(a)
     c.run_until(lambda: SettingsFrame.MAX_CONCURRENT_STREAMS in c.settings)
+    check(c.settings[SettingsFrame.MAX_CONCURRENT_STREAMS] == 100,
+          "advertised limit %r" % c.settings)
+    c.run_until(lambda: False, 0.3)  # our SETTINGS ACK is read before the streams
     ids = [c.request("/delay/1500") for _ in range(100)]
-    st = c.response(ids[0], 20)
-    check(c.status(st) == 200, "100 concurrent streams are served: %r" % st)
-    for sid in ids[1:]:
-        check(c.status(c.response(sid, 20)) == 200, "stream %d" % sid)
-    # One over the limit: nghttp2 answers it with a connection error PROTOCOL_ERROR (RFC 9113
-    # 5.1.2 allows PROTOCOL_ERROR; REFUSED_STREAM as a stream error would be accepted too).
-    ids = [c.request("/delay/1500") for _ in range(101)]
-    last = c.stream(ids[-1])
-    c.run_until(lambda: last["rst"] is not None or last["end"] or c.goaway is not None, 10)
-    check(last["rst"] in (REFUSED_STREAM, PROTOCOL_ERROR) or
-          (c.goaway is not None and c.goaway[1] == PROTOCOL_ERROR),
-          "the 101st concurrent stream must be refused: %r %r" % (last, c.goaway))
+    over = c.request("/delay/10")  # the 101st open stream
+    c.run_until(lambda: c.stream(over)["rst"] is not None or c.stream(over)["end"] or
+                c.goaway is not None, 10)
+    check(c.goaway is None, "one stream over the limit must not end the connection: %r" %
+          (c.goaway,))
+    check(c.stream(over)["rst"] == REFUSED_STREAM and not c.stream(over)["headers"],
+          "the 101st concurrent stream must be refused: %r" % c.stream(over))
+    for sid in ids:
+        check(c.status(c.response(sid, 20)) == 200, "stream %d within the limit" % sid)
+    # Once streams closed, a retry is served; 100 at once again are fine.
+    check(c.status(c.response(c.request("/size/100"))) == 200, "the retry is served")
+    ids = [c.request("/size/%d" % (1000 + i)) for i in range(100)]
+    for i, sid in enumerate(ids):
+        st = c.response(sid, 20)
+        check(c.status(st) == 200 and bytes(st["data"]) == origin_pattern(1000 + i),
+              "stream %d: %r" % (sid, c.status(st)))
+    check(c.goaway is None, "no GOAWAY: %r" % (c.goaway,))
+
+
+def refused_flood(a):
+    """A client that keeps opening streams past the limit is cut off like one that keeps
+    resetting them (CVE-2023-44487): each refusal counts."""
+    c = Conn(a)
+    c.run_until(lambda: SettingsFrame.MAX_CONCURRENT_STREAMS in c.settings)
+    c.run_until(lambda: False, 0.3)
+    for _ in range(100):
+        c.request("/delay/5000")
+    refused = 0
+    for _ in range(400):
+        sid = c.request("/delay/5000")
+        c.run_until(lambda: c.stream(sid)["rst"] is not None or c.goaway is not None or
+                    c.closed, 5)
+        if c.goaway is not None or c.closed:
+            break
+        check(c.stream(sid)["rst"] == REFUSED_STREAM, "refused: %r" % c.stream(sid))
+        refused += 1
+    c.run_until(lambda: c.goaway is not None, 10)
+    check(c.goaway is not None and c.goaway[1] == ENHANCE_YOUR_CALM,
+          "expected GOAWAY ENHANCE_YOUR_CALM after %d refusals, got %r" % (refused, c.goaway))
+    check(150 <= refused <= 250, "cut off after %d refusals" % refused)
+    c.run_until(lambda: False, 3)
+    check(c.closed, "the connection must close after the GOAWAY")
 
 
 def header_list(a):
@@ -505,6 +593,57 @@ def upstream_errors(a):
     check(c.status(c.response(c.request("/size/10"))) == 200, "the connection lives on")
 
 
+def websocket(a):
+    """WebSocket stays on HTTP/1.1: extended CONNECT (RFC 8441) is not advertised and is
+    refused as a stream error on h2, and a client that opens an http/1.1 connection for it, as
+    browsers then do, upgrades through the proxy."""
+    c = Conn(a)
+    c.run_until(lambda: SettingsFrame.MAX_CONCURRENT_STREAMS in c.settings)
+    check(not c.settings.get(SettingsFrame.ENABLE_CONNECT_PROTOCOL),
+          "extended CONNECT must not be advertised: %r" % c.settings)
+    sid = c.next_id
+    c.next_id += 2
+    c.send_block(sid, c.enc.encode([(":method", "CONNECT"), (":protocol", "websocket"),
+                                    (":scheme", "https"),
+                                    (":authority", "%s:%d" % (HOST, a.origin)),
+                                    (":path", "/ws"), ("sec-websocket-version", "13")]), False)
+    st = c.response(sid)
+    check(st["rst"] is not None or (c.status(st) or 0) >= 400,
+          "extended CONNECT must be refused: %r" % st)
+    check(c.goaway is None and c.status(c.response(c.request("/echo"))) == 200,
+          "the h2 connection goes on: %r" % (c.goaway,))
+    raw = socket.create_connection(("127.0.0.1", a.proxy), timeout=10)
+    target = "%s:%d" % (HOST, a.origin)
+    raw.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        b = raw.recv(1)
+        check(b, "the proxy closed instead of answering CONNECT")
+        head += b
+    ctx = ssl.create_default_context(cafile=a.ca)
+    ctx.set_alpn_protocols(["http/1.1"])
+    s = ctx.wrap_socket(raw, server_hostname=HOST)
+    check(s.selected_alpn_protocol() == "http/1.1", "ALPN %r" % s.selected_alpn_protocol())
+    s.sendall(("GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n" % target).encode())
+    got = b""
+    while b"\r\n\r\n" not in got:
+        b = s.recv(4096)
+        check(b, "closed during the upgrade: %r" % got)
+        got += b
+    check(got.startswith(b"HTTP/1.1 101 "), "upgrade answered %r" % got[:60])
+    check(b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" in got, got)
+    s.sendall(b"\x81\x05hello")
+    got = got.split(b"\r\n\r\n", 1)[1]
+    while len(got) < 7:
+        b = s.recv(4096)
+        check(b, "closed before the echo: %r" % got)
+        got += b
+    check(got == b"\x81\x05hello", "echo %r" % got)
+    s.close()
+
+
 def goaway_drain(a):
     c = Conn(a)
     slow = c.request("/delay/1500")
@@ -519,10 +658,11 @@ def goaway_drain(a):
     check(c.closed, "the connection closes once its streams are done")
 
 
-SCENARIOS = {f.__name__: f for f in (basic, concurrent, flow_response, flow_request,
+SCENARIOS = {f.__name__: f for f in (basic, concurrent, flow_response, flow_response_bound,
+                                      flow_request,
                                       flow_request_bounded, reset_one, rapid_reset, max_streams,
-                                      header_list, hpack_bomb, continuation_flood, stream_ids,
-                                      upstream_errors, goaway_drain)}
+                                      refused_flood, header_list, hpack_bomb, continuation_flood, stream_ids,
+                                      upstream_errors, websocket, goaway_drain)}
 
 
 def main():
@@ -532,6 +672,7 @@ def main():
     p.add_argument("--origin", type=int, required=True)
     p.add_argument("--ca", required=True)
     p.add_argument("--pid", type=int, default=0)
+    p.add_argument("--admin", type=int, default=0)
     a = p.parse_args()
     try:
         SCENARIOS[a.scenario](a)

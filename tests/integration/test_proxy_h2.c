@@ -87,6 +87,34 @@ Test(proxy_h2, no_http2_keeps_alpn_http11) {
   fca_run_free(&r);
 }
 
+/* --only-resolved refusals are told once per host over HTTP/2 as over HTTP/1.1: an HTTP/2
+ * client reaches a host through CONNECT, whose refusal (fca_conn_refuse) is the one told; the
+ * streams inside an allowed tunnel are for the tunnel's host, whose route the tunnel already
+ * passed (another :authority is 421). */
+Test(proxy_h2, only_resolved_refusals_told_once_per_host) {
+  start(NULL);
+  char url[] = "https://nowhere.test/page";
+  for (int i = 0; i < 6; i++) {
+    fca_run_t r;
+    const char *args[] = {"-x", proxy_url,      "--cacert", proxy_ca, "--http2",
+                          "-w", "%{http_code}", url,        NULL};
+    fca_curl_argv(&r, 20000, args);
+    cr_assert_neq(fca_run_exit_code(&r), 0, "nowhere.test must be refused");
+    fca_run_free(&r);
+  }
+  fca_run_t r;
+  pcurl(&r, "--http2", "/echo");
+  assert_ends_with(r.out, "\n2 200");
+  fca_run_free(&r);
+  char *err = fca_testproxy_stderr(&px);
+  size_t n = 0;
+  for (const char *p = err; (p = strstr(p, "host 'nowhere.test' is not allowed")); p++) n++;
+  cr_assert_eq(n, 1, "one line for six refusals:\n%s", err);
+  cr_assert(strstr(err, "(told once per host; the summary counts them all)"), "%s", err);
+  cr_assert_null(strstr(err, "warn:"), "a policy refusal is not a warning:\n%s", err);
+  free(err);
+}
+
 /* The violations of a log as sorted "rule page level evidence" lines. */
 static char *violations(const char *log_path) {
   size_t n = 0;
@@ -176,11 +204,17 @@ Test(proxy_h2, findings_identical_over_h1_and_h2) {
   free(logs[1]);
 }
 
-/* One scenario of h2frames.py against a fresh proxy. */
-static void frames(const char *scenario) {
+/* One scenario of h2frames.py against a fresh proxy (its admin listener on when admin). */
+static void frames_on(const char *scenario, bool admin) {
   cr_assert(FCA_TEST_PYTHON_H2[0] != '\0',
             "no python3 with the h2 package (Debian python3-h2): run tools/deps");
-  start(NULL);
+  char admin_arg[48], aport[16] = "0";
+  if (admin) {
+    int port = fca_free_port();
+    snprintf(aport, sizeof aport, "%d", port);
+    snprintf(admin_arg, sizeof admin_arg, "--admin=127.0.0.1:%d", port);
+  }
+  start(admin ? admin_arg : NULL);
   char proxy[16], origin[16], pid[16];
   snprintf(proxy, sizeof proxy, "%d", px.port);
   snprintf(origin, sizeof origin, "%d", org.port);
@@ -197,27 +231,37 @@ static void frames(const char *scenario) {
                         proxy_ca,
                         "--pid",
                         pid,
+                        "--admin",
+                        aport,
                         NULL};
   fca_run_t r;
   fca_run(argv, 120000, &r);
   char *err = fca_testproxy_stderr(&px);
   cr_assert_eq(fca_run_exit_code(&r), 0, "%s%s\nproxy:\n%s", r.out, r.err, err);
+  cr_log_info("%s", r.out);
   free(err);
   fca_run_free(&r);
   free(script);
 }
 
+static void frames(const char *scenario) { frames_on(scenario, false); }
+
 Test(proxy_h2, frames_basic_translation_and_stream_errors) { frames("basic"); }
 Test(proxy_h2, frames_concurrent_streams) { frames("concurrent"); }
 Test(proxy_h2, frames_flow_control_response_bounded) { frames("flow_response"); }
+Test(proxy_h2, frames_flow_control_response_per_stream_bound) {
+  frames_on("flow_response_bound", true);
+}
 Test(proxy_h2, frames_flow_control_request_window_given_back) { frames("flow_request"); }
 Test(proxy_h2, frames_flow_control_request_bounded) { frames("flow_request_bounded"); }
 Test(proxy_h2, frames_reset_one_stream) { frames("reset_one"); }
 Test(proxy_h2, frames_rapid_reset_goaway_enhance_your_calm) { frames("rapid_reset"); }
-Test(proxy_h2, frames_max_concurrent_streams) { frames("max_streams"); }
+Test(proxy_h2, frames_max_concurrent_streams_refused_stream) { frames("max_streams"); }
+Test(proxy_h2, frames_refused_stream_flood_goaway_enhance_your_calm) { frames("refused_flood"); }
 Test(proxy_h2, frames_header_list_over_limit_is_431) { frames("header_list"); }
 Test(proxy_h2, frames_hpack_bomb) { frames("hpack_bomb"); }
 Test(proxy_h2, frames_continuation_flood) { frames("continuation_flood"); }
 Test(proxy_h2, frames_stream_id_abuse) { frames("stream_ids"); }
 Test(proxy_h2, frames_upstream_errors_502_504_per_stream) { frames("upstream_errors"); }
 Test(proxy_h2, frames_goaway_on_drain) { frames("goaway_drain"); }
+Test(proxy_h2, frames_websocket_falls_back_to_http11) { frames("websocket"); }

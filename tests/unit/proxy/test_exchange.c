@@ -63,8 +63,30 @@ static void r_drained(void *s, fca_exch_t *x) {
   (void)s;
   (void)x;
 }
-static const fca_exch_ops_t ops = {r_head, r_sink,   r_sink_full, r_flush,  r_done,
-                                   r_fail, r_tunnel, r_tunnel,    r_drained};
+/* A sink that bounds what it holds (sink_room), recording the most response bytes held at once
+ * between the upstream's input and the sink. */
+static size_t held_max;
+static void note_held(rec_t *r) {
+  size_t held = evbuffer_get_length(r->sink) + fca_exch_response_buffered(r->x);
+  if (held > held_max) held_max = held;
+}
+static size_t r_sink_room(void *s, fca_exch_t *x) {
+  (void)x;
+  rec_t *r = s;
+  note_held(r);
+  size_t have = evbuffer_get_length(r->sink);
+  return have < r->sink_limit ? r->sink_limit - have : 0;
+}
+static void r_flush_note(void *s, fca_exch_t *x) {
+  (void)x;
+  note_held(s);
+}
+static const fca_exch_ops_t ops = {r_head, r_sink,   r_sink_full, r_flush,   r_done,
+                                   r_fail, r_tunnel, r_tunnel,    r_drained, NULL};
+
+static const fca_exch_ops_t bounded_ops = {r_head,    r_sink,     r_sink_full, r_flush_note,
+                                           r_done,    r_fail,     r_tunnel,    r_tunnel,
+                                           r_drained, r_sink_room};
 
 static fx_t fx;
 static rec_t rec;
@@ -218,5 +240,48 @@ Test(exchange, full_sink_stops_reading_the_upstream) {
   total += evbuffer_get_length(rec.sink);
   cr_assert(rec.done);
   cr_assert_eq(total, (size_t)4 << 20);
+  free(answer);
+}
+
+Test(exchange, sink_room_bounds_what_the_upstream_reads) {
+  /* The same 4 MiB answer to a session that holds at most 64 KiB: the upstream is read only
+   * into the room left, so its input and the sink together never hold more. */
+  static char big[64];
+  snprintf(big, sizeof big, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", 4 << 20);
+  char *answer = malloc(strlen(big) + (4 << 20) + 1);
+  strcpy(answer, big);
+  memset(answer + strlen(big), 'x', 4 << 20);
+  answer[strlen(big) + (4 << 20)] = '\0';
+  fx.answer = answer;
+  rec.sink_limit = 64 * 1024;
+  held_max = 0;
+  rec.x = fca_exch_new(&fx.w, &bounded_ops, &rec, "127.0.0.1:1", FCA_EXCH_BODY_WIRE);
+  fca_exch_prepare(rec.x,
+                   &(fca_exch_target_t){
+                       .host = "origin.test", .port = fx.port, .inner = true, .method = HTTP_GET});
+  evbuffer_add_printf(fca_exch_request_sink(rec.x),
+                      "GET /big HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+  fca_exch_request_end(rec.x);
+  fca_exch_start(rec.x);
+  bool never = false;
+  fx_run_until(&fx, &never, 500);
+  cr_assert_gt(evbuffer_get_length(rec.sink), 0);
+  cr_assert_leq(held_max, 64 * 1024, "%zu bytes held past the 64 KiB room", held_max);
+  cr_assert_not(rec.done);
+  size_t total = 0;
+  for (int i = 0; i < 4000 && !rec.done; i++) {
+    size_t n = evbuffer_get_length(rec.sink) / 2 + 1; /* the client takes part of it */
+    if (n > evbuffer_get_length(rec.sink)) n = evbuffer_get_length(rec.sink);
+    total += n;
+    evbuffer_drain(rec.sink, n);
+    fca_exch_resume(rec.x);
+    struct timeval tv = {0, 1000};
+    event_base_loopexit(fx.w.base, &tv);
+    event_base_loop(fx.w.base, 0);
+  }
+  total += evbuffer_get_length(rec.sink);
+  cr_assert(rec.done);
+  cr_assert_eq(total, (size_t)4 << 20);
+  cr_assert_leq(held_max, 64 * 1024, "%zu bytes held past the 64 KiB room", held_max);
   free(answer);
 }
