@@ -10,6 +10,9 @@
 #    names its owning layer, and a layer may include a contract only from itself, from a layer
 #    in its FCA_LAYER_DEPS_<layer>, or from the shared set; system headers a layer must not use
 #    (libevent, OpenSSL, ...) are listed in FCA_LAYER_FORBID_<layer>.
+# And cmake/contractcheck.cmake (at configure time) keeps include/fcaudit/ to the contracts: a
+# header there must be listed below and included by some other layer (or a tool); one only its
+# own layer uses belongs beside that layer's sources.
 
 # Dependency order (a layer may only depend on layers before it).
 set(FCA_LAYERS util checklist audit report tls admin proxy cli)
@@ -31,7 +34,7 @@ set(FCA_CONTRACTS_checklist event ruleset checklist)
 set(FCA_CONTRACTS_audit audit audit_config har har_writer)
 set(FCA_CONTRACTS_report console eventjson model redis_read redis_sink redis_url report_json
   reports sink tailfmt)
-set(FCA_CONTRACTS_tls ca certcache mint tlsctx)
+set(FCA_CONTRACTS_tls ca mint tlsctx)
 set(FCA_CONTRACTS_admin admin)
 set(FCA_CONTRACTS_proxy proxy)
 set(FCA_CONTRACTS_cli "")

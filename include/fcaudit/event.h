@@ -10,6 +10,8 @@
 
 #define FCA_EVENT_SCHEMA 1
 
+struct fca_summary; /* fcaudit/checklist.h */
+
 typedef enum {
   FCA_EV_PAGE = 0,  /* a page was tagged (loads Stripe.js) */
   FCA_EV_VIOLATION, /* a rule fired */
@@ -61,10 +63,10 @@ typedef struct {
   fca_event_page_t page;
   bool has_evidence;
   fca_event_evidence_t evidence;
-  const char *client;  /* "127.0.0.1:50312" */
-  const char *note;    /* note: kind, e.g. "audit-incomplete" */
-  uint64_t count;      /* dedup: times seen (1 for the first) */
-  const void *summary; /* summary: json_t* built by the summary module (opaque here) */
+  const char *client;                /* "127.0.0.1:50312" */
+  const char *note;                  /* note: kind, e.g. "audit-incomplete" */
+  uint64_t count;                    /* dedup: times seen (1 for the first) */
+  const struct fca_summary *summary; /* summary: the run's summary (fcaudit/checklist.h) */
 } fca_event_t;
 
 typedef void (*fca_event_fn)(void *userdata, const fca_event_t *ev);

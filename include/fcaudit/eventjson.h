@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fcaudit/checklist.h"
 #include "fcaudit/event.h"
 
 /* Room for a run id ("20261124T100000Z-3f9a1c" plus NUL, with margin). */
@@ -18,13 +19,21 @@
 #define FCA_TS_SIZE 32
 
 /* A new JSON object for ev (caller owns the reference), or NULL when ev is NULL. run_id may be
- * NULL (then no "run" key). For a summary, the keys of ev->summary (a borrowed json_t object)
- * are merged after the fixed ones; a summary key named like a fixed key is not copied. */
+ * NULL (then no "run" key). For a summary, the keys of ev->summary's JSON form
+ * (fca_summary_to_json) follow the fixed ones. */
 json_t *fca_event_to_json(const fca_event_t *ev, const char *run_id);
 
 /* The event as one compact JSON line ending in '\n' (malloc'd, caller frees); *len gets its
  * length without the NUL. */
 char *fca_event_to_line(const fca_event_t *ev, const char *run_id, size_t *len);
+
+/* The one writer and the one reader of a summary's JSON form (the keys of the log's summary
+ * line after the fixed ones, docs/events.md). to_json: a new object, NULL when s is NULL; a
+ * page whose strings are not valid UTF-8 is left out. from_json: never NULL for an object;
+ * keys it does not know are skipped, and earlier forms of a page's scorecard are read too
+ * ("scorecard" for "items", an array of {item, status, why|reason}). */
+json_t *fca_summary_to_json(const fca_summary_t *s);
+fca_summary_t *fca_summary_from_json(const json_t *o);
 
 /* A run id unique per process start: UTC time of the call plus 24 random bits, e.g.
  * "20261124T100000Z-3f9a1c". Returns 0, or -1 when n is too small (out gets ""). */

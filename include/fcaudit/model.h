@@ -38,11 +38,6 @@
 #endif
 
 typedef struct {
-  fca_item_status_t status;
-  char *why; /* one line */
-} fca_item_result_t;
-
-typedef struct {
   char *url; /* as first seen (query kept unless redacted) */
   char *key; /* url without query and fragment: pages with the same key are one page */
   bool top_level;
@@ -81,24 +76,9 @@ typedef struct {
   uint64_t count;
 } fca_model_note_t;
 
-typedef struct {
-  fca_level_t fail_on; /* FCA_LEVEL_IGNORE = never */
-  uint64_t require_tagged;
-} fca_model_policy_t;
-
-typedef struct {
-  bool fail;               /* the run fails (exit status 1) */
-  size_t failing;          /* new findings at or above fail_on */
-  size_t known;            /* findings marked baseline */
-  bool too_few_tagged;     /* fewer tagged pages than require_tagged */
-  size_t by_level[4];      /* distinct findings per level */
-  uint64_t occurrences[4]; /* counts per level */
-  /* Findings that fail their checklist item (warning or error) without failing the run (below
-   * --fail-on, or known from the baseline), per level, and the pages they are on. */
-  size_t standing[4];
-  size_t standing_pages;
-  size_t failing_pages; /* pages the findings that fail the run are on */
-} fca_model_verdict_t;
+/* The policy and the verdict are the checklist's (fcaudit/checklist.h). */
+typedef fca_policy_t fca_model_policy_t;
+typedef fca_verdict_t fca_model_verdict_t;
 
 typedef struct fca_model {
   char *run;      /* the run id this model holds (NULL until the first event) */
@@ -111,11 +91,11 @@ typedef struct fca_model {
   size_t nfindings, cap_findings;
   fca_model_note_t *notes;
   size_t nnotes, cap_notes;
-  json_t *summary;     /* the engine's summary event (keys beyond the fixed ones), or NULL */
-  uint64_t events;     /* events taken */
-  uint64_t other_runs; /* events of other runs, skipped */
-  uint64_t dropped;    /* events past the bounds */
-  uint64_t bad_lines;  /* offline: lines that were not JSON objects */
+  fca_summary_t *summary;      /* the engine's summary (runs merged in a fleet), or NULL */
+  uint64_t events;             /* events taken */
+  uint64_t other_runs;         /* events of other runs, skipped */
+  uint64_t dropped;            /* events past the bounds */
+  uint64_t bad_lines;          /* offline: lines that were not JSON objects */
   bool ignore[FCA_RULE_COUNT]; /* rules whose findings are dropped (offline --rule X=ignore) */
   fca_model_policy_t policy;
   bool have_baseline;
@@ -163,15 +143,12 @@ void fca_model_verdict(const fca_model_t *m, fca_model_verdict_t *v);
  * malloc'd. */
 char *fca_model_verdict_sentence(const fca_model_t *m);
 /* Sink hook (fca_sink_set_summary_fn): before the engine's summary event is logged, takes it
- * into the model and adds the verdict ("verdict": {result, fail_on, exit_code, sentence}), so
- * the NDJSON summary and `fcaudit tail` say what the reports say. userdata = model. */
-void fca_model_summary_fn(void *model, json_t *summary);
-/* The test-mode coverage of item 4 in one line ("test-mode institutions seen linked: none;
- * missing: ...; API responses: 3 test mode, 0 live"), or NULL when the summary has none. */
+ * into the model and sets its verdict (result, fail_on, exit_code, sentence), so the NDJSON
+ * summary and `fcaudit tail` say what the reports say. userdata = model. */
+void fca_model_summary_fn(void *model, fca_summary_t *summary);
+/* The test-mode coverage of item 4 in one line (fca_test_mode_line), or NULL when the summary
+ * has none. */
 char *fca_model_test_mode_line(const fca_model_t *m);
-/* The same line from a test_mode object ({"institutions": {NAME: bool}, "test_mode_responses",
- * "live_mode_responses"}): the dashboard builds one from the live counters before the summary. */
-char *fca_model_test_mode_line_of(const json_t *test_mode);
 /* 0 or 1: the run's part of the exit status. */
 int fca_model_exit_code(const fca_model_t *m);
 

@@ -81,11 +81,10 @@ int fca_sink_flush(fca_sink_t *sink);
  * threads at once and must not emit into this sink. Returns 0, or -1 when the table is full. */
 int fca_sink_subscribe(fca_sink_t *sink, fca_event_fn fn, void *userdata);
 
-/* Registers fn to complete the summary event before it is logged and passed on: fn gets a copy
- * of the summary object it may add keys to (the run model adds its verdict). Set it before
- * the summary can be emitted; one hook per sink (NULL removes it). */
-struct json_t;
-typedef void (*fca_sink_summary_fn)(void *userdata, struct json_t *summary);
+/* Registers fn to complete the summary event before it is logged and passed on: fn gets the
+ * sink's copy of the summary (fcaudit/checklist.h) and may complete it (the run model sets its
+ * verdict). Set it before the summary can be emitted; one hook per sink (NULL removes it). */
+typedef void (*fca_sink_summary_fn)(void *userdata, struct fca_summary *summary);
 void fca_sink_set_summary_fn(fca_sink_t *sink, fca_sink_summary_fn fn, void *userdata);
 
 const char *fca_sink_run_id(const fca_sink_t *sink);

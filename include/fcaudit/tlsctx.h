@@ -8,7 +8,6 @@
 #define FCAUDIT_TLSCTX_H
 
 #include "fcaudit/ca.h"
-#include "fcaudit/certcache.h"
 
 #include <openssl/types.h>
 #include <stdbool.h>
@@ -16,6 +15,18 @@
 #include <stdint.h>
 
 /* Number of host:port sessions each upstream context keeps for resumption. */
+/* The minted-certificate cache behind a server context (src/tls/certcache.h), in figures. */
+typedef struct {
+  uint64_t hits;      /* lookups served from the cache */
+  uint64_t misses;    /* lookups that had to mint (absent or expiring) */
+  uint64_t evictions; /* entries dropped to stay within capacity */
+  uint64_t mints;     /* leaves minted (successful) */
+  uint64_t renewals;  /* misses caused by an entry close to expiry */
+  uint64_t failures;  /* mints or context builds that failed */
+  size_t entries;     /* current number of entries */
+  size_t capacity;
+} fca_certcache_stats_t;
+
 #ifndef FCA_TLS_CLIENT_SESSIONS
 #define FCA_TLS_CLIENT_SESSIONS 256
 #endif

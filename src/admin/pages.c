@@ -60,7 +60,7 @@ static void serve_metrics_json(fca_admin_t *a, struct evhttp_request *req) {
 }
 
 /* Before the run's summary, item 4's test-mode coverage comes from the live counters, in the
- * words of the summary (fca_model_test_mode_line_of), so the dashboard shows it all along. */
+ * words of the summary (fca_test_mode_line), so the dashboard shows it all along. */
 static void live_test_mode(fca_admin_t *a, json_t *doc) {
   json_t *sum = json_object_get(doc, "summary");
   if (!json_is_object(sum) || json_object_get(sum, "test_mode_coverage") || !a->opts.metrics)
@@ -68,17 +68,16 @@ static void live_test_mode(fca_admin_t *a, json_t *doc) {
   fca_metrics_t m = {0};
   a->opts.metrics(a->opts.metrics_ud, &m);
   if (!m.test_mode_judged) return;
-  json_t *inst = json_object();
+  fca_test_mode_t tm = {
+      .present = true, .test_mode_responses = m.api_test, .live_mode_responses = m.api_live};
   for (int i = 0; i < 4; i++)
     if (m.test_institution_names[i])
-      json_object_set_new(inst, m.test_institution_names[i],
-                          json_boolean(m.test_institutions & (1u << i)));
-  json_t *tm = json_pack("{s:o,s:I,s:I}", "institutions", inst, "test_mode_responses",
-                         (json_int_t)m.api_test, "live_mode_responses", (json_int_t)m.api_live);
-  char *line = fca_model_test_mode_line_of(tm);
-  if (line) json_object_set_new(sum, "test_mode_coverage", json_string(line));
+      fca_test_mode_add_institution(&tm, m.test_institution_names[i],
+                                    m.test_institutions & (1u << i));
+  char *line = fca_test_mode_line(&tm);
+  json_object_set_new(sum, "test_mode_coverage", json_string(line));
   free(line);
-  json_decref(tm);
+  for (size_t i = 0; i < tm.ninstitutions; i++) free(tm.institutions[i]);
 }
 
 char *fca_admin_report_text(fca_admin_t *a) {

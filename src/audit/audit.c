@@ -622,12 +622,11 @@ void fca_audit_finish(fca_audit_t *a) {
   a->finished = true;
   fca_correlate_pending(a, true);
   fca_jsfetch_settle(a, fca_now_ms(), true);
-  json_t *s = fca_summary_build(a);
+  fca_summary_t *s = fca_summary_build(a);
   fca_event_t ev = {.type = FCA_EV_SUMMARY, .summary = s, .count = 1};
-  const char *w = json_string_value(json_object_get(s, "warning"));
-  ev.message = w ? w : "end of run";
+  ev.message = s->warning ? s->warning : "end of run";
   fca_audit_emit(a, &ev);
-  json_decref(s);
+  fca_summary_free(s);
   pthread_mutex_unlock(&a->mu);
 }
 

@@ -5,10 +5,10 @@
 #ifndef FCAUDIT_ENGINE_H
 #define FCAUDIT_ENGINE_H
 
+#include "csp.h"
 #include "decode.h"
 #include "dedup.h"
 #include "detect.h"
-#include "csp.h"
 #include "fcaudit/audit.h"
 #include "fcaudit/checklist.h"
 #include "fcaudit/ruleset.h"
@@ -48,8 +48,7 @@ typedef struct fca_card {
   bool top_level;
   fca_tag_kind_t tagged_by;
   fca_confidence_t confidence;
-  fca_item_status_t state[FCA_CHECKLIST_ITEMS + 1]; /* items 1..4 */
-  char *why[5];
+  fca_item_result_t items[FCA_CHECKLIST_ITEMS + 1]; /* 1..4: decided by the rules (checklist.h) */
   uint64_t count[FCA_RULE_COUNT]; /* findings on this page by rule (dedup included) */
   fca_level_t level[FCA_RULE_COUNT];
   unsigned fc_kinds; /* bit 0 fc-method, 1 linked-accounts-inner, 2 api */
@@ -149,8 +148,8 @@ struct fca_audit_exchange {
   char *base; /* DOC: resolved <base href> */
   bool ended;
   /* DOC, CSP: only pages with a policy pay for any of this */
-  bool csp_any;  /* the page has a CSP header (enforced or report-only) or an enforced meta */
-  bool in_body;  /* a tag that starts the body was seen: a later <meta> CSP is ignored */
+  bool csp_any; /* the page has a CSP header (enforced or report-only) or an enforced meta */
+  bool in_body; /* a tag that starts the body was seen: a later <meta> CSP is ignored */
   struct fca_csp_inline *inl; /* the inline script being read, when a CSP could block it */
 };
 
@@ -231,8 +230,8 @@ void fca_keymemo_forget(fca_audit_t *a, const char *client_id, const char *url);
 void fca_keymemo_apply(fca_audit_t *a, const char *client_id, const char *url, fca_page_t *p);
 void fca_keymemo_free(fca_audit_t *a);
 
-/* summary.c: the end-of-run summary object (jansson json_t*). */
-void *fca_summary_build(fca_audit_t *a);
+/* summary.c: the end-of-run summary (caller frees with fca_summary_free). */
+fca_summary_t *fca_summary_build(fca_audit_t *a);
 fca_card_t *fca_card_new(fca_audit_t *a, const fca_page_t *p);
 void fca_card_free(fca_card_t *c);
 

@@ -58,19 +58,13 @@ static uint64_t hash_ev(const fca_page_ev_t *e, const char *name) {
 static void item_fail(fca_page_t *p, int item, const fca_rule_info_t *info, const char *msg) {
   fca_card_t *c = p->card;
   if (!c || item < 1 || item > 4) return;
-  if (c->state[item] != FCA_ITEM_FAIL) {
-    c->state[item] = FCA_ITEM_FAIL;
-    free(c->why[item]);
-    c->why[item] = fca_xasprintf("%s: %s", info->id, msg);
-  }
+  fca_item_fail_by(&c->items[item], info->id, msg);
 }
 
 void fca_rules_item_pass(fca_page_t *p, int item, const char *why) {
   fca_card_t *c = p->card;
-  if (!c || item < 1 || item > 4 || c->state[item] != FCA_ITEM_NA) return;
-  c->state[item] = FCA_ITEM_PASS;
-  free(c->why[item]);
-  c->why[item] = fca_xstrdup(why);
+  if (!c || item < 1 || item > 4) return;
+  fca_item_pass_by(&c->items[item], why);
 }
 
 /* The CSP sandbox tokens a fix keeps: the policy's own, plus the four the flow needs. */
@@ -111,8 +105,12 @@ void fca_rules_fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const cha
 void fca_rules_fire_fix(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *msg_value,
                         const fca_page_ev_t *evd, const char *source, const char *name,
                         const char *fix, const char *csp_directive) {
-  fca_rules_finding_t f = {.msg_value = msg_value, .fix = fix, .csp_directive = csp_directive,
-                           .ev = evd, .source = source, .name = name};
+  fca_rules_finding_t f = {.msg_value = msg_value,
+                           .fix = fix,
+                           .csp_directive = csp_directive,
+                           .ev = evd,
+                           .source = source,
+                           .name = name};
   fca_rules_fire_finding(a, p, rule, &f);
 }
 

@@ -1,7 +1,12 @@
-/* items: the checklist items' titles and the names of an item's states (fcaudit/checklist.h). */
+/* items: the checklist items' titles, the names of an item's states, and how an item's state on
+ * a page is decided and said (fcaudit/checklist.h): by the engine while it judges the page, by
+ * the rules' scope when nothing decided it, and last by the page's findings. */
 #include "fcaudit/checklist.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "fcaudit/util.h"
 
 const char *fca_item_status_name(fca_item_status_t s) {
   switch (s) {
@@ -31,5 +36,86 @@ const char *fca_item_title(int item) {
   case 3: return "Sandbox lets the popup escape";
   case 4: return "Tested in test mode first";
   default: return "Beyond the checklist";
+  }
+}
+
+static void set_owned(fca_item_result_t *r, fca_item_status_t status, char *why) {
+  free(r->why);
+  r->status = status;
+  r->why = why;
+}
+
+void fca_item_set(fca_item_result_t *r, fca_item_status_t status, const char *why) {
+  set_owned(r, status, why ? fca_xstrdup(why) : NULL);
+}
+
+void fca_item_clear(fca_item_result_t *r) { set_owned(r, FCA_ITEM_NA, NULL); }
+
+void fca_item_fail_by(fca_item_result_t *r, const char *rule_id, const char *message) {
+  if (r->status == FCA_ITEM_FAIL) return; /* the first failing finding keeps the words */
+  set_owned(r, FCA_ITEM_FAIL, fca_xasprintf("%s: %s", rule_id, message ? message : ""));
+}
+
+void fca_item_pass_by(fca_item_result_t *r, const char *why) {
+  if (r->status == FCA_ITEM_NA) fca_item_set(r, FCA_ITEM_PASS, why);
+}
+
+const char *fca_item_undecided_why(int item, bool top_level) {
+  switch (item) {
+  case 1: return top_level ? "not evaluated" : "top-level page not known";
+  case 2:
+    return top_level ? "referrer policy not judged (opaque origin: see item 3)"
+                     : "framed page: the referrer policy is judged on the top-level page";
+  case 3:
+    return top_level ? "not framed, no CSP sandbox"
+                     : "iframe not seen in a parent's HTML (created by script?): sandbox unknown";
+  default: return FCA_ITEM4_NO_KEY;
+  }
+}
+
+void fca_item_nothing_found(fca_item_result_t *r, int item, bool top_level) {
+  switch (item) {
+  case 1:
+    fca_item_set(r, FCA_ITEM_PASS,
+                 top_level ? "no Cross-Origin-Opener-Policy finding"
+                           : "no Cross-Origin-Opener-Policy finding on its top-level page");
+    break;
+  case 2:
+    if (top_level)
+      fca_item_set(r, FCA_ITEM_PASS, "no referrer policy finding");
+    else
+      fca_item_set(r, FCA_ITEM_NA, fca_item_undecided_why(2, false));
+    break;
+  case 3:
+    if (top_level)
+      fca_item_set(r, FCA_ITEM_NA, fca_item_undecided_why(3, true));
+    else
+      fca_item_set(r, FCA_ITEM_PASS, "no sandbox finding");
+    break;
+  default: fca_item_set(r, FCA_ITEM_NA, FCA_ITEM4_NO_KEY); break;
+  }
+}
+
+int fca_item_status_rank(fca_item_status_t s) {
+  return s == FCA_ITEM_FAIL ? 2 : s == FCA_ITEM_PASS ? 1 : 0;
+}
+
+void fca_item_apply_findings(fca_item_result_t *r, size_t nfail, const char *worst_rule,
+                             const char *worst_message, size_t ninfo) {
+  if (nfail) {
+    /* A failing item says its sentence once: the worst finding's rule and message; the
+     * findings themselves are listed beside it by each output. */
+    char *why = fca_xasprintf("%s: %s", worst_rule, worst_message ? worst_message : "");
+    if (nfail > 1) {
+      char *more =
+          fca_xasprintf("%s (and %zu more finding%s)", why, nfail - 1, nfail == 2 ? "" : "s");
+      free(why);
+      why = more;
+    }
+    set_owned(r, FCA_ITEM_FAIL, why);
+  } else if (ninfo) {
+    set_owned(r, r->status,
+              fca_xasprintf("%s (%zu info finding%s)", r->why ? r->why : "", ninfo,
+                            ninfo == 1 ? "" : "s"));
   }
 }

@@ -187,18 +187,6 @@ static json_t *evidence_json(const fca_event_evidence_t *e) {
   return o;
 }
 
-/* Keys whose meaning is fixed for every type; a summary may not reuse them. */
-static bool fixed_key(const char *k) {
-  static const char *const keys[] = {"schema", "run",      "ts",      "type", "rule",
-                                     "level",  "item",     "message", "fix",  "doc",
-                                     "page",   "evidence", "client",  "note", "count",
-                                     "fix_stack"};
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-    if (strcmp(k, keys[i]) == 0) return true;
-  }
-  return false;
-}
-
 json_t *fca_event_to_json(const fca_event_t *ev, const char *run_id) {
   if (!ev) return NULL;
   json_t *o = json_object();
@@ -211,14 +199,9 @@ json_t *fca_event_to_json(const fca_event_t *ev, const char *run_id) {
 
   bool is_violation = ev->type == FCA_EV_VIOLATION;
   if (ev->type == FCA_EV_SUMMARY) {
-    json_t *sum = (json_t *)ev->summary;
-    const char *key;
-    json_t *val;
-    if (json_is_object(sum)) {
-      json_object_foreach(sum, key, val) {
-        if (!fixed_key(key)) json_object_set(o, key, val);
-      }
-    }
+    json_t *sum = fca_summary_to_json(ev->summary);
+    if (sum) json_object_update(o, sum);
+    json_decref(sum);
     return o;
   }
   if (is_violation) {

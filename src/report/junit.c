@@ -130,7 +130,7 @@ int fca_junit_write(fca_model_t *m, FILE *f) {
     fputs("      <property name=\"run\" value=\"", f), fca_markup_escape(f, m->run),
         fputs("\"/>\n", f);
   fprintf(f, "      <property name=\"fail_on\" value=\"%s\"/>\n",
-          m->policy.fail_on == FCA_LEVEL_IGNORE ? "never" : fca_level_name(m->policy.fail_on));
+          fca_policy_fail_on_name(&m->policy));
   char *sentence = fca_model_verdict_sentence(m);
   fputs("      <property name=\"verdict\" value=\"", f);
   fca_markup_escape(f, sentence);

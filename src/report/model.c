@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,7 +82,7 @@ void fca_model_free(fca_model_t *m) {
   for (size_t i = 0; i < m->nnotes; i++)
     free(m->notes[i].kind), free(m->notes[i].message), free(m->notes[i].url);
   free(m->pages), free(m->findings), free(m->notes);
-  json_decref(m->summary);
+  fca_summary_free(m->summary);
   free(m->run), free(m->want_run), free(m->first_ts), free(m->last_ts), free(m->baseline_path);
   pthread_mutex_destroy(&m->lock);
   free(m);
@@ -267,28 +266,20 @@ static void add_note(fca_model_t *m, const json_t *ev, const char *ts) {
   n->count = cnt;
 }
 
-static void add_summary(fca_model_t *m, const json_t *ev) {
-  json_t *s = json_deep_copy(ev);
-  static const char *const fixed[] = {"schema", "run", "ts", "type"};
-  for (size_t i = 0; i < 4; i++) json_object_del(s, fixed[i]);
+/* Takes the engine's summary (the model's own copy); runs merged in a fleet add up
+ * (fca_summary_merge). */
+static void take_summary(fca_model_t *m, fca_summary_t *s) {
   if (m->fleet && m->summary) {
-    /* Runs merged: counts add up, lists join, the rest stays as the first run said. */
-    const char *k;
-    json_t *v;
-    json_object_foreach(s, k, v) {
-      json_t *old = json_object_get(m->summary, k);
-      if (json_is_integer(old) && json_is_integer(v))
-        json_integer_set(old, json_integer_value(old) + json_integer_value(v));
-      else if (json_is_array(old) && json_is_array(v))
-        json_array_extend(old, v);
-      else if (!old)
-        json_object_set(m->summary, k, v);
-    }
-    json_decref(s);
+    fca_summary_merge(m->summary, s);
+    fca_summary_free(s);
     return;
   }
-  json_decref(m->summary);
+  fca_summary_free(m->summary);
   m->summary = s;
+}
+
+static void add_summary(fca_model_t *m, const json_t *ev) {
+  take_summary(m, fca_summary_from_json(ev));
 }
 
 int fca_model_add_json(fca_model_t *m, json_t *ev) {
@@ -516,120 +507,42 @@ int fca_model_apply_baseline(fca_model_t *m, const char *path, char *err, size_t
 }
 
 bool fca_model_finding_fails(const fca_model_t *m, const fca_model_finding_t *f) {
-  return !f->baseline && m->policy.fail_on != FCA_LEVEL_IGNORE && f->level >= m->policy.fail_on;
+  return fca_policy_fails(&m->policy, f->level, f->baseline);
 }
 
 void fca_model_verdict(const fca_model_t *m, fca_model_verdict_t *v) {
-  memset(v, 0, sizeof *v);
-  bool *standing = fca_xcalloc(m->npages + 1, sizeof *standing);
-  bool *failing = fca_xcalloc(m->npages + 1, sizeof *failing);
+  fca_verdict_finding_t *fs = fca_xcalloc(m->nfindings + 1, sizeof *fs);
   for (size_t i = 0; i < m->nfindings; i++) {
     const fca_model_finding_t *f = &m->findings[i];
-    v->by_level[f->level]++;
-    v->occurrences[f->level] += f->count;
-    if (f->baseline) v->known++;
-    if (fca_model_finding_fails(m, f)) {
-      v->failing++;
-      if (f->page < m->npages && !failing[f->page]) failing[f->page] = true, v->failing_pages++;
-    } else if (f->level >= FCA_LEVEL_WARNING && f->item >= 1 && f->item <= 4) {
-      v->standing[f->level]++;
-      if (f->page < m->npages && !standing[f->page]) standing[f->page] = true, v->standing_pages++;
-    }
+    fs[i] = (fca_verdict_finding_t){f->level, f->item, f->page, f->count, f->baseline};
   }
-  free(standing);
-  free(failing);
-  v->too_few_tagged = m->npages < m->policy.require_tagged;
-  v->fail = v->failing > 0 || v->too_few_tagged;
-}
-
-static const char *plural(size_t n, const char *one, const char *many) {
-  return n == 1 ? one : many;
-}
-
-/* Appends to a fixed buffer; text past its end is cut. */
-static void add(char *buf, size_t cap, size_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void add(char *buf, size_t cap, size_t *n, const char *fmt, ...) {
-  if (*n >= cap) return;
-  va_list ap;
-  va_start(ap, fmt);
-  int r = vsnprintf(buf + *n, cap - *n, fmt, ap);
-  va_end(ap);
-  if (r > 0) *n += (size_t)r;
+  fca_verdict_decide(&m->policy, fs, m->nfindings, m->npages, v);
+  free(fs);
 }
 
 char *fca_model_verdict_sentence(const fca_model_t *m) {
   fca_model_verdict_t v;
   fca_model_verdict(m, &v);
-  const char *lvl =
-      m->policy.fail_on == FCA_LEVEL_IGNORE ? "never" : fca_level_name(m->policy.fail_on);
-  char b[1024];
-  size_t n = 0, c = sizeof b;
-  add(b, c, &n, "%s at --fail-on %s", v.fail ? "fail" : "pass", lvl);
-  const char *sep = ": ";
-  if (v.failing) {
-    add(b, c, &n, "%s%zu new %s at or above %s on %zu %s", sep, v.failing,
-        plural(v.failing, "finding", "findings"), lvl, v.failing_pages,
-        plural(v.failing_pages, "page", "pages"));
-    sep = "; ";
-  }
-  if (v.too_few_tagged)
-    add(b, c, &n, "%s%zu tagged %s, fewer than --require-tagged %llu", sep, m->npages,
-        plural(m->npages, "page", "pages"), (unsigned long long)m->policy.require_tagged);
-  size_t se = v.standing[FCA_LEVEL_ERROR], sw = v.standing[FCA_LEVEL_WARNING];
-  if (se + sw) {
-    add(b, c, &n, "; %s", v.failing ? "also " : "");
-    if (se) add(b, c, &n, "%zu %s", se, plural(se, "error", "errors"));
-    if (se && sw) add(b, c, &n, " and ");
-    if (sw) add(b, c, &n, "%zu %s", sw, plural(sw, "warning", "warnings"));
-    add(b, c, &n, " on %zu %s %s", v.standing_pages, plural(v.standing_pages, "page", "pages"),
-        se + sw == 1 ? "fails its checklist item" : "fail their checklist item");
-  } else if (!v.failing && m->npages) {
-    add(b, c, &n, "; no page fails a checklist item");
-  }
-  if (m->npages == 0) add(b, c, &n, "; no page loaded Stripe.js, so nothing was audited");
-  return fca_xstrdup(b);
+  return fca_verdict_sentence(&m->policy, &v);
 }
 
-void fca_model_summary_fn(void *model, json_t *summary) {
+void fca_model_summary_fn(void *model, fca_summary_t *summary) {
   fca_model_t *m = model;
-  if (!json_is_object(summary)) return;
+  if (!summary) return;
   pthread_mutex_lock(&m->lock);
-  add_summary(m, summary);
+  take_summary(m, fca_summary_copy(summary));
   fca_model_finalize(m);
   fca_model_verdict_t v;
   fca_model_verdict(m, &v);
-  char *sentence = fca_model_verdict_sentence(m);
-  const char *lvl =
-      m->policy.fail_on == FCA_LEVEL_IGNORE ? "never" : fca_level_name(m->policy.fail_on);
-  json_object_set_new(summary, "verdict",
-                      json_pack("{s:s,s:s,s:i,s:s}", "result", v.fail ? "fail" : "pass", "fail_on",
-                                lvl, "exit_code", v.fail ? 1 : 0, "sentence", sentence));
+  char *sentence = fca_verdict_sentence(&m->policy, &v);
+  fca_summary_set_verdict(summary, v.fail, fca_policy_fail_on_name(&m->policy), v.fail ? 1 : 0,
+                          sentence);
   free(sentence);
   pthread_mutex_unlock(&m->lock);
 }
 
 char *fca_model_test_mode_line(const fca_model_t *m) {
-  return fca_model_test_mode_line_of(json_object_get(m->summary, "test_mode"));
-}
-
-char *fca_model_test_mode_line_of(const json_t *tm) {
-  if (!json_is_object(tm)) return NULL;
-  char seen[512] = "", missing[512] = "";
-  const char *k;
-  json_t *val;
-  json_object_foreach(json_object_get(tm, "institutions"), k, val) {
-    char *dst = json_is_true(val) ? seen : missing;
-    size_t l = strlen(dst);
-    snprintf(dst + l, sizeof seen - l, "%s%s", l ? ", " : "", k);
-  }
-  const json_t *t = json_object_get(tm, "test_mode_responses");
-  const json_t *l = json_object_get(tm, "live_mode_responses");
-  return fca_xasprintf("test-mode institutions seen linked: %s; missing: %s; Stripe API "
-                       "responses: %lld in test mode, %lld live",
-                       *seen ? seen : "none", *missing ? missing : "none",
-                       (long long)(json_is_integer(t) ? json_integer_value(t) : 0),
-                       (long long)(json_is_integer(l) ? json_integer_value(l) : 0));
+  return m->summary ? fca_test_mode_line(&m->summary->test_mode) : NULL;
 }
 
 int fca_model_exit_code(const fca_model_t *m) {
@@ -639,6 +552,5 @@ int fca_model_exit_code(const fca_model_t *m) {
 }
 
 int64_t fca_model_pages_seen(const fca_model_t *m) {
-  const json_t *s = json_object_get(m->summary, "pages_seen");
-  return json_is_integer(s) ? (int64_t)json_integer_value(s) : -1;
+  return m->summary ? m->summary->pages_seen : -1;
 }

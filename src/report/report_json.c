@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fcaudit/eventjson.h"
 #include "fcaudit/ruleset.h"
 
 static void set_str(json_t *o, const char *k, const char *v) {
@@ -85,8 +86,7 @@ json_t *fca_report_json(fca_model_t *m) {
 
   json_t *verdict = json_object();
   set_str(verdict, "result", v.fail ? "fail" : "pass");
-  set_str(verdict, "fail_on",
-          m->policy.fail_on == FCA_LEVEL_IGNORE ? "never" : fca_level_name(m->policy.fail_on));
+  set_str(verdict, "fail_on", fca_policy_fail_on_name(&m->policy));
   json_object_set_new(verdict, "require_tagged",
                       json_integer((json_int_t)m->policy.require_tagged));
   json_object_set_new(verdict, "failing_findings", json_integer((json_int_t)v.failing));
@@ -142,7 +142,8 @@ json_t *fca_report_json(fca_model_t *m) {
   json_object_set_new(sum, "by_rule", by_rule);
   json_object_set_new(sum, "notes", json_integer((json_int_t)m->nnotes));
   if (m->npages == 0) set_str(sum, "warning", "no page loaded Stripe.js, so nothing was audited");
-  json_t *tm = json_object_get(m->summary, "test_mode");
+  json_t *engine = fca_summary_to_json(m->summary);
+  json_t *tm = json_object_get(engine, "test_mode");
   if (tm) json_object_set(sum, "test_mode", tm);
   char *coverage = fca_model_test_mode_line(m);
   set_str(sum, "test_mode_coverage", coverage);
@@ -196,6 +197,6 @@ json_t *fca_report_json(fca_model_t *m) {
     json_array_append_new(notes, o);
   }
   json_object_set_new(r, "notes", notes);
-  if (m->summary) json_object_set(r, "engine_summary", m->summary);
+  if (engine) json_object_set_new(r, "engine_summary", engine);
   return r;
 }

@@ -3,102 +3,40 @@
  * when the engine judged the page for it (by the rules' scope: COOP and referrer on top-level
  * pages, COOP-4 and sandbox on framed ones) and is n/a when nothing applies. When the engine's
  * summary carries its own scorecard for a page, its word is final (it saw what the events do
- * not say, e.g. whether a top-level page had a CSP sandbox). */
+ * not say, e.g. whether a top-level page had a CSP sandbox). The decisions and their words are
+ * the checklist's (fcaudit/checklist.h); this file applies them to the run model. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fcaudit/model.h"
 #include "fcaudit/util.h"
 
-static void set_item(fca_item_result_t *r, fca_item_status_t s, char *why) {
-  free(r->why);
-  r->status = s;
-  r->why = why;
-}
-
-/* Before the engine's summary says more (live, or a log cut short), an item without a finding
- * reads in the engine's words for "nothing found". */
-static void default_item(const fca_model_page_t *p, int item, fca_item_result_t *r) {
-  switch (item) {
-  case 1:
-    set_item(r, FCA_ITEM_PASS,
-             fca_xstrdup(p->top_level ? "no Cross-Origin-Opener-Policy finding"
-                                      : "no Cross-Origin-Opener-Policy finding on its top-level "
-                                        "page"));
-    break;
-  case 2:
-    if (p->top_level)
-      set_item(r, FCA_ITEM_PASS, fca_xstrdup("no referrer policy finding"));
-    else
-      set_item(r, FCA_ITEM_NA,
-               fca_xstrdup("framed page: the referrer policy is judged on the top-level page"));
-    break;
-  case 3:
-    if (p->top_level)
-      set_item(r, FCA_ITEM_NA, fca_xstrdup("not framed, no CSP sandbox"));
-    else
-      set_item(r, FCA_ITEM_PASS, fca_xstrdup("no sandbox finding"));
-    break;
-  default: set_item(r, FCA_ITEM_NA, fca_xstrdup(FCA_ITEM4_NO_KEY)); break;
-  }
-}
-
-static int status_rank(fca_item_status_t s) {
-  return s == FCA_ITEM_FAIL ? 2 : s == FCA_ITEM_PASS ? 1 : 0;
-}
-
-/* One item of an engine scorecard: {"1": {"status", "why"}} or [{"item": 1, "status", ...}]. */
-static const json_t *engine_item(const json_t *card, int item) {
-  if (json_is_object(card)) {
-    char k[4];
-    snprintf(k, sizeof k, "%d", item);
-    return json_object_get(card, k);
-  }
-  size_t i;
-  const json_t *v;
-  json_array_foreach(card, i, v) {
-    const json_t *it = json_object_get(v, "item");
-    if (json_is_integer(it) && json_integer_value(it) == item) return v;
-  }
-  return NULL;
-}
-
-/* Applies the engine's scorecards (summary "pages": [{url, top_level, scorecard}]); several
- * documents of one page combine to the worst result. */
+/* Applies the engine's scorecards (its summary's pages); several documents of one page combine
+ * to the worst result. */
 static void apply_engine(fca_model_t *m, bool *touched) {
-  const json_t *pages = json_object_get(m->summary, "pages");
-  if (!json_is_array(pages)) return;
-  size_t i;
-  const json_t *pg;
-  json_array_foreach(pages, i, pg) {
-    const json_t *url = json_object_get(pg, "url");
-    const json_t *card = json_object_get(pg, "scorecard");
-    if (!card) card = json_object_get(pg, "items");
-    if (!json_is_string(url) || !card) continue;
-    char *key = fca_url_without_query(json_string_value(url));
-    bool top = !json_is_false(json_object_get(pg, "top_level"));
+  if (!m->summary) return;
+  for (size_t i = 0; i < m->summary->npages; i++) {
+    const fca_scorecard_t *pg = &m->summary->pages[i];
+    if (!pg->items_said || !pg->url) continue;
+    char *key = fca_url_without_query(pg->url);
     for (size_t k = 0; k < m->npages; k++) {
       fca_model_page_t *p = &m->pages[k];
-      if (p->top_level != top || strcmp(p->key, key) != 0) continue;
+      if (p->top_level != pg->top_level || strcmp(p->key, key) != 0) continue;
       /* The engine's scorecard holds the page's final tag. */
-      const char *tb = json_string_value(json_object_get(pg, "tagged_by"));
-      const char *cf = json_string_value(json_object_get(pg, "confidence"));
+      const char *tb = pg->tagged_by, *cf = pg->confidence;
       if (tb && *tb &&
           fca_model_tag_strength(tb, cf) > fca_model_tag_strength(p->tagged_by, p->confidence)) {
         free(p->tagged_by), free(p->confidence);
         p->tagged_by = fca_xstrdup(tb);
         p->confidence = cf && *cf ? fca_xstrdup(cf) : NULL;
       }
-      for (int item = 1; item <= 4; item++) {
-        const json_t *e = engine_item(card, item);
-        fca_item_status_t st;
-        const json_t *sv = json_is_object(e) ? json_object_get(e, "status") : e;
-        if (!fca_item_status_parse(json_string_value(sv), &st)) continue;
-        const char *why = json_string_value(json_object_get(e, "why"));
-        if (!why) why = json_string_value(json_object_get(e, "reason"));
+      for (int item = 1; item <= FCA_CHECKLIST_ITEMS; item++) {
+        if (!(pg->items_said & (1u << item))) continue;
+        const fca_item_result_t *e = &pg->items[item];
         bool first = !touched[k * 5 + item];
-        if (first || status_rank(st) > status_rank(p->items[item].status)) {
-          set_item(&p->items[item], st, fca_xstrdup(why ? why : p->items[item].why));
+        if (first ||
+            fca_item_status_rank(e->status) > fca_item_status_rank(p->items[item].status)) {
+          fca_item_set(&p->items[item], e->status, e->why ? e->why : p->items[item].why);
           touched[k * 5 + item] = true;
         }
       }
@@ -110,43 +48,28 @@ static void apply_engine(fca_model_t *m, bool *touched) {
 void fca_model_finalize(fca_model_t *m) {
   bool *touched = fca_xcalloc(m->npages * 5 + 1, sizeof *touched);
   for (size_t k = 0; k < m->npages; k++)
-    for (int item = 1; item <= 4; item++)
-      default_item(&m->pages[k], item, &m->pages[k].items[item]);
+    for (int item = 1; item <= FCA_CHECKLIST_ITEMS; item++)
+      fca_item_nothing_found(&m->pages[k].items[item], item, m->pages[k].top_level);
   apply_engine(m, touched);
   free(touched);
   /* Findings: a warning or error fails its item whatever was said before. */
   for (size_t k = 0; k < m->npages; k++) {
     fca_model_page_t *p = &m->pages[k];
-    for (int item = 1; item <= 4; item++) {
-      const fca_model_finding_t *first = NULL;
+    for (int item = 1; item <= FCA_CHECKLIST_ITEMS; item++) {
+      const fca_model_finding_t *worst = NULL;
       size_t nfail = 0, ninfo = 0;
       for (size_t i = 0; i < m->nfindings; i++) {
         const fca_model_finding_t *f = &m->findings[i];
         if (f->page != k || f->item != item) continue;
         if (f->level >= FCA_LEVEL_WARNING) {
-          if (!first || f->level > first->level) first = f;
+          if (!worst || f->level > worst->level) worst = f;
           nfail++;
         } else {
           ninfo++;
         }
       }
-      /* A failing item says its sentence once: the worst finding's rule and message; the
-       * findings themselves are listed beside it by each output. */
-      if (nfail) {
-        char *why = fca_xasprintf("%s: %s", first->rule, first->message ? first->message : "");
-        if (nfail > 1) {
-          char *more =
-              fca_xasprintf("%s (and %zu more finding%s)", why, nfail - 1, nfail == 2 ? "" : "s");
-          free(why);
-          why = more;
-        }
-        set_item(&p->items[item], FCA_ITEM_FAIL, why);
-      } else if (ninfo) {
-        char *why =
-            fca_xasprintf("%s (%zu info finding%s)", p->items[item].why ? p->items[item].why : "",
-                          ninfo, ninfo == 1 ? "" : "s");
-        set_item(&p->items[item], p->items[item].status, why);
-      }
+      fca_item_apply_findings(&p->items[item], nfail, worst ? worst->rule : NULL,
+                              worst ? worst->message : NULL, ninfo);
     }
   }
 }

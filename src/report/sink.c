@@ -9,8 +9,6 @@
 #include "fcaudit/redact.h"
 #include "fcaudit/util.h"
 
-#include <jansson.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -256,24 +254,12 @@ static char *redact(const char *text, size_t n, bool strip_query, size_t *out_le
   return text ? fca_redact_text(text, n, strip_query, out_len) : NULL;
 }
 
-/* Every "url" string inside a summary object is redacted. */
-static void redact_urls(json_t *j, bool strip_query) {
-  if (json_is_array(j)) {
-    size_t i;
-    json_t *v;
-    json_array_foreach(j, i, v) redact_urls(v, strip_query);
-  } else if (json_is_object(j)) {
-    const char *k;
-    json_t *v;
-    json_object_foreach(j, k, v) {
-      if (strcmp(k, "url") == 0 && json_is_string(v)) {
-        char *u = redact(json_string_value(v), json_string_length(v), strip_query, NULL);
-        if (u) json_string_set(v, u);
-        free(u);
-      } else {
-        redact_urls(v, strip_query);
-      }
-    }
+/* Every page URL of a summary is redacted. */
+static void redact_urls(fca_summary_t *sum, bool strip_query) {
+  for (size_t i = 0; i < sum->npages; i++) {
+    if (!sum->pages[i].url) continue;
+    char *u = redact(sum->pages[i].url, strlen(sum->pages[i].url), strip_query, NULL);
+    if (u) free(sum->pages[i].url), sum->pages[i].url = u;
   }
 }
 
@@ -281,7 +267,7 @@ void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
   if (!s || !ev) return;
   fca_event_t e = *ev;
   char *page_url = NULL, *ev_url = NULL;
-  json_t *summary = NULL;
+  fca_summary_t *summary = NULL;
   if (e.ts_ms == 0) e.ts_ms = fca_now_ms();
   /* URL passwords never leave the sink; with --redact-query neither do queries, wherever a URL
    * appears (page and evidence URLs, URLs inside evidence values, the summary). */
@@ -301,7 +287,7 @@ void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
     e.evidence.value = ev_value;
   }
   if (e.summary) {
-    summary = json_deep_copy((const json_t *)e.summary);
+    summary = fca_summary_copy(e.summary);
     redact_urls(summary, sq);
     e.summary = summary;
   }
@@ -328,7 +314,7 @@ void fca_sink_emit(fca_sink_t *s, const fca_event_t *ev) {
   free(page_url);
   free(ev_url);
   free(ev_value);
-  json_decref(summary);
+  fca_summary_free(summary);
 }
 
 void fca_sink_event_fn(void *sink, const fca_event_t *ev) { fca_sink_emit(sink, ev); }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fcaudit/console.h"
+#include "fcaudit/eventjson.h"
 #include "fcaudit/util.h"
 
 static const char *jstr(const json_t *o, const char *k) {
@@ -87,39 +88,32 @@ bool fca_tailfmt_match(const fca_tail_filter_t *flt, const json_t *o) {
   return true;
 }
 
-static json_int_t jint(const json_t *o, const char *k) {
-  const json_t *v = json_object_get(o, k);
-  return json_is_integer(v) ? json_integer_value(v) : -1;
-}
-
-static long long level_count(const json_t *by_level, const char *level) {
-  const json_t *r = json_object_get(json_object_get(by_level, level), "reported");
-  return json_is_integer(r) ? (long long)json_integer_value(r) : 0;
-}
-
 size_t fca_tailfmt_line(const json_t *o, char *buf, size_t n, bool color) {
   fca_event_t ev;
   if (n < 2 || fca_tailfmt_event(o, &ev) < 0) return 0;
   if (ev.type != FCA_EV_SUMMARY) return fca_console_format(buf, n, &ev, color);
-  /* Summary keys come from the engine; show what is there. */
-  const json_t *v = json_object_get(o, "violations");
+  /* The summary read as every output reads it (fca_summary_from_json). */
+  fca_summary_t *sum = fca_summary_from_json(o);
   int len = snprintf(buf, n, "%sSUMMARY%s run %s", color ? "\033[1m" : "", color ? "\033[0m" : "",
                      jstr(o, "run") ? jstr(o, "run") : "?");
-  if (len < 0) return 0;
+  if (len < 0) {
+    fca_summary_free(sum);
+    return 0;
+  }
   size_t l = (size_t)len < n ? (size_t)len : n - 1;
-  if (jint(o, "pages_seen") >= 0 && l < n)
-    l += (size_t)snprintf(buf + l, n - l, "  pages seen %lld", (long long)jint(o, "pages_seen"));
-  if (jint(o, "pages_tagged") >= 0 && l < n)
-    l += (size_t)snprintf(buf + l, n - l, "  tagged %lld", (long long)jint(o, "pages_tagged"));
+  if (sum->pages_seen >= 0 && l < n)
+    l += (size_t)snprintf(buf + l, n - l, "  pages seen %lld", (long long)sum->pages_seen);
+  if (l < n)
+    l += (size_t)snprintf(buf + l, n - l, "  tagged %llu", (unsigned long long)sum->pages_tagged);
   /* docs/events.md: violations.by_level.LEVEL.reported (distinct findings logged). */
-  const json_t *bl = json_object_get(v, "by_level");
-  if (json_is_object(bl) && l < n)
-    l +=
-        (size_t)snprintf(buf + l, n - l, "  errors %lld  warnings %lld  info %lld",
-                         (long long)level_count(bl, "error"), (long long)level_count(bl, "warning"),
-                         (long long)level_count(bl, "info"));
+  const fca_count_t *bl = sum->violations_by_level;
+  if (l < n)
+    l += (size_t)snprintf(buf + l, n - l, "  errors %llu  warnings %llu  info %llu",
+                          (unsigned long long)bl[FCA_LEVEL_ERROR].reported,
+                          (unsigned long long)bl[FCA_LEVEL_WARNING].reported,
+                          (unsigned long long)bl[FCA_LEVEL_INFO].reported);
   /* The run model's verdict, in the words of every other output. */
-  const char *sentence = jstr(json_object_get(o, "verdict"), "sentence");
+  const char *sentence = sum->verdict.sentence;
   if (sentence && l < n) {
     char safe[600];
     size_t k = 0;
@@ -131,6 +125,7 @@ size_t fca_tailfmt_line(const json_t *o, char *buf, size_t n, bool color) {
     safe[k] = '\0';
     l += (size_t)snprintf(buf + l, n - l, "  verdict: %s", safe);
   }
+  fca_summary_free(sum);
   if (l >= n - 1) l = n - 2;
   buf[l++] = '\n';
   buf[l] = '\0';

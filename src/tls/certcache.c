@@ -2,7 +2,7 @@
  * host because SSL_CTX_new plus a certificate costs far more than a lookup; connections switch
  * to it in the client-hello callback. Entries hold the only cache reference to their context;
  * connections that use it hold their own, so evicting never pulls a context from under one. */
-#include "fcaudit/certcache.h"
+#include "certcache.h"
 
 #include "fcaudit/mint.h"
 #include "fcaudit/util.h"

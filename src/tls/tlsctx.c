@@ -4,6 +4,7 @@
  * SSL ex_data, freed by OpenSSL with the SSL, so the proxy never has to track them. */
 #include "fcaudit/tlsctx.h"
 
+#include "certcache.h"
 #include "fcaudit/mint.h"
 #include "fcaudit/util.h"
 #include "lazytrust.h"

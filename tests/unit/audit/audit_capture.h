@@ -6,6 +6,7 @@
 
 #include "fcaudit/audit.h"
 #include "fcaudit/event.h"
+#include "fcaudit/eventjson.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -76,7 +77,7 @@ static __attribute__((unused)) void cap_fn(void *ud, const fca_event_t *e) {
     r->ev_url = cap_dup(e->evidence.url);
     r->ev_offset = e->evidence.offset;
   }
-  if (e->summary) r->summary = json_deep_copy((json_t *)e->summary);
+  if (e->summary) r->summary = fca_summary_to_json(e->summary); /* as the log writes it */
   pthread_mutex_unlock(&c->mu);
 }
 
@@ -164,11 +165,11 @@ typedef struct {
   const char *cenc;         /* Content-Encoding */
   const char *h[XH_MAX][2]; /* more response headers */
   const void *body;
-  size_t body_len; /* 0 with body: strlen */
-  size_t chunk;    /* feed in slices of this size (0 = whole) */
-  bool incomplete; /* end with complete = false */
-  const char *rh[4][2];  /* more request headers */
-  const char *req_body;  /* request body (fed whole before the response head) */
+  size_t body_len;      /* 0 with body: strlen */
+  size_t chunk;         /* feed in slices of this size (0 = whole) */
+  bool incomplete;      /* end with complete = false */
+  const char *rh[4][2]; /* more request headers */
+  const char *req_body; /* request body (fed whole before the response head) */
 } xreq_t;
 
 static __attribute__((unused)) void x_head(fca_audit_exchange_t *x, const xreq_t *r) {
@@ -185,8 +186,8 @@ static __attribute__((unused)) fca_audit_exchange_t *x_begin(fca_audit_t *a, con
   fca_audit_header_t hs[8];
   size_t n = 0;
   for (size_t i = 0; i < 4 && r->rh[i][0]; i++)
-    hs[n++] = (fca_audit_header_t){r->rh[i][0], strlen(r->rh[i][0]), r->rh[i][1],
-                                   strlen(r->rh[i][1])};
+    hs[n++] =
+        (fca_audit_header_t){r->rh[i][0], strlen(r->rh[i][0]), r->rh[i][1], strlen(r->rh[i][1])};
   if (r->dest) hs[n++] = (fca_audit_header_t){"Sec-Fetch-Dest", 14, r->dest, strlen(r->dest)};
   if (r->referer) hs[n++] = (fca_audit_header_t){"Referer", 7, r->referer, strlen(r->referer)};
   if (r->accept) hs[n++] = (fca_audit_header_t){"Accept", 6, r->accept, strlen(r->accept)};

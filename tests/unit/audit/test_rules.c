@@ -98,24 +98,24 @@ Test(rules, the_ruleset_level_decides) {
   fire(p, FCA_RULE_COOP_1, "same-origin");
   cr_assert_eq(cap.n, 0, "an ignored rule produced an event");
   cr_assert_eq(a->occurrences[FCA_RULE_COOP_1][FCA_LEVEL_IGNORE], 0);
-  cr_assert_eq(p->card->state[1], FCA_ITEM_NA);
+  cr_assert_eq(p->card->items[1].status, FCA_ITEM_NA);
   fire(p, FCA_RULE_REF_1, "no-referrer");
   const cap_event_t *e = cap_find(&cap, FCA_EV_VIOLATION, "FC-REF-1");
   cr_assert_not_null(e);
   cr_assert_eq(e->level, FCA_LEVEL_INFO);
-  cr_assert_eq(p->card->state[2], FCA_ITEM_NA, "an info finding does not fail its item");
+  cr_assert_eq(p->card->items[2].status, FCA_ITEM_NA, "an info finding does not fail its item");
   fca_page_unref(p);
 }
 
 Test(rules, an_error_fails_its_item_and_keeps_the_first_reason) {
   fca_page_t *p = announced("https://shop.test/checkout");
   fca_rules_item_pass(p, 1, "looked fine so far");
-  cr_assert_eq(p->card->state[1], FCA_ITEM_PASS);
+  cr_assert_eq(p->card->items[1].status, FCA_ITEM_PASS);
   fire(p, FCA_RULE_COOP_1, "same-origin");
-  cr_assert_eq(p->card->state[1], FCA_ITEM_FAIL);
-  cr_assert(strstr(p->card->why[1], "FC-COOP-1") != NULL, "%s", p->card->why[1]);
+  cr_assert_eq(p->card->items[1].status, FCA_ITEM_FAIL);
+  cr_assert(strstr(p->card->items[1].why, "FC-COOP-1") != NULL, "%s", p->card->items[1].why);
   fca_rules_item_pass(p, 1, "too late");
-  cr_assert_eq(p->card->state[1], FCA_ITEM_FAIL, "a pass undid a failure");
+  cr_assert_eq(p->card->items[1].status, FCA_ITEM_FAIL, "a pass undid a failure");
   cr_assert_eq(p->worst, FCA_LEVEL_ERROR);
   fca_page_unref(p);
 }

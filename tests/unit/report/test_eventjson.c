@@ -176,19 +176,25 @@ Test(eventjson, note_event) {
 }
 
 Test(eventjson, summary_merges_keys) {
-  json_t *sum =
-      json_pack("{s:i, s:{s:i, s:i}, s:[s], s:s, s:i}", "pages", 4, "violations", "error", 2,
-                "warning", 1, "institutions", "Test (OAuth)", "type", "not-me", "count", 99);
-  fca_event_t ev = {.type = FCA_EV_SUMMARY, .ts_ms = TS_EXAMPLE, .summary = sum};
+  fca_summary_t *sum = fca_summary_new();
+  sum->pages_tagged = 4;
+  sum->violations_by_level[FCA_LEVEL_ERROR] = (fca_count_t){2, 3};
+  sum->violations_by_level[FCA_LEVEL_WARNING] = (fca_count_t){1, 1};
+  sum->test_mode.present = true;
+  fca_test_mode_add_institution(&sum->test_mode, "Test (OAuth)", false);
+  fca_event_t ev = {.type = FCA_EV_SUMMARY, .ts_ms = TS_EXAMPLE, .summary = sum, .count = 99};
   json_t *o = roundtrip(&ev);
   cr_assert_str_eq(str(o, "type"), "summary", "fixed keys win over the summary's");
   cr_assert_null(json_object_get(o, "count"), "fixed key names are not copied");
-  cr_assert_eq(json_integer_value(json_object_get(o, "pages")), 4);
-  cr_assert_eq(json_integer_value(json_object_get(json_object_get(o, "violations"), "error")), 2);
-  cr_assert_eq(json_array_size(json_object_get(o, "institutions")), 1);
+  cr_assert_eq(json_integer_value(json_object_get(o, "pages_tagged")), 4);
+  json_t *bl = json_object_get(json_object_get(o, "violations"), "by_level");
+  cr_assert_eq(json_integer_value(json_object_get(json_object_get(bl, "error"), "reported")), 2);
+  cr_assert_eq(json_integer_value(json_object_get(json_object_get(bl, "warning"), "reported")), 1);
+  json_t *tm = json_object_get(o, "test_mode");
+  cr_assert_eq(json_array_size(json_object_get(tm, "missing")), 1);
   json_decref(o);
-  cr_assert_eq(sum->refcount, 1, "the summary is borrowed");
-  json_decref(sum);
+  cr_assert_eq(sum->pages_tagged, 4, "the summary is borrowed");
+  fca_summary_free(sum);
 
   ev.summary = NULL; /* a summary without content is still an event */
   json_decref(roundtrip(&ev));
@@ -385,8 +391,8 @@ Test(eventjson, csp_report_only_findings_are_info) {
   ev.item = 0;
   ev.level = FCA_LEVEL_INFO;
   ev.message = "Report-only (nothing is blocked yet; this breaks once enforced): ...";
-  ev.evidence = (fca_event_evidence_t){"csp", "Content-Security-Policy-Report-Only", pol,
-                                       sizeof pol - 1, -1, NULL};
+  ev.evidence = (fca_event_evidence_t){
+      "csp", "Content-Security-Policy-Report-Only", pol, sizeof pol - 1, -1, NULL};
   json_decref(roundtrip(&ev)); /* valid */
   json_t *schema = load_schema();
   char err[256];

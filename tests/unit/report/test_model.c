@@ -316,11 +316,12 @@ Test(model, summary_event_carries_the_verdict) {
   fca_sink_emit(sink, &ev);
   ev.page = (fca_event_page_t){1, "https://s.test/a", true, "script-request", "medium"};
   fca_sink_emit(sink, &ev);
-  json_t *sum = json_pack("{s:i}", "pages_tagged", 1);
+  fca_summary_t *sum = fca_summary_new();
+  sum->pages_tagged = 1;
   fca_event_t se = {.type = FCA_EV_SUMMARY, .summary = sum};
   fca_sink_emit(sink, &se);
   fca_sink_close(sink);
-  json_decref(sum);
+  fca_summary_free(sum);
   cr_assert_str_eq(m->pages[0].tagged_by, "script-request", "the final tag");
   FILE *f = fopen(path, "r");
   char line[8192], last[8192] = "";

@@ -154,7 +154,8 @@ Test(sink, one_line_per_event_all_types) {
   fca_event_t page = {.type = FCA_EV_PAGE, .has_page = true, .page = v.page};
   fca_event_t pass = {.type = FCA_EV_PASS, .has_page = true, .page = v.page};
   fca_event_t note = {.type = FCA_EV_NOTE, .note = "audit-incomplete", .message = "UTF-16 body"};
-  json_t *sum = json_pack("{s:i}", "pages", 1);
+  fca_summary_t *sum = fca_summary_new();
+  sum->pages_tagged = 1;
   fca_event_t summary = {.type = FCA_EV_SUMMARY, .summary = sum};
   fca_sink_emit(s, &page);
   fca_sink_emit(s, &v);
@@ -176,7 +177,7 @@ Test(sink, one_line_per_event_all_types) {
   cr_assert_str_eq(json_string_value(json_object_get(json_array_get(lines, 1), "ts")),
                    "2026-11-24T10:00:00.123Z");
   json_decref(lines);
-  json_decref(sum);
+  fca_summary_free(sum);
 
   fca_sink_stats_t st;
   fca_sink_stats(s, &st);

@@ -1,6 +1,6 @@
 /* Unit tests for certcache: hits and misses (case-insensitive), LRU eviction order, re-minting
  * near expiry through the clock hook, failures, and the settings of the contexts it builds. */
-#include "fcaudit/certcache.h"
+#include "certcache.h"
 #include "fcaudit/mint.h"
 
 #include <criterion/criterion.h>

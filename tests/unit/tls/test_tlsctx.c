@@ -2,6 +2,7 @@
  * and CONNECT-host fallback, chain and ALPN, resumption. Upstream side: untrusted issuer, host
  * and IP mismatch, extra CA files, insecure mode, session reuse. Plus SNI parsing and the
  * verify-reason and error-queue helpers. */
+#include "certcache.h"
 #include "fcaudit/mint.h"
 #include "fcaudit/tlsctx.h"
 
@@ -126,7 +127,8 @@ Test(tlsctx, server_uses_sni) {
   unsigned int sellen = 0;
   SSL_get0_alpn_selected(c, &sel, &sellen);
   cr_assert_eq(sellen, 8);
-  cr_assert(memcmp(sel, "http/1.1", 8) == 0, "without fca_tls_server_set_http2, only http/1.1 is selected");
+  cr_assert(memcmp(sel, "http/1.1", 8) == 0,
+            "without fca_tls_server_set_http2, only http/1.1 is selected");
   cr_assert_str_eq(fca_tls_server_host(s), "shop.test");
   cr_assert_str_eq(fca_tls_server_connect_host(s), "connect.test");
   cr_assert(fca_tls_server_had_sni(s));

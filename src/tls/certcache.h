@@ -3,10 +3,11 @@
  * re-minted when it comes within FCA_CERTCACHE_RENEW_SECS of its notAfter.
  * NOT thread-safe, by design: each worker owns one (shared caches would contend on locks in
  * every handshake, and a host minted once per worker costs well under a millisecond). */
-#ifndef FCAUDIT_CERTCACHE_H
-#define FCAUDIT_CERTCACHE_H
+#ifndef FCA_TLS_CERTCACHE_H
+#define FCA_TLS_CERTCACHE_H
 
 #include "fcaudit/ca.h"
+#include "fcaudit/tlsctx.h" /* fca_certcache_stats_t */
 
 #include <openssl/types.h>
 #include <stddef.h>
@@ -19,17 +20,6 @@
 #endif
 
 typedef struct fca_certcache fca_certcache_t;
-
-typedef struct {
-  uint64_t hits;      /* lookups served from the cache */
-  uint64_t misses;    /* lookups that had to mint (absent or expiring) */
-  uint64_t evictions; /* entries dropped to stay within capacity */
-  uint64_t mints;     /* leaves minted (successful) */
-  uint64_t renewals;  /* misses caused by an entry close to expiry */
-  uint64_t failures;  /* mints or context builds that failed */
-  size_t entries;     /* current number of entries */
-  size_t capacity;
-} fca_certcache_stats_t;
 
 /* A server SSL_CTX with fcaudit's client-facing settings and no certificate: TLS 1.2–1.3,
  * ALPN selecting "http/1.1" (and "h2" where offered), SSL_OP_IGNORE_UNEXPECTED_EOF, one TLS 1.3
