@@ -133,12 +133,20 @@ static void client_key(const fca_audit_request_t *req, const fca_audit_header_t 
 static fca_audit_exchange_t *new_exchange(fca_audit_t *a, const fca_audit_request_t *req,
                                           const char *cid, const char *referer,
                                           size_t referer_len) {
-  fca_audit_exchange_t *x = fca_xcalloc(1, sizeof *x);
+  /* The exchange and its four strings in one allocation (they live exactly as long). */
+  const char *client = req->client ? req->client : "";
+  size_t ul = strlen(req->url) + 1, cl = strlen(client) + 1, il = strlen(cid) + 1;
+  size_t rl = referer ? referer_len + 1 : 0;
+  fca_audit_exchange_t *x = fca_xcalloc(1, sizeof *x + ul + cl + il + rl);
+  char *s = (char *)(x + 1);
   x->a = a;
-  x->url = fca_xstrdup(req->url);
-  x->client = fca_xstrdup(req->client ? req->client : "");
-  x->client_id = fca_xstrdup(cid);
-  x->referer = referer ? fca_xstrndup(referer, referer_len) : NULL;
+  x->url = memcpy(s, req->url, ul);
+  x->client = memcpy(s += ul, client, cl);
+  x->client_id = memcpy(s += cl, cid, il);
+  if (referer) {
+    x->referer = memcpy(s += il, referer, referer_len);
+    x->referer[referer_len] = '\0';
+  }
   x->now_ms = req->now_ms;
   x->body_decoded = req->body_decoded;
   return x;
@@ -604,10 +612,6 @@ void fca_audit_exchange_free(fca_audit_exchange_t *x) {
     fca_page_unref(x->page);
     pthread_mutex_unlock(&x->a->mu);
   }
-  free(x->url);
-  free(x->client);
-  free(x->client_id);
-  free(x->referer);
   free(x->base);
   free(x->form);
   free(x);

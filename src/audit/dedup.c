@@ -37,12 +37,13 @@ uint64_t fca_dedup_hit(fca_dedup_t *d, const char *rule, const char *url, const 
                        size_t value_len) {
   size_t rl = strlen(rule), ul = strlen(url);
   size_t len = 3 * sizeof(uint64_t) + rl + ul + value_len;
-  unsigned char *k = fca_xmalloc(len);
+  unsigned char small[512]; /* the key is copied by the map when stored */
+  unsigned char *k = len <= sizeof small ? small : fca_xmalloc(len);
   size_t o = put_part(k, rule, rl);
   o += put_part(k + o, url, ul);
   put_part(k + o, value, value_len);
   fca_strmap_entry_t *e = fca_strmap_get(&d->map, k, len);
   if (!e && fca_strmap_count(&d->map) < FCA_DEDUP_MAX) e = fca_strmap_put(&d->map, k, len, NULL);
-  free(k);
+  if (k != small) free(k);
   return e ? ++e->num : 1;
 }

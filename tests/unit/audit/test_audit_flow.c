@@ -4,6 +4,7 @@
  * subresource, the end of the run, the clock, the browser cache), the pure request-key parser,
  * and stack-specific fixes on violations. Synthetic exchanges through the facade. */
 #include "audit_capture.h"
+#include "engine.h"
 #include "fcaudit/ruleset.h"
 #include "freshness.h"
 #include "stripereq.h"
@@ -276,6 +277,25 @@ Test(flow, fetched_late_within_the_window_gets_no_note) {
   fca_audit_tick(A, 1000 + 3 * W);
   cr_assert_eq(cap_count(&cap, FCA_EV_NOTE, NULL), 0);
   cr_assert_str_eq(stripe_js_state(summary()), "fetched");
+}
+
+Test(flow, a_full_wait_list_settles_the_longest_waiter_first) {
+  /* the first page to wait (it has another subresource) is settled when the list is full, before
+   * any of the pages that came after it */
+  page_at(PAGE, "<html>" STRIPE "</html>", 1000);
+  sub("https://shop.test/a.png", "image", 1001);
+  char url[64];
+  for (int i = 0; i < FCA_AUDIT_AWAIT_MAX - 1; i++) {
+    snprintf(url, sizeof url, "https://shop.test/p%d", i);
+    page_at(url, "<html>" STRIPE "</html>", 900 + i % 50); /* earlier clocks: order is arrival */
+    sub_of(url, "https://shop.test/b.png", "image", 1002 + i);
+  }
+  cr_assert_eq(cap_count(&cap, FCA_EV_NOTE, NULL), 0, "not full yet");
+  page_at("https://shop.test/last", "<html>" STRIPE "</html>", 2000);
+  cr_assert_eq(cap_count(&cap, FCA_EV_NOTE, NULL), 1, "one page settled to make room");
+  const cap_event_t *n = cap_find(&cap, FCA_EV_NOTE, NULL);
+  cr_assert_str_eq(n->note, "stripe-js-not-fetched");
+  cr_assert_str_eq(n->page_url, PAGE, "the longest waiter, not the smallest clock");
 }
 
 Test(flow, no_other_subresource_no_note) {
