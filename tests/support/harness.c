@@ -497,18 +497,28 @@ int fca_wait_tcp_port(int port, int timeout_ms) {
   return -1;
 }
 
-int fca_free_port(void) {
+/* A socket bound to 127.0.0.1 on a port the kernel picks (listening when backlog > 0); -1. */
+static int bind_loopback(int backlog, int *port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   struct sockaddr_in a = loopback(0);
   socklen_t len = sizeof a;
-  int port = -1;
-  if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
-  close(fd);
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || (backlog > 0 && listen(fd, backlog) != 0) ||
+      getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+    close(fd);
+    return -1;
+  }
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+int fca_free_port(void) {
+  int port = -1, fd = bind_loopback(0, &port);
+  if (fd >= 0) close(fd);
   return port;
 }
+
+int fca_busy_port(int *port) { return bind_loopback(4, port); }
 
 /* ---- origin ---- */
 

@@ -76,6 +76,9 @@ int fca_wait_port_file(const char *path, int timeout_ms);
 int fca_wait_tcp_port(int port, int timeout_ms);
 /* A port that was free a moment ago (bind 127.0.0.1:0, read, close). */
 int fca_free_port(void);
+/* A socket listening on 127.0.0.1 (the port in *port): the port is in use until it is closed.
+ * Returns the socket, or -1. */
+int fca_busy_port(int *port);
 
 /* ---- the test origin ---- */
 

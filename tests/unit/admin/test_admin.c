@@ -18,6 +18,7 @@
 #include "fcaudit/ca.h"
 #include "fcaudit/sink.h"
 #include "fcaudit/util.h"
+#include "harness.h"
 
 static char tmpdir[256];
 static fca_ca_t *ca;
@@ -458,15 +459,10 @@ Test(admin, refuses_non_loopback_without_flag, .init = NULL, .fini = NULL) {
 }
 
 Test(admin, busy_port_is_an_error_not_a_crash, .init = NULL, .fini = NULL) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  cr_assert_eq(listen(fd, 1), 0);
-  socklen_t sl = sizeof sa;
-  getsockname(fd, (struct sockaddr *)&sa, &sl);
+  int busy = 0, fd = fca_busy_port(&busy);
+  cr_assert_geq(fd, 0);
   char listen_addr[64], err[256] = "";
-  snprintf(listen_addr, sizeof listen_addr, "127.0.0.1:%d", ntohs(sa.sin_port));
+  snprintf(listen_addr, sizeof listen_addr, "127.0.0.1:%d", busy);
   fca_admin_opts_t o = {.listen = listen_addr};
   cr_assert_null(fca_admin_start(&o, err, sizeof err));
   cr_assert(strstr(err, "in use") != NULL, "%s", err);

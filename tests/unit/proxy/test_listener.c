@@ -63,14 +63,10 @@ Test(listener, parse_refuses_what_is_no_address) {
 }
 
 Test(listener, probe_says_a_port_in_use) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  cr_assert_eq(bind(fd, (struct sockaddr *)&in, sizeof in), 0);
-  cr_assert_eq(listen(fd, 4), 0);
-  socklen_t len = sizeof in;
-  getsockname(fd, (struct sockaddr *)&in, &len);
+  int busy = 0, fd = fca_busy_port(&busy);
+  cr_assert_geq(fd, 0);
   char spec[64], err[256] = "";
-  snprintf(spec, sizeof spec, "127.0.0.1:%d", ntohs(in.sin_port));
+  snprintf(spec, sizeof spec, "127.0.0.1:%d", busy);
   fca_sockaddr_t a;
   cr_assert_eq(fca_listen_parse(spec, &a, err, sizeof err), 0);
   cr_assert_eq(fca_listen_probe(&a, err, sizeof err), -1);

@@ -257,6 +257,40 @@ Test(sink, redact_query_everywhere) {
   cr_assert_str_eq(v.page.url, "https://shop.test/checkout?session=abc#step2");
 }
 
+/* The summary hook completes the sink's own copy of the summary, and the log says it. */
+static void set_verdict(void *ud, fca_summary_t *sum) {
+  *(int *)ud += 1;
+  cr_assert_null(strstr(sum->pages[0].url, "session"), "the hook sees the redacted copy");
+  fca_summary_set_verdict(sum, true, "error", 1, "fail at --fail-on error");
+}
+
+Test(sink, summary_page_urls_redacted_and_completed_by_the_hook) {
+  char *log = path_in("summary.ndjson");
+  fca_sink_t *s = fca_sink_new(&(fca_sink_opts_t){.log_path = log, .redact_query = true});
+  int calls = 0;
+  fca_sink_set_summary_fn(s, set_verdict, &calls);
+  fca_summary_t *sum = fca_summary_new();
+  fca_scorecard_t *c = fca_summary_add_page(sum);
+  free(c->url);
+  c->url = strdup("https://user:pw@shop.test/checkout?session=abc#step2");
+  fca_event_t ev = {.type = FCA_EV_SUMMARY, .summary = sum};
+  fca_sink_emit(s, &ev);
+  fca_sink_close(s);
+  cr_assert_eq(calls, 1);
+  json_t *lines = read_log(log);
+  json_t *o = json_array_get(lines, 0);
+  json_t *pg = json_array_get(json_object_get(o, "pages"), 0);
+  cr_assert_str_eq(json_string_value(json_object_get(pg, "url")),
+                   "https://user:***@shop.test/checkout");
+  json_t *v = json_object_get(o, "verdict");
+  cr_assert_str_eq(json_string_value(json_object_get(v, "sentence")), "fail at --fail-on error");
+  json_decref(lines);
+  /* The caller's summary is not modified. */
+  cr_assert_str_eq(sum->pages[0].url, "https://user:pw@shop.test/checkout?session=abc#step2");
+  cr_assert_not(sum->verdict.present);
+  fca_summary_free(sum);
+}
+
 Test(sink, redact_query_reaches_urls_inside_evidence_values) {
   char *log = path_in("redact-value.ndjson");
   FILE *con = tmpfile();
