@@ -10,8 +10,8 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { HOSTS, makeCerts, prepareSite, scenarios, statusHas, waitFrame } from './site.mjs';
-import { freePort, makeTmp, runMain, sleep, startSiteNginx, track, waitExit, waitListening } from './proc.mjs';
+import { HOSTS, makeCerts, prepareSite, playScenario, scenarios } from './site.mjs';
+import { freePort, makeTmp, runMain, sleep, startSiteNginx, tally, track, waitExit, waitListening } from './proc.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 // One visit in a fresh context that records a HAR with the bodies embedded.
@@ -21,16 +21,7 @@ async function visit(browser, sc, harPath) {
   try {
     const page = await ctx.newPage();
     await page.goto(sc.visit, { waitUntil: 'load', timeout: 15000 });
-    const target = sc.frame ? await waitFrame(page, sc.frame) : page.mainFrame();
-    if (sc.ready) await target.waitForFunction(statusHas, sc.ready, { timeout: 10000 });
-    if (sc.flow) {
-      const popup = ctx.waitForEvent('page', { timeout: 10000 });
-      await target.click(sc.flow.click, { timeout: 5000 });
-      await target.waitForFunction(statusHas, sc.flow.until, { timeout: 10000 });
-      const pop = await popup;
-      await pop.waitForURL((u) => u.href !== 'about:blank', { timeout: 10000 });
-      await pop.waitForLoadState('load', { timeout: 10000 });
-    }
+    await playScenario(ctx, page, sc);
     for (const p of ctx.pages()) await p.waitForLoadState('load', { timeout: 5000 }).catch(() => {});
     await sleep(300); // let the last responses finish before the HAR is closed
   } catch (e) {
@@ -94,14 +85,8 @@ async function main() {
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
   });
 
-  let passed = 0;
-  let failed = 0;
-  const report = (ok, name, details = []) => {
-    if (ok) passed++;
-    else failed++;
-    console.log(`${ok ? 'ok' : 'FAIL'}  ${name}`);
-    for (const d of details) console.log(`      ${d}`);
-  };
+  const checks = tally();
+  const { report } = checks;
 
   const hars = [];
   const visitErrors = [];
@@ -122,7 +107,7 @@ async function main() {
   if (!fs.existsSync(liveHar)) ldet.push('no --har file written at exit');
   report(ldet.length === 0, 'live         fcaudit stopped with SIGTERM wrote its report and its HAR', ldet);
   if (ldet.length) {
-    console.log(`${passed} passed, ${failed + 2} failed`);
+    console.log(`${checks.passed} passed, ${checks.failed + 2} failed`);
     return 1;
   }
   const live = findings(liveReport);
@@ -155,8 +140,8 @@ async function main() {
   }
   report(rdet.length === 0, 'round trip   fcaudit audit of the --har file = the live run', rdet);
 
-  console.log(`${passed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+  console.log(`${checks.passed} passed, ${checks.failed} failed`);
+  return checks.failed === 0 ? 0 : 1;
 }
 
 runMain('har.mjs', main);

@@ -15,8 +15,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { HOSTS, makeCerts, prepareSite, scenarios, statusHas, waitFrame } from './site.mjs';
-import { freePort, makeTmp, runMain, sleep, startSiteNginx, track, waitExit, waitListening } from './proc.mjs';
+import { HOSTS, makeCerts, prepareSite, playScenario, scenarios } from './site.mjs';
+import { freePort, makeTmp, runMain, sleep, startSiteNginx, tally, track, waitExit, waitListening } from './proc.mjs';
 import { brief, compare } from './events.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -81,16 +81,7 @@ async function visit(browser, sc) {
   try {
     const page = await ctx.newPage();
     await page.goto(sc.visit, { waitUntil: 'load', timeout: 15000 });
-    const target = sc.frame ? await waitFrame(page, sc.frame) : page.mainFrame();
-    if (sc.ready) await target.waitForFunction(statusHas, sc.ready, { timeout: 10000 });
-    if (sc.flow) {
-      const popup = ctx.waitForEvent('page', { timeout: 10000 });
-      await target.click(sc.flow.click, { timeout: 5000 });
-      await target.waitForFunction(statusHas, sc.flow.until, { timeout: 10000 });
-      const pop = await popup;
-      await pop.waitForURL((u) => u.href !== 'about:blank', { timeout: 10000 });
-      await pop.waitForLoadState('load', { timeout: 10000 });
-    }
+    await playScenario(ctx, page, sc);
     return null;
   } catch (e) {
     return e.message.split('\n')[0];
@@ -150,14 +141,8 @@ async function main() {
     await sleep(100);
   }
 
-  let passed = 0;
-  let failed = 0;
-  const report = (ok, name, details = []) => {
-    if (ok) passed++;
-    else failed++;
-    console.log(`${ok ? 'ok' : 'FAIL'}  ${name}`);
-    for (const d of details) console.log(`      ${d}`);
-  };
+  const checks = tally();
+  const { report } = checks;
 
   const browser = await chromium.launch({
     executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run',
@@ -235,8 +220,8 @@ async function main() {
   hap.kill('SIGTERM');
   await waitExit(hap, 5000);
   redis.kill('SIGTERM');
-  console.log(`${passed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+  console.log(`${checks.passed} passed, ${checks.failed} failed`);
+  return checks.failed === 0 ? 0 : 1;
 }
 
 runMain('pool.mjs', main);

@@ -117,3 +117,16 @@ export async function startSiteNginx(dir, www, certs) {
     }
   }
 }
+
+// A run's checks: report(ok, name, details) prints "ok  name" or "FAIL  name" and its details
+// indented; passed and failed count them.
+export function tally() {
+  const t = { passed: 0, failed: 0 };
+  t.report = (ok, name, details = []) => {
+    if (ok) t.passed++;
+    else t.failed++;
+    console.log(`${ok ? 'ok' : 'FAIL'}  ${name}`);
+    for (const d of details) console.log(`      ${String(d).replace(/\n/g, '\n      ')}`);
+  };
+  return t;
+}

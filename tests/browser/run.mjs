@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { HOSTS, SITE_DIR, TEST_CA_NAME, makeCerts, prepareSite, scenarios, statusHas, waitFrame } from './site.mjs';
-import { freePort, makeTmp, runMain, sleep, startSiteNginx, track, waitExit, waitListening } from './proc.mjs';
+import { HOSTS, SITE_DIR, TEST_CA_NAME, makeCerts, prepareSite, playScenario, scenarios } from './site.mjs';
+import { freePort, makeTmp, runMain, sleep, startSiteNginx, tally, track, waitExit, waitListening } from './proc.mjs';
 import { brief, checkEnvelope, checkOffset, compare, readEvents } from './events.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -51,17 +51,7 @@ async function visit(browser, sc, shot) {
     result.docHeaders = nav ? await nav.allHeaders() : {};
     // the protocol between Chromium and its next hop (fcaudit when proxied)
     result.protocol = await page.evaluate(() => performance.getEntries()[0].nextHopProtocol);
-    const target = sc.frame ? await waitFrame(page, sc.frame) : page.mainFrame();
-    if (sc.ready) await target.waitForFunction(statusHas, sc.ready, { timeout: 10000 });
-    if (sc.flow) {
-      // the flow opens a popup and an iframe: wait for both to load before looking
-      const popup = ctx.waitForEvent('page', { timeout: 10000 });
-      await target.click(sc.flow.click, { timeout: 5000 });
-      await target.waitForFunction(statusHas, sc.flow.until, { timeout: 10000 });
-      const pop = await popup;
-      await pop.waitForURL((u) => u.href !== 'about:blank', { timeout: 10000 });
-      await pop.waitForLoadState('load', { timeout: 10000 });
-    }
+    await playScenario(ctx, page, sc);
     for (const p of ctx.pages()) {
       await p.waitForLoadState('load', { timeout: 5000 }).catch(() => {});
       for (const f of p.frames()) await f.waitForLoadState('load', { timeout: 5000 }).catch(() => {});
@@ -174,14 +164,8 @@ async function main() {
         ', MAP * ~NOTFOUND'],
   });
 
-  let passed = 0;
-  let failed = 0;
-  const report = (ok, name, details = []) => {
-    if (ok) passed++;
-    else failed++;
-    console.log(`${ok ? 'ok' : 'FAIL'}  ${name}`);
-    for (const d of details) console.log(`      ${d.replace(/\n/g, '\n      ')}`);
-  };
+  const checks = tally();
+  const { report } = checks;
 
   const runIds = new Set();
   const formatErrors = [];
@@ -260,8 +244,8 @@ async function main() {
   if (fs.existsSync(logFile)) fs.copyFileSync(logFile, path.join(ARTIFACTS, 'events.ndjson'));
   await consoleShot(consoleFile);
   if (process.env.FCA_DOC_IMAGES) copyDocImages();
-  console.log(`${passed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+  console.log(`${checks.passed} passed, ${checks.failed} failed`);
+  return checks.failed === 0 ? 0 : 1;
 }
 
 // FCA_DOC_IMAGES=1: refresh the QA guide's pictures (docs/img/) from this run's screenshots.

@@ -199,3 +199,20 @@ export async function waitFrame(page, url, ms = 10000) {
   }
   throw new Error(`frame ${url} never appeared`);
 }
+
+// What a scenario does once its page has loaded: wait for its frame and its "ready" status, and
+// for a flow, click, wait for the status it reaches and for the popup it opens to load.
+// Returns the frame the scenario acts in.
+export async function playScenario(ctx, page, sc) {
+  const target = sc.frame ? await waitFrame(page, sc.frame) : page.mainFrame();
+  if (sc.ready) await target.waitForFunction(statusHas, sc.ready, { timeout: 10000 });
+  if (sc.flow) {
+    const popup = ctx.waitForEvent('page', { timeout: 10000 });
+    await target.click(sc.flow.click, { timeout: 5000 });
+    await target.waitForFunction(statusHas, sc.flow.until, { timeout: 10000 });
+    const pop = await popup;
+    await pop.waitForURL((u) => u.href !== 'about:blank', { timeout: 10000 });
+    await pop.waitForLoadState('load', { timeout: 10000 });
+  }
+  return target;
+}

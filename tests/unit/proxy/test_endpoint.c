@@ -4,7 +4,7 @@
  * end of file; partial writes into small socket buffers with the low watermark; reading turned
  * off and on (backpressure), including bytes already decrypted inside OpenSSL; TLS records that
  * arrive a byte at a time (WANT_READ); TLS writes that do not fit (WANT_WRITE, retried with the
- * same bytes); close_notify both ways. */
+ * same bytes); close_notify both ways; an input bounded by fca_ep_set_read_max. */
 #include <criterion/criterion.h>
 
 #include "endpoint.h"
@@ -263,6 +263,49 @@ Test(endpoint_plain, reading_off_is_backpressure, .init = setup, .fini = teardow
   fca_ep_set_reading(ep, true);
   RUN_UNTIL(seen.reads > 0, "reading on again did not read");
   cr_assert(input_is("abc"));
+}
+
+Test(endpoint_plain, read_max_bounds_the_input, .init = setup, .fini = teardown) {
+  /* A bound just above one whole read (evbuffer may offer more room than asked): the input
+   * never holds more, reading turns itself off at the bound, and every byte arrives in order
+   * once the owner makes room. */
+  const size_t total = 150 * 1024, bound = 65536 + 10;
+  unsigned char *b = malloc(total);
+  for (size_t i = 0; i < total; i++) b[i] = pattern(i);
+  int sz = 512 * 1024;
+  setsockopt(peer, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+  size_t sent = 0;
+  while (sent < total) {
+    ssize_t w = write(peer, b + sent, total - sent);
+    if (w <= 0) break;
+    sent += (size_t)w;
+  }
+  cr_assert_gt(sent, bound, "the socket took only %zu bytes: no bound tested", sent);
+  fca_ep_set_read_max(ep, bound);
+  RUN_UNTIL(!fca_ep_reading(ep), "reading did not stop at the bound (input %zu)",
+            evbuffer_get_length(fca_ep_input(ep)));
+  for (int i = 0; i < 20; i++) loop_once();
+  size_t held = evbuffer_get_length(fca_ep_input(ep));
+  cr_assert_eq(held, bound, "the input holds %zu bytes, bound %zu", held, bound);
+  struct evbuffer *got = evbuffer_new();
+  evbuffer_remove_buffer(fca_ep_input(ep), got, 1000); /* the owner makes a little room */
+  fca_ep_set_reading(ep, true);
+  RUN_UNTIL(!fca_ep_reading(ep), "reading did not stop at the bound again");
+  cr_assert_eq(evbuffer_get_length(fca_ep_input(ep)), bound);
+  fca_ep_set_read_max(ep, SIZE_MAX);
+  fca_ep_set_reading(ep, true);
+  while (sent < total) {
+    ssize_t w = write(peer, b + sent, total - sent);
+    if (w > 0) sent += (size_t)w;
+    loop_once();
+  }
+  RUN_UNTIL(evbuffer_get_length(got) + evbuffer_get_length(fca_ep_input(ep)) == total,
+            "got %zu of %zu", evbuffer_get_length(got) + evbuffer_get_length(fca_ep_input(ep)),
+            total);
+  evbuffer_add_buffer(got, fca_ep_input(ep));
+  cr_assert_eq(memcmp(evbuffer_pullup(got, -1), b, total), 0, "data differs");
+  evbuffer_free(got);
+  free(b);
 }
 
 Test(endpoint_plain, peer_gone_is_an_error_on_write, .init = setup, .fini = teardown) {
