@@ -89,8 +89,7 @@ static bool piece_eq(const char *a, size_t an, const char *b, size_t bn) {
     int ca = -1, cb = -1;
     if (i < an) {
       ca = (unsigned char)a[i];
-      if (a[i] == '%' && i + 2 < an &&
-          hexval(a[i + 1]) >= 0 && hexval(a[i + 2]) >= 0) {
+      if (a[i] == '%' && i + 2 < an && hexval(a[i + 1]) >= 0 && hexval(a[i + 2]) >= 0) {
         ca = hexval(a[i + 1]) * 16 + hexval(a[i + 2]);
         i += 2;
       }
@@ -157,15 +156,14 @@ static bool url_matches_source(const fca_csp_source_t *src, const fca_url_t *u,
     return scheme_part_matches(src->scheme.s, src->scheme.n, u->scheme, u->scheme_len);
   case FCA_CSP_SRC_HOST:
     /* step 2.1: an explicit scheme-part must match */
-    if (src->scheme.n && !scheme_part_matches(src->scheme.s, src->scheme.n, u->scheme,
-                                              u->scheme_len))
+    if (src->scheme.n &&
+        !scheme_part_matches(src->scheme.s, src->scheme.n, u->scheme, u->scheme_len))
       return false;
     /* step 3.1: url's host must not be null */
     if (!u->has_authority || u->host_len == 0) return false;
     /* step 3.2: no scheme-part: the origin's scheme must match (http upgrades to https) */
-    if (!src->scheme.n &&
-        (!origin || !scheme_part_matches(origin->scheme, origin->scheme_len, u->scheme,
-                                         u->scheme_len)))
+    if (!src->scheme.n && (!origin || !scheme_part_matches(origin->scheme, origin->scheme_len,
+                                                           u->scheme, u->scheme_len)))
       return false;
     /* steps 3.3 to 3.5: host, port */
     if (!host_part_matches(src->host, u->host, u->host_len)) return false;
@@ -343,8 +341,8 @@ static bool inline_matches(fca_policy_str_t value, const fca_csp_request_t *req,
         return true;
       }
   }
-  *why = has_kind(value, FCA_CSP_SRC_UNSAFE_INLINE) ? FCA_CSP_WHY_INLINE_IGNORED
-                                                    : FCA_CSP_WHY_INLINE;
+  *why =
+      has_kind(value, FCA_CSP_SRC_UNSAFE_INLINE) ? FCA_CSP_WHY_INLINE_IGNORED : FCA_CSP_WHY_INLINE;
   return false;
 }
 
@@ -435,8 +433,10 @@ void fca_csp_digest_update(fca_csp_digest_t *d, const void *data, size_t n) {
     if (p[i] != '\r') continue;
     digest_put(d, p + b, i - b);
     digest_put(d, "\n", 1);
-    if (i + 1 < n && p[i + 1] == '\n') i++;
-    else if (i + 1 == n) d->cr = true;
+    if (i + 1 < n && p[i + 1] == '\n')
+      i++;
+    else if (i + 1 == n)
+      d->cr = true;
     b = i + 1;
   }
   digest_put(d, p + b, n - b);

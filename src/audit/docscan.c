@@ -81,12 +81,11 @@ static const char *base_of(const fca_audit_exchange_t *x) { return x->base ? x->
 
 /* Start tags the HTML parser keeps in (or moves to) the head; any other starts the body. */
 static bool head_tag(const fca_html_tag_t *t) {
-  static const char *const names[] = {"html",  "head",     "base",   "basefont", "bgsound",
-                                      "link",  "meta",     "noscript", "script", "style",
-                                      "template", "title"};
+  static const char *const names[] = {"html",    "head",  "base",     "basefont",
+                                      "bgsound", "link",  "meta",     "noscript",
+                                      "script",  "style", "template", "title"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (t->name_len == strlen(names[i]) && memcmp(t->name, names[i], t->name_len) == 0)
-      return true;
+    if (t->name_len == strlen(names[i]) && memcmp(t->name, names[i], t->name_len) == 0) return true;
   return false;
 }
 

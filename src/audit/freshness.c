@@ -7,7 +7,6 @@
 #include <strings.h>
 #include <time.h>
 
-
 static bool http_date(const char *v, size_t n, int64_t *out) {
   char buf[64];
   if (n >= sizeof buf) return false;
@@ -69,4 +68,3 @@ int64_t fca_freshness_ms(const fca_audit_header_t *hs, size_t n) {
   if (lm >= 0 && date > lm) return (date - lm) / 10;
   return 0;
 }
-

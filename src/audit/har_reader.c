@@ -66,9 +66,9 @@ struct fca_har_reader {
 
   /* lexer */
   bool in_str, str_key, in_scalar;
-  int esc;                 /* 0 none, 1 after '\', 2..5 hex digits of \u */
-  unsigned uval;           /* \u value being read */
-  bool high_pending;       /* a \uD800-\uDBFF waits for its low half */
+  int esc;           /* 0 none, 1 after '\', 2..5 hex digits of \u */
+  unsigned uval;     /* \u value being read */
+  bool high_pending; /* a \uD800-\uDBFF waits for its low half */
   char keybuf[16];
   size_t keylen;
   bool key_long;
@@ -96,8 +96,7 @@ fca_har_reader_t *fca_har_reader_new(FILE *f, const char *name, size_t text_max)
   return r;
 }
 
-fca_har_reader_t *fca_har_reader_open(const char *path, size_t text_max, char *err,
-                                      size_t errlen) {
+fca_har_reader_t *fca_har_reader_open(const char *path, size_t text_max, char *err, size_t errlen) {
   bool std = strcmp(path, "-") == 0;
   FILE *f = std ? stdin : fopen(path, "rb");
   if (!f) {
@@ -179,8 +178,7 @@ static role_t child_role(const fca_har_reader_t *r, bool obj) {
 
 static const char *where(fca_har_reader_t *r, char *b, size_t n) {
   if (r->cap_depth)
-    snprintf(b, n, "entry %zu (starting at byte %llu)", r->entries,
-             (unsigned long long)r->cap_off);
+    snprintf(b, n, "entry %zu (starting at byte %llu)", r->entries, (unsigned long long)r->cap_off);
   else if (r->entries)
     snprintf(b, n, "after entry %zu", r->entries);
   else
@@ -204,8 +202,7 @@ static void fail(fca_har_reader_t *r, fca_har_item_t *out, const char *fmt, unsi
   r->done = true;
 }
 
-static void open_container(fca_har_reader_t *r, bool obj, fca_har_item_t *out,
-                           unsigned char c) {
+static void open_container(fca_har_reader_t *r, bool obj, fca_har_item_t *out, unsigned char c) {
   if (r->depth >= DEPTH_MAX) {
     fail(r, out, "nested deeper than 512 levels at %s", c);
     return;
@@ -428,7 +425,10 @@ void fca_har_reader_next(fca_har_reader_t *r, fca_har_item_t *out) {
       continue;
     }
     switch (r->expect) {
-    case E_DONE: r->off--; fail(r, out, "unexpected %s after the end of the HAR", c); return;
+    case E_DONE:
+      r->off--;
+      fail(r, out, "unexpected %s after the end of the HAR", c);
+      return;
     case E_COLON:
       if (c != ':') {
         r->off--;

@@ -169,8 +169,8 @@ static const char *dest_of(fca_har_replay_t *r, const json_t *entry) {
     /* a navigation is initiated by "other" (the address bar, a link) or is its page's first
      * document; a frame is initiated by its parent's parser or scripts */
     page_t *pg = page_of(r, entry);
-    bool framed = it ? (strcmp(it, "parser") == 0 || strcmp(it, "script") == 0)
-                     : (pg && pg->doc_seen);
+    bool framed =
+        it ? (strcmp(it, "parser") == 0 || strcmp(it, "script") == 0) : (pg && pg->doc_seen);
     if (pg) pg->doc_seen = true;
     return framed ? "iframe" : "document";
   }

@@ -1,10 +1,11 @@
 /* har_writer: --har FILE (in the audit layer: it decodes bodies with the engine's decoder and
- * classifies them as the engine does; events are written with the log's field names). Invariants: an exchange holds at most body_max decoded bytes of its
- * response (and of its request body); each ended exchange is one line appended to FILE.spool
- * under the lock (so nothing is lost if fcaudit dies, and the spool says how far it got);
- * events are kept (bounded) by the sequence number of the exchange they belong to: the most
- * recent exchange of the event's client for the event's page URL; FILE is assembled at close,
- * one spool line at a time, and renamed into place, so a reader never sees half a HAR. */
+ * classifies them as the engine does; events are written with the log's field names). Invariants:
+ * an exchange holds at most body_max decoded bytes of its response (and of its request body); each
+ * ended exchange is one line appended to FILE.spool under the lock (so nothing is lost if fcaudit
+ * dies, and the spool says how far it got); events are kept (bounded) by the sequence number of the
+ * exchange they belong to: the most recent exchange of the event's client for the event's page URL;
+ * FILE is assembled at close, one spool line at a time, and renamed into place, so a reader never
+ * sees half a HAR. */
 #include "fcaudit/har_writer.h"
 
 #include "decode.h"
@@ -168,8 +169,8 @@ static json_t *event_json(const fca_event_t *ev) {
 static json_t *headers_json(const fca_audit_header_t *h, size_t n, char **ctype) {
   json_t *a = json_array();
   for (size_t i = 0; i < n; i++) {
-    json_array_append_new(a, json_pack("{s:o,s:o}", "name", jstr(h[i].name, h[i].name_len),
-                                       "value", jstr(h[i].value, h[i].value_len)));
+    json_array_append_new(a, json_pack("{s:o,s:o}", "name", jstr(h[i].name, h[i].name_len), "value",
+                                       jstr(h[i].value, h[i].value_len)));
     if (ctype && !*ctype && h[i].name_len == 12 && strncasecmp(h[i].name, "content-type", 12) == 0)
       *ctype = fca_xstrndup(h[i].value, h[i].value_len);
   }
@@ -202,9 +203,9 @@ fca_harw_x_t *fca_harw_begin(fca_harw_t *w, const fca_harw_request_t *req) {
 }
 
 void fca_harw_request_body(fca_harw_x_t *x, const void *data, size_t len) {
-  json_object_set_new(x->request, "bodySize",
-                      json_integer(json_integer_value(json_object_get(x->request, "bodySize")) +
-                                   (json_int_t)len));
+  json_object_set_new(
+      x->request, "bodySize",
+      json_integer(json_integer_value(json_object_get(x->request, "bodySize")) + (json_int_t)len));
   buf_add(&x->req_body, data, len);
 }
 
@@ -233,18 +234,17 @@ void fca_harw_response_head(fca_harw_x_t *x, int status, const fca_audit_header_
   json_t *hs = headers_json(headers, nheaders, &x->ctype);
   size_t i;
   json_t *h;
-  json_array_foreach(hs, i, h) if (strcasecmp(json_string_value(json_object_get(h, "name")),
-                                              "location") == 0) location =
-      json_string_value(json_object_get(h, "value"));
-  x->response = json_pack("{s:i,s:s,s:s,s:o,s:[],s:s,s:i,s:i}", "status", status, "statusText",
-                          "", "httpVersion", "HTTP/1.1", "headers", hs, "cookies", "redirectURL",
+  json_array_foreach(
+      hs, i, h) if (strcasecmp(json_string_value(json_object_get(h, "name")), "location") == 0)
+      location = json_string_value(json_object_get(h, "value"));
+  x->response = json_pack("{s:i,s:s,s:s,s:o,s:[],s:s,s:i,s:i}", "status", status, "statusText", "",
+                          "httpVersion", "HTTP/1.1", "headers", hs, "cookies", "redirectURL",
                           location, "headersSize", -1, "bodySize", 0);
   const char *ct = x->ctype ? x->ctype : "";
   size_t cl = strlen(ct);
-  x->keep = fca_detect_ctype_html(ct, cl) || fca_detect_ctype_json(ct, cl) ||
-            fca_detect_ctype_js(ct, cl);
-  if (x->keep)
-    x->dec = fca_decode_new(ce, (size_t)x->w->body_max + 1, on_decoded, x);
+  x->keep =
+      fca_detect_ctype_html(ct, cl) || fca_detect_ctype_json(ct, cl) || fca_detect_ctype_js(ct, cl);
+  if (x->keep) x->dec = fca_decode_new(ce, (size_t)x->w->body_max + 1, on_decoded, x);
   free(ce);
 }
 
@@ -296,8 +296,8 @@ void fca_harw_end(fca_harw_x_t *x, bool complete) {
   json_t *resp = x->response;
   if (!resp) /* no response: HAR viewers show status 0 as a failed request */
     resp = json_pack("{s:i,s:s,s:s,s:[],s:[],s:s,s:i,s:i}", "status", 0, "statusText", "",
-                     "httpVersion", "", "headers", "cookies", "redirectURL", "", "headersSize",
-                     -1, "bodySize", -1);
+                     "httpVersion", "", "headers", "cookies", "redirectURL", "", "headersSize", -1,
+                     "bodySize", -1);
   json_object_set_new(resp, "bodySize", json_integer((json_int_t)x->body_size));
   const char *ct = x->ctype ? x->ctype : "";
   json_t *content =
@@ -326,10 +326,10 @@ void fca_harw_end(fca_harw_x_t *x, bool complete) {
   json_object_set_new(resp, "content", content);
   int64_t wait = x->head_ms ? x->head_ms - x->start_ms : end - x->start_ms;
   int64_t recv = x->head_ms ? end - x->head_ms : 0;
-  json_t *e = json_pack("{s:s,s:I,s:O,s:o,s:{},s:{s:i,s:I,s:I},s:o}", "startedDateTime", ts,
-                        "time", (json_int_t)(end - x->start_ms), "request", x->request,
-                        "response", resp, "cache", "timings", "send", 0, "wait", (json_int_t)wait,
-                        "receive", (json_int_t)recv, "_fcaudit", fx);
+  json_t *e = json_pack("{s:s,s:I,s:O,s:o,s:{},s:{s:i,s:I,s:I},s:o}", "startedDateTime", ts, "time",
+                        (json_int_t)(end - x->start_ms), "request", x->request, "response", resp,
+                        "cache", "timings", "send", 0, "wait", (json_int_t)wait, "receive",
+                        (json_int_t)recv, "_fcaudit", fx);
   char *line = json_dumps(e, JSON_COMPACT);
   json_decref(e);
   pthread_mutex_lock(&w->mu);
@@ -401,13 +401,13 @@ int fca_harw_close(fca_harw_t *w) {
   FILE *in = fopen(w->spool, "r"), *out = fopen(tmp, "w");
   int rc = 0;
   if (!in || !out) {
-    fca_err("--har: cannot write %s: %s (the entries are in %s)", tmp, strerror(errno),
-            w->spool);
+    fca_err("--har: cannot write %s: %s (the entries are in %s)", tmp, strerror(errno), w->spool);
     rc = -1;
     goto done;
   }
-  fprintf(out, "{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"fcaudit\",\"version\":\"%s\"},"
-               "\"pages\":[],\"entries\":[\n",
+  fprintf(out,
+          "{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"fcaudit\",\"version\":\"%s\"},"
+          "\"pages\":[],\"entries\":[\n",
           FCA_VERSION);
   /* entries in the order their requests started (the spool has them in the order they
    * ended): an index of (seq, offset), sorted, then each line read where it is */

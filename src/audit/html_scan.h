@@ -51,7 +51,7 @@ typedef struct {
   /* Inside <template> content or <noscript> (which browsers with scripting parse as text):
    * the element never loads or applies. */
   bool inert;
-  bool truncated; /* attributes were dropped: FCA_HTML_SCAN_TAG_MAX or _MAX_ATTRS reached */
+  bool truncated;       /* attributes were dropped: FCA_HTML_SCAN_TAG_MAX or _MAX_ATTRS reached */
   bool duplicate_attrs; /* an attribute name appeared twice (the first kept): a parse error */
   /* The tag exactly as it appeared in the stream (no references decoded), for evidence; at
    * most FCA_HTML_SCAN_RAW_MAX bytes (raw_cut when longer). */

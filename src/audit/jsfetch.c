@@ -17,9 +17,9 @@
  * alone never settles a page. The await list and the table of recent Stripe.js fetches are
  * bounded; runs under the lock. */
 #include "engine.h"
+#include "fcaudit/util.h"
 #include "freshness.h"
 #include "rules.h"
-#include "fcaudit/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,9 +164,9 @@ void fca_jsfetch_seen(fca_audit_t *a, const char *cid, const char *url, int64_t 
               (strcmp(matched->js_url, u) == 0 || conf == FCA_CONF_HIGH);
   for (size_t i = 0; i < a->nawait; i++) {
     fca_page_t *p = a->await[i];
-    bool same = mine ? p == matched
-                     : strcmp(p->client_id, cid) == 0 && now_ms >= p->ts_ms &&
-                           strcmp(p->js_url, u) == 0;
+    bool same =
+        mine ? p == matched
+             : strcmp(p->client_id, cid) == 0 && now_ms >= p->ts_ms && strcmp(p->js_url, u) == 0;
     if (same && !p->js_fetched) {
       p->js_fetched = true;
       set_state(p, "fetched");
@@ -182,8 +182,7 @@ void fca_jsfetch_ran(fca_audit_t *a, fca_page_t *p) {
   set_state(p, p->js_cached ? "cached" : "fetched");
 }
 
-void fca_jsfetch_stripe_host(fca_audit_t *a, const char *cid, const char *referer,
-                             int64_t now_ms) {
+void fca_jsfetch_stripe_host(fca_audit_t *a, const char *cid, const char *referer, int64_t now_ms) {
   if (!a->nawait || !referer || !*referer) return;
   fca_match_t m = fca_correlate_page(a, cid, referer, now_ms);
   if (m.page && m.page->js_await && now_ms >= m.page->ts_ms) fca_jsfetch_ran(a, m.page);

@@ -69,10 +69,10 @@ typedef struct {
 /* Inline code that sets Stripe up (FC-CSP-4): an inline <script> or an event-handler attribute
  * whose text calls Stripe(, loadStripe(, a collect... method, or holds a publishable key. */
 typedef struct {
-  bool attr;          /* an event-handler attribute rather than a <script> */
-  char *attr_name;    /* "onclick" */
-  const char *what;   /* "Stripe(", "collectFinancialConnectionsAccounts", "a publishable key" */
-  int64_t offset;     /* the element's tag */
+  bool attr;             /* an event-handler attribute rather than a <script> */
+  char *attr_name;       /* "onclick" */
+  const char *what;      /* "Stripe(", "collectFinancialConnectionsAccounts", "a publishable key" */
+  int64_t offset;        /* the element's tag */
   fca_csp_request_t req; /* nonce (points into nonce below) and content digests */
   char *nonce;
   size_t nmeta;

@@ -5,8 +5,8 @@
  * block nothing: the same checks fire at most at info, marked "report-only". Checks are
  * monotone (a later policy can only block more), so evaluating early is never wrong. */
 #include "engine.h"
-#include "rules.h"
 #include "fcaudit/util.h"
+#include "rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +23,7 @@
 typedef struct {
   fca_policy_str_t pol;
   bool report_only;
-  const char *line;                /* header: the line as sent */
+  const char *line;               /* header: the line as sent */
   const fca_page_cspmeta_t *meta; /* meta: the tag */
 } policy_t;
 
@@ -77,8 +77,8 @@ static char *directive_text(const fca_csp_verdict_t *v, fca_csp_kind_t kind) {
     return fca_xasprintf("%s %.*s%s", v->directive_name, vn, v->directive.value.s, ell);
   char missing[80] = "";
   for (int i = 0; i < v->fallback_index; i++)
-    snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s",
-             i ? " or " : "", list[i]);
+    snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s", i ? " or " : "",
+             list[i]);
   return fca_xasprintf("%s %.*s%s (used because the policy has no %s)", v->directive_name, vn,
                        v->directive.value.s, ell, missing);
 }
@@ -97,8 +97,12 @@ static void fire(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const policy
     fca_page_ev_set(&ev, pol->line, strlen(pol->line), -1, NULL);
     if (pol->report_only) name = "Content-Security-Policy-Report-Only";
   }
-  fca_rules_finding_t f = {.msg_value = value, .fix = fix, .csp_directive = directive,
-                           .ev = &ev, .source = source, .name = name};
+  fca_rules_finding_t f = {.msg_value = value,
+                           .fix = fix,
+                           .csp_directive = directive,
+                           .ev = &ev,
+                           .source = source,
+                           .name = name};
   char *msg = NULL;
   if (pol->report_only) {
     char *m = fca_rule_message(fca_rule_get(rule), value);
@@ -150,8 +154,10 @@ static void rule_stripejs(fca_audit_t *a, fca_page_t *p) {
   for (size_t i = 0; i < p->nscripts; i++) {
     const fca_page_script_t *s = &p->scripts[i];
     if (!s->url) continue;
-    fca_csp_request_t req = {.kind = FCA_CSP_SCRIPT_ELEM, .url = s->url,
-                             .parser_inserted = true, .nonceable = s->nonce != NULL};
+    fca_csp_request_t req = {.kind = FCA_CSP_SCRIPT_ELEM,
+                             .url = s->url,
+                             .parser_inserted = true,
+                             .nonceable = s->nonce != NULL};
     if (s->nonce) req.nonce = (fca_policy_str_t){s->nonce, strlen(s->nonce)};
     if (s->integrity) req.integrity = (fca_policy_str_t){s->integrity, strlen(s->integrity)};
     char *what = fca_xasprintf("the Stripe.js <script src> %s", s->url);
@@ -177,10 +183,10 @@ static void rule_inline(fca_audit_t *a, fca_page_t *p) {
       fca_csp_check(pols[i].pol, &in->req, p->url, &v);
       if (v.result != FCA_CSP_BLOCKED) continue;
       char *dir = directive_text(&v, in->req.kind);
-      char *where = in->attr ? fca_xasprintf("the %s attribute at byte %lld", in->attr_name,
-                                             (long long)in->offset)
-                             : fca_xasprintf("the inline <script> at byte %lld",
-                                             (long long)in->offset);
+      char *where =
+          in->attr
+              ? fca_xasprintf("the %s attribute at byte %lld", in->attr_name, (long long)in->offset)
+              : fca_xasprintf("the inline <script> at byte %lld", (long long)in->offset);
       const char *reason = v.why == FCA_CSP_WHY_INLINE_IGNORED
                                ? "its 'unsafe-inline' is ignored because the directive also "
                                  "has a nonce, a hash or 'strict-dynamic'"

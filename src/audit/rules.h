@@ -52,8 +52,8 @@ void fca_rules_note(fca_audit_t *a, fca_page_t *p, const char *client, const cha
 /* A rule that would fire but for a header browsers ignore outside secure contexts (COOP,
  * COEP on plain HTTP): one `ignored-on-http` note per page and rule instead of the finding,
  * saying what breaks once the page is served over HTTPS. Nothing when the rule is ignored. */
-void fca_rules_note_insecure(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule,
-                             const char *header, const char *value, const char *where);
+void fca_rules_note_insecure(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule, const char *header,
+                             const char *value, const char *where);
 /* Is p a secure context: its own origin and every known ancestor's potentially trustworthy? */
 bool fca_rules_secure_context(const fca_page_t *p);
 

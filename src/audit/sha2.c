@@ -39,14 +39,12 @@ static const uint64_t K512[80] = {
 
 static const uint64_t IV256[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-static const uint64_t IV384[8] = {0xcbbb9d5dc1059ed8ull, 0x629a292a367cd507ull,
-                                  0x9159015a3070dd17ull, 0x152fecd8f70e5939ull,
-                                  0x67332667ffc00b31ull, 0x8eb44a8768581511ull,
-                                  0xdb0c2e0d64f98fa7ull, 0x47b5481dbefa4fa4ull};
-static const uint64_t IV512[8] = {0x6a09e667f3bcc908ull, 0xbb67ae8584caa73bull,
-                                  0x3c6ef372fe94f82bull, 0xa54ff53a5f1d36f1ull,
-                                  0x510e527fade682d1ull, 0x9b05688c2b3e6c1full,
-                                  0x1f83d9abfb41bd6bull, 0x5be0cd19137e2179ull};
+static const uint64_t IV384[8] = {
+    0xcbbb9d5dc1059ed8ull, 0x629a292a367cd507ull, 0x9159015a3070dd17ull, 0x152fecd8f70e5939ull,
+    0x67332667ffc00b31ull, 0x8eb44a8768581511ull, 0xdb0c2e0d64f98fa7ull, 0x47b5481dbefa4fa4ull};
+static const uint64_t IV512[8] = {
+    0x6a09e667f3bcc908ull, 0xbb67ae8584caa73bull, 0x3c6ef372fe94f82bull, 0xa54ff53a5f1d36f1ull,
+    0x510e527fade682d1ull, 0x9b05688c2b3e6c1full, 0x1f83d9abfb41bd6bull, 0x5be0cd19137e2179ull};
 
 static uint32_t ror32(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
 static uint64_t ror64(uint64_t x, unsigned n) { return (x >> n) | (x << (64 - n)); }

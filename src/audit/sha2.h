@@ -13,10 +13,10 @@ typedef enum { FCA_SHA256 = 0, FCA_SHA384, FCA_SHA512 } fca_sha2_alg_t;
 
 typedef struct {
   fca_sha2_alg_t alg;
-  uint64_t h[8];        /* SHA-256 uses the low 32 bits of h[0..7] */
+  uint64_t h[8]; /* SHA-256 uses the low 32 bits of h[0..7] */
   unsigned char buf[128];
   size_t buflen;
-  uint64_t total;       /* bytes hashed (messages over 2^61 bytes are not a concern here) */
+  uint64_t total; /* bytes hashed (messages over 2^61 bytes are not a concern here) */
 } fca_sha2_t;
 
 void fca_sha2_init(fca_sha2_t *c, fca_sha2_alg_t alg);

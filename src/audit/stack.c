@@ -172,7 +172,9 @@ const char *fca_stack_label(fca_stack_kind_t k) {
   return NULL;
 }
 
-const char *fca_stack_conf_name(fca_stack_conf_t c) { return c == FCA_STACK_HIGH ? "high" : "guess"; }
+const char *fca_stack_conf_name(fca_stack_conf_t c) {
+  return c == FCA_STACK_HIGH ? "high" : "guess";
+}
 
 /* ---- fixes -------------------------------------------------------------------------------- */
 
@@ -319,7 +321,8 @@ static void csp_directive(fca_stack_kind_t k, const char *directive, char *out, 
     char up[64];
     size_t i = 0;
     for (; name[i] && i + 1 < sizeof up; i++)
-      up[i] = name[i] == '-' ? '_' : (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+      up[i] =
+          name[i] == '-' ? '_' : (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
     up[i] = '\0';
     quoted_list(sources, '"', list, sizeof list);
     snprintf(out, len,
@@ -357,7 +360,8 @@ bool fca_stack_fix(fca_stack_kind_t k, fca_fix_topic_t topic, const char *value,
   switch (topic) {
   case FCA_FIX_COOP:
     if (k == FCA_STACK_HELMET)
-      snprintf(out, len, "helmet({ crossOriginOpenerPolicy: { policy: \"same-origin-allow-popups\" } })");
+      snprintf(out, len,
+               "helmet({ crossOriginOpenerPolicy: { policy: \"same-origin-allow-popups\" } })");
     else if (k == FCA_STACK_DJANGO)
       snprintf(out, len,
                "settings.py: SECURE_CROSS_ORIGIN_OPENER_POLICY = \"same-origin-allow-popups\"");
@@ -372,13 +376,15 @@ bool fca_stack_fix(fca_stack_kind_t k, fca_fix_topic_t topic, const char *value,
       snprintf(out, len,
                "helmet({ referrerPolicy: { policy: \"strict-origin-when-cross-origin\" } })");
     else if (k == FCA_STACK_DJANGO)
-      snprintf(out, len, "settings.py: SECURE_REFERRER_POLICY = \"strict-origin-when-cross-origin\"");
+      snprintf(out, len,
+               "settings.py: SECURE_REFERRER_POLICY = \"strict-origin-when-cross-origin\"");
     else
       set_header(k, "Referrer-Policy", "strict-origin-when-cross-origin", out, len);
     break;
   case FCA_FIX_CSP_SANDBOX: {
-    const char *tokens = value && *value ? value : "allow-scripts allow-same-origin allow-popups "
-                                                   "allow-popups-to-escape-sandbox";
+    const char *tokens = value && *value ? value
+                                         : "allow-scripts allow-same-origin allow-popups "
+                                           "allow-popups-to-escape-sandbox";
     char d[256];
     snprintf(d, sizeof d, "sandbox %s", tokens);
     csp_directive(k, d, out, len);

@@ -39,9 +39,9 @@ typedef fca_audit_header_t fca_stack_header_t;
 /* Detects the stack from a response's header lines (all of them, in order). */
 void fca_stack_detect(const fca_stack_header_t *h, size_t n, fca_stack_t *out);
 
-const char *fca_stack_name(fca_stack_kind_t k);        /* "helmet", "django", ..., NULL: NONE */
-const char *fca_stack_label(fca_stack_kind_t k);       /* "Express with helmet", "Django", ... */
-const char *fca_stack_conf_name(fca_stack_conf_t c);   /* "high" | "guess" */
+const char *fca_stack_name(fca_stack_kind_t k);      /* "helmet", "django", ..., NULL: NONE */
+const char *fca_stack_label(fca_stack_kind_t k);     /* "Express with helmet", "Django", ... */
+const char *fca_stack_conf_name(fca_stack_conf_t c); /* "high" | "guess" */
 
 /* What a fix changes. */
 typedef enum {

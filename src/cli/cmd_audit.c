@@ -48,8 +48,8 @@ typedef struct {
 } replay_ctx_t;
 
 static size_t body_bytes(const json_t *e) {
-  const json_t *t = json_object_get(json_object_get(json_object_get(e, "response"), "content"),
-                                    "text");
+  const json_t *t =
+      json_object_get(json_object_get(json_object_get(e, "response"), "content"), "text");
   const json_t *p =
       json_object_get(json_object_get(json_object_get(e, "request"), "postData"), "text");
   return json_string_length(t) + json_string_length(p) + 1024;
@@ -135,8 +135,7 @@ static int audit_file(fca_audit_t *a, const char *path, const fca_config_t *cfg,
   if (c.late)
     fca_warn("%s: %llu entr%s more than %d places out of startedDateTime order: replayed in "
              "file order",
-             path, (unsigned long long)c.late, c.late == 1 ? "y was" : "ies were",
-             FCA_HAR_WINDOW);
+             path, (unsigned long long)c.late, c.late == 1 ? "y was" : "ies were", FCA_HAR_WINDOW);
   fca_debug("%s: %llu entries replayed; the largest element held %zu bytes", path,
             (unsigned long long)c.replayed, fca_har_reader_peak(rd));
   *entries += c.replayed;

@@ -62,9 +62,8 @@ int fca_report_load_redis(fca_model_t *m, const char *url, const fca_report_redi
   int rc = fca_redis_reader_range(r, "0", 1000, take, &l, last, err, errlen);
   if (rc == 0 && l.taken == 0) {
     fca_seterr(err, errlen, "%s: no event matches (%s%s%s%s%s)", fca_redis_reader_name(r),
-               sel->run ? "--run " : "", sel->run ? sel->run : "",
-               sel->label ? " --release " : "", sel->label ? sel->label : "",
-               sel->since_ms ? " --since" : "");
+               sel->run ? "--run " : "", sel->run ? sel->run : "", sel->label ? " --release " : "",
+               sel->label ? sel->label : "", sel->since_ms ? " --since" : "");
     rc = -1;
   }
   m->bad_lines += l.bad;

@@ -30,9 +30,9 @@ typedef struct {
   fca_config_t *cfg;
   const char *who; /* "run", "browse": in messages */
   struct fca_run_session *rs;
-  struct fca_model *m;       /* rs's */
-  struct fca_proxy *p;       /* rs's */
-  const struct fca_ca *ca;   /* rs's, or own_ca */
+  struct fca_model *m;     /* rs's */
+  struct fca_proxy *p;     /* rs's */
+  const struct fca_ca *ca; /* rs's, or own_ca */
   struct fca_ca *own_ca;
   char *dir, *tmpdir, *bundle;
   char *url;      /* "http://127.0.0.1:PORT": shown, given to browsers */

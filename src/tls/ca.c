@@ -59,9 +59,9 @@ static int dir_safe(const char *dir, char *err, size_t errlen) {
   if (stat(dir, &st) != 0) return 0; /* not there yet: created 0700 */
   if (st.st_mode & S_IWOTH) {
     fca_seterr(err, errlen,
-           "CA directory %s is writable by others (mode %04o), so anyone could replace the CA; "
-           "fix with: chmod 700 %s",
-           dir, (unsigned)(st.st_mode & 07777), dir);
+               "CA directory %s is writable by others (mode %04o), so anyone could replace the CA; "
+               "fix with: chmod 700 %s",
+               dir, (unsigned)(st.st_mode & 07777), dir);
     return -1;
   }
   return 0;

@@ -453,9 +453,9 @@ static inline void mini_serve(mini_t *m, int fd) {
   }
   const char *p2 = rt->part2 ? rt->part2 : "";
   int code = rt->status ? rt->status : 200;
-  char *head = fca_xasprintf(
-      "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n", code,
-      code == 304 ? "Not Modified" : "OK", rt->head, strlen(rt->part1) + strlen(p2));
+  char *head =
+      fca_xasprintf("HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n", code,
+                    code == 304 ? "Not Modified" : "OK", rt->head, strlen(rt->part1) + strlen(p2));
   int rc = io_write(ssl, fd, head, strlen(head));
   free(head);
   if (rt->pause_ms) sleep_ms(rt->pause_ms);

@@ -7,12 +7,12 @@
 TestSuite(audit_csp, .fini = fca_harness_cleanup, .timeout = 60);
 
 #define HELMET                                                                                     \
-  "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';"           \
-  "frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';"              \
+  "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';"            \
+  "frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';"               \
   "script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests"
 #define STRIPE_CSP                                                                                 \
-  "default-src 'self'; script-src 'self' https://js.stripe.com https://*.js.stripe.com; "         \
-  "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com; "            \
+  "default-src 'self'; script-src 'self' https://js.stripe.com https://*.js.stripe.com; "          \
+  "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com; "             \
   "connect-src 'self' https://api.stripe.com"
 
 static const char *fix_of(const char *rule, const char *page) {
@@ -78,8 +78,7 @@ Test(audit_csp, one_page_per_rule) {
                    "sources kept)");
 
   expect_page("frames.html", "FC-CSP-2", 0);
-  expect_v(csp_v("FC-CSP-2", "error", "frames.html",
-                 "frame-src 'self' https://hooks.stripe.com"));
+  expect_v(csp_v("FC-CSP-2", "error", "frames.html", "frame-src 'self' https://hooks.stripe.com"));
   cr_assert_str_eq(fix_of("FC-CSP-2", "frames.html"),
                    "Use \"frame-src 'self' https://hooks.stripe.com https://js.stripe.com "
                    "https://*.js.stripe.com\" in this policy (its own sources kept)");
@@ -95,8 +94,8 @@ Test(audit_csp, one_page_per_rule) {
   cr_assert_not_null(strstr(message_of("FC-CSP-4", "inline.html"),
                             "the inline <script> at byte 48 (Stripe() is blocked by script-src "
                             "https://js.stripe.com"));
-  cr_assert_not_null(strstr(fix_of("FC-CSP-4", "inline.html"),
-                            "\"script-src https://js.stripe.com 'sha256-"));
+  cr_assert_not_null(
+      strstr(fix_of("FC-CSP-4", "inline.html"), "\"script-src https://js.stripe.com 'sha256-"));
 
   expect_page("stripe-csp.html", "", 1);
   cr_assert_eq(by_rule("FC-CSP-1", "reported"), 1);
@@ -108,8 +107,9 @@ Test(audit_csp, meta_and_report_only) {
   char *body = fca_xasprintf("<head>%s%s</head>", meta, STRIPE);
   put("meta.html", NULL, body);
   free(body);
-  put("meta-late.html", NULL, "<head>" STRIPE "<meta http-equiv=\"Content-Security-Policy\" "
-                              "content=\"script-src 'self'\"></head>");
+  put("meta-late.html", NULL,
+      "<head>" STRIPE "<meta http-equiv=\"Content-Security-Policy\" "
+      "content=\"script-src 'self'\"></head>");
   put("ro.html", "Content-Security-Policy-Report-Only: " HELMET "\n", STRIPE);
   load("meta.html");
   load("meta-late.html");

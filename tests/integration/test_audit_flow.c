@@ -124,9 +124,9 @@ Test(audit_flow, live_key_in_api_stripe_requests) {
   put("pay-bearer.html", NULL, "<html>" STRIPE "</html>");
   load("pay-form.html");
   /* Stripe.js from the page: an urlencoded POST with the key field, Referer the page's origin */
-  fetch_for("https://api.stripe.com/v1/payment_methods", "empty", "https://js.stripe.com/",
-            (const char *[]){"--data", "type=card&key=" LIVE "&payment_user_agent=stripe.js",
-                             NULL});
+  fetch_for(
+      "https://api.stripe.com/v1/payment_methods", "empty", "https://js.stripe.com/",
+      (const char *[]){"--data", "type=card&key=" LIVE "&payment_user_agent=stripe.js", NULL});
   load("pay-bearer.html");
   fetch_for("https://api.stripe.com/v1/elements/sessions", "empty", "https://js.stripe.com/",
             (const char *[]){"-H", "Authorization: Bearer " LIVE, NULL});

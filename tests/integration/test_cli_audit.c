@@ -110,14 +110,14 @@ Test(cli_audit, exit_statuses_and_baseline_as_run) {
   char *r1 = fca_xasprintf("%s/r1.json", dir), *junit = fca_xasprintf("%s/j.xml", dir);
   char *sarif = fca_xasprintf("%s/s.sarif", dir), *html = fca_xasprintf("%s/r.html", dir);
   cli_proc_t p;
-  int rc = audit(&p, (const char *[]){"--quiet", "--log", "/dev/null", "--report-json", r1,
-                                      "--junit", junit, "--sarif", sarif, "--report-html", html,
-                                      FIXTURE, NULL});
+  int rc =
+      audit(&p, (const char *[]){"--quiet", "--log", "/dev/null", "--report-json", r1, "--junit",
+                                 junit, "--sarif", sarif, "--report-html", html, FIXTURE, NULL});
   cr_assert_eq(rc, 1, "%s", p.err);
   cr_assert(cli_exists(junit) && cli_exists(sarif) && cli_exists(html));
   cli_proc_free(&p);
-  rc = audit(&p, (const char *[]){"--quiet", "--log", "/dev/null", "--baseline", r1, FIXTURE,
-                                  NULL});
+  rc =
+      audit(&p, (const char *[]){"--quiet", "--log", "/dev/null", "--baseline", r1, FIXTURE, NULL});
   cr_assert_eq(rc, 0, "known findings only: %s", p.err);
   cli_proc_free(&p);
   rc = audit(&p, (const char *[]){"--log", "/dev/null", "--fail-on", "never", FIXTURE, NULL});
@@ -250,17 +250,34 @@ Test(cli_audit, har_written_by_run_round_trips) {
   fca_origin_t o;
   cr_assert_eq(fca_origin_start(&o, &(fca_origin_opts_t){.root = root}), 0);
   char *resolve = fca_xasprintf("shop.test:%d:127.0.0.1", o.port);
-  char *script = fca_xasprintf(
-      "for p in coop.html ref.html logo.png; do curl -sS --max-time 20 -o /dev/null "
-      "http://shop.test:%d/files/$p || exit 9; done",
-      o.port);
+  char *script =
+      fca_xasprintf("for p in coop.html ref.html logo.png; do curl -sS --max-time 20 -o /dev/null "
+                    "http://shop.test:%d/files/$p || exit 9; done",
+                    o.port);
   char *har = fca_xasprintf("%s/session.har", dir), *live = fca_xasprintf("%s/live.json", dir);
   char *off = fca_xasprintf("%s/offline.json", dir), *log = fca_xasprintf("%s/ev.ndjson", dir);
   cli_proc_t p;
   int rc = cli_run(&p,
-                   (char *[]){FCA_TEST_BINARY, "run", "--only-resolved", "--ca-dir", ca, "--log",
-                              log, "--workers", "1", "--resolve", resolve, "--har", har,
-                              "--report-json", live, "--", "sh", "-c", script, NULL},
+                   (char *[]){FCA_TEST_BINARY,
+                              "run",
+                              "--only-resolved",
+                              "--ca-dir",
+                              ca,
+                              "--log",
+                              log,
+                              "--workers",
+                              "1",
+                              "--resolve",
+                              resolve,
+                              "--har",
+                              har,
+                              "--report-json",
+                              live,
+                              "--",
+                              "sh",
+                              "-c",
+                              script,
+                              NULL},
                    NULL);
   cr_assert_eq(rc, 1, "%s", p.err);
   cli_proc_free(&p);
@@ -268,9 +285,26 @@ Test(cli_audit, har_written_by_run_round_trips) {
    * applied to the findings of a live run, which all arrive after start) */
   char *har2 = fca_xasprintf("%s/again.har", dir);
   rc = cli_run(&p,
-               (char *[]){FCA_TEST_BINARY, "run", "--only-resolved", "--ca-dir", ca, "--log", log,
-                          "--workers", "1", "--resolve", resolve, "--har", har2, "--baseline",
-                          live, "--", "sh", "-c", script, NULL},
+               (char *[]){FCA_TEST_BINARY,
+                          "run",
+                          "--only-resolved",
+                          "--ca-dir",
+                          ca,
+                          "--log",
+                          log,
+                          "--workers",
+                          "1",
+                          "--resolve",
+                          resolve,
+                          "--har",
+                          har2,
+                          "--baseline",
+                          live,
+                          "--",
+                          "sh",
+                          "-c",
+                          script,
+                          NULL},
                NULL);
   cr_assert_eq(rc, 0, "%s", p.err);
   cli_proc_free(&p);
@@ -281,10 +315,9 @@ Test(cli_audit, har_written_by_run_round_trips) {
   free(spool);
   /* the HAR: valid JSON, three entries, decoded text, findings attached, binary omitted */
   json_t *h = load(har);
-  cr_assert_str_eq(
-      json_string_value(json_object_get(json_object_get(json_object_get(h, "log"), "creator"),
-                                        "name")),
-      "fcaudit");
+  cr_assert_str_eq(json_string_value(json_object_get(
+                       json_object_get(json_object_get(h, "log"), "creator"), "name")),
+                   "fcaudit");
   json_t *es = json_object_get(json_object_get(h, "log"), "entries");
   cr_assert_eq(json_array_size(es), 3, "%s", json_dumps(h, 0));
   json_t *e0 = json_array_get(es, 0);
@@ -319,7 +352,8 @@ Test(cli_audit, large_har_bounded_rss, .timeout = 600) {
   char *har = fca_xasprintf("%s/big.har", dir), *rep = fca_xasprintf("%s/r.json", dir);
   FILE *f = fopen(har, "w");
   cr_assert_not_null(f);
-  fputs("{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"gen\",\"version\":\"1\"},\"entries\":[",
+  fputs("{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"gen\",\"version\":\"1\"},"
+        "\"entries\":[",
         f);
   size_t body = 256 * 1024;
   char *css = fca_xmalloc(body + 1);
@@ -354,8 +388,8 @@ Test(cli_audit, large_har_bounded_rss, .timeout = 600) {
     dup2(null, 1), dup2(null, 2);
     /* a sanitizer build would count its quarantine of freed memory as resident */
     setenv("ASAN_OPTIONS", "quarantine_size_mb=4:detect_leaks=0", 1);
-    execl(FCA_TEST_BINARY, FCA_TEST_BINARY, "audit", "--quiet", "--log", "/dev/null",
-          "--fail-on", "never", "--report-json", rep, har, (char *)NULL);
+    execl(FCA_TEST_BINARY, FCA_TEST_BINARY, "audit", "--quiet", "--log", "/dev/null", "--fail-on",
+          "never", "--report-json", rep, har, (char *)NULL);
     _exit(127);
   }
   int st;
@@ -363,8 +397,8 @@ Test(cli_audit, large_har_bounded_rss, .timeout = 600) {
   cr_assert_eq(wait4(pid, &st, 0, &ru), pid);
   cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
   long peak_mib = ru.ru_maxrss / 1024;
-  cr_log_info("%d entries, %llu MiB of HAR: peak RSS %ld MiB", n,
-              (unsigned long long)(total >> 20), peak_mib);
+  cr_log_info("%d entries, %llu MiB of HAR: peak RSS %ld MiB", n, (unsigned long long)(total >> 20),
+              peak_mib);
   /* generous: the file is 200 MiB; one entry and the engine's state are a few MiB (ASan
    * builds double that) */
   cr_assert_lt(peak_mib, 120, "peak RSS %ld MiB for a %llu MiB HAR", peak_mib,
@@ -405,17 +439,15 @@ Test(cli_audit, proxy_har_written_on_sigint) {
   int st = -1;
   cr_assert_eq(fca_proc_wait(px.pid, 15000, &st), 0, "no exit after SIGINT");
   /* The pages have an error finding: the plain proxy ends with the verdict its reports name. */
-  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d: %s", st,
-            fca_testproxy_stderr(&px));
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d: %s", st, fca_testproxy_stderr(&px));
   px.pid = 0;
   fca_testproxy_stop(&px);
   fca_origin_stop(&o);
   json_t *h = load(har);
   json_t *es = json_object_get(json_object_get(h, "log"), "entries");
   cr_assert_eq(json_array_size(es), 3);
-  char *evs = json_dumps(json_object_get(json_object_get(json_array_get(es, 0), "_fcaudit"),
-                                         "events"),
-                         0);
+  char *evs =
+      json_dumps(json_object_get(json_object_get(json_array_get(es, 0), "_fcaudit"), "events"), 0);
   cr_assert(strstr(evs, "FC-REF-1"), "%s", evs);
   free(evs);
   json_decref(h);

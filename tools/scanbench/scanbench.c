@@ -145,7 +145,8 @@ static void audit_exchanges(void) {
   put(&page, "</body></html>\n");
   char clen[24];
   snprintf(clen, sizeof clen, "%zu", page.n);
-#define H(n, v) {n, sizeof n - 1, v, sizeof v - 1}
+#define H(n, v)                                                                                    \
+  { n, sizeof n - 1, v, sizeof v - 1 }
   const fca_audit_header_t req_h[] = {H("Host", "127.0.0.1:8080"), H("User-Agent", "wrk"),
                                       H("Accept", "*/*")};
   fca_audit_header_t resp_h[] = {H("Server", "nginx"),

@@ -254,8 +254,8 @@ Test(audit, ref2_ref3_ref4) {
 /* ---- CSP sandbox, COEP, keys --------------------------------------------------------- */
 
 Test(audit, csp_sandbox_rules) {
-  doc("https://a.test/", STRIPE, "Content-Security-Policy",
-      "img-src 'self'; sandbox allow-scripts", "Referrer-Policy", "no-referrer");
+  doc("https://a.test/", STRIPE, "Content-Security-Policy", "img-src 'self'; sandbox allow-scripts",
+      "Referrer-Policy", "no-referrer");
   assert_rules("FC-SBX-3 FC-SBX-4"); /* opaque origin: SBX-4, not REF-1 */
   const cap_event_t *v = cap_find(&cap, FCA_EV_VIOLATION, "FC-SBX-3");
   cr_assert_str_eq(v->ev_source, "csp");

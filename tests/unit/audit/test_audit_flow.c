@@ -36,8 +36,8 @@ static void teardown(void) {
 TestSuite(flow, .init = setup, .fini = teardown);
 
 static void page_at(const char *url, const char *body, int64_t t) {
-  x_run(A, &(xreq_t){.url = url, .dest = "document", .ctype = "text/html", .body = body,
-                     .now_ms = t});
+  x_run(A,
+        &(xreq_t){.url = url, .dest = "document", .ctype = "text/html", .body = body, .now_ms = t});
 }
 
 static json_t *summary(void) {
@@ -93,14 +93,16 @@ Test(flow, stripereq_parser) {
 /* ---- keys wherever they travel ---------------------------------------------------------- */
 
 static void config_fetch(const char *url, const char *ctype, const char *json, int64_t t) {
-  x_run(A, &(xreq_t){.url = url, .dest = "empty", .referer = PAGE, .ctype = ctype, .body = json,
-                     .now_ms = t});
+  x_run(
+      A,
+      &(xreq_t){
+          .url = url, .dest = "empty", .referer = PAGE, .ctype = ctype, .body = json, .now_ms = t});
 }
 
 Test(flow, live_key_from_config_json) {
   page_at(PAGE, "<html>" STRIPE "</html>", 1000);
-  config_fetch("https://shop.test/config", "application/json",
-               "{\"publishableKey\":\"" LIVE "\"}", 1100);
+  config_fetch("https://shop.test/config", "application/json", "{\"publishableKey\":\"" LIVE "\"}",
+               1100);
   const cap_event_t *v = cap_find(&cap, FCA_EV_VIOLATION, "FC-TEST-1");
   cr_assert_not_null(v);
   cr_assert_str_eq(v->ev_value, LIVE);
@@ -108,10 +110,8 @@ Test(flow, live_key_from_config_json) {
   cr_assert_str_eq(v->ev_url, "https://shop.test/config", "evidence names where it was seen");
   cr_assert_str_eq(v->page_url, PAGE);
   json_t *s = summary();
-  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(card0(s),
-                                                                                     "items"),
-                                                                     "4"),
-                                                     "status")),
+  cr_assert_str_eq(json_string_value(json_object_get(
+                       json_object_get(json_object_get(card0(s), "items"), "4"), "status")),
                    "fail");
 }
 
@@ -140,8 +140,10 @@ Test(flow, key_in_a_dynamically_loaded_page_before_it_is_tagged) {
   page_at(PAGE, "<html><script src=/app.js></script></html>", 1000);
   config_fetch("https://shop.test/config", "application/json", "{\"pk\":\"" LIVE "\"}", 1100);
   cr_assert_eq(cap_count(&cap, FCA_EV_VIOLATION, NULL), 0, "not tagged yet");
-  x_run(A, &(xreq_t){.url = "https://js.stripe.com/v3/", .dest = "script",
-                     .referer = "https://shop.test/", .now_ms = 1200});
+  x_run(A, &(xreq_t){.url = "https://js.stripe.com/v3/",
+                     .dest = "script",
+                     .referer = "https://shop.test/",
+                     .now_ms = 1200});
   cr_assert_eq(cap_count(&cap, FCA_EV_VIOLATION, "FC-TEST-1"), 1);
 }
 
@@ -196,7 +198,9 @@ Test(flow, api_key_same_dedup_as_the_markup_key) {
 Test(flow, api_key_outside_the_window_or_other_client_is_nobodys) {
   page_at(PAGE, "<html>" STRIPE "</html>", 1000);
   api_call((xreq_t){.now_ms = 1000 + W + 1, .rh = {{"Authorization", "Bearer " LIVE}}});
-  api_call((xreq_t){.now_ms = 1500, .client_id = "10.0.0.9", .client = "10.0.0.9:1",
+  api_call((xreq_t){.now_ms = 1500,
+                    .client_id = "10.0.0.9",
+                    .client = "10.0.0.9:1",
                     .rh = {{"Authorization", "Bearer " LIVE}}});
   cr_assert_eq(cap_count(&cap, FCA_EV_VIOLATION, NULL), 0);
 }
@@ -235,7 +239,10 @@ static void sub_of(const char *page, const char *url, const char *dest, int64_t 
 static void sub(const char *url, const char *dest, int64_t t) { sub_of(PAGE, url, dest, t); }
 
 static void stripejs(const char *url, int64_t t, const char *cache_control) {
-  xreq_t r = {.url = url, .dest = "script", .referer = "https://shop.test/", .now_ms = t,
+  xreq_t r = {.url = url,
+              .dest = "script",
+              .referer = "https://shop.test/",
+              .now_ms = t,
               .ctype = "text/javascript"};
   if (cache_control) {
     r.h[0][0] = "Cache-Control";
@@ -338,8 +345,11 @@ Test(flow, the_url_the_page_references_decides) {
 Test(flow, another_client_fetching_does_not_count) {
   page_at(PAGE, "<html>" STRIPE "</html>", 1000);
   sub("https://shop.test/a.js", "script", 1100);
-  x_run(A, &(xreq_t){.url = "https://js.stripe.com/v3", .dest = "script", .client_id = "10.1.1.1",
-                     .client = "10.1.1.1:9", .now_ms = 1200});
+  x_run(A, &(xreq_t){.url = "https://js.stripe.com/v3",
+                     .dest = "script",
+                     .client_id = "10.1.1.1",
+                     .client = "10.1.1.1:9",
+                     .now_ms = 1200});
   summary();
   cr_assert_eq(cap_count(&cap, FCA_EV_NOTE, NULL), 1);
 }
@@ -350,13 +360,15 @@ Test(flow, cached_copy_that_runs_calls_stripe) {
   page_at(PAGE "?again", "<html>" STRIPE "</html>", 5000); /* reload: served from the cache */
   sub_of(PAGE "?again", "https://shop.test/a.js", "script", 5100);
   /* Stripe.js runs from the cache: its frames and calls leave from the page (Referer: origin) */
-  x_run(A, &(xreq_t){.url = "https://m.stripe.network/inner.html", .dest = "iframe",
-                     .referer = "https://shop.test/", .now_ms = 5200});
+  x_run(A, &(xreq_t){.url = "https://m.stripe.network/inner.html",
+                     .dest = "iframe",
+                     .referer = "https://shop.test/",
+                     .now_ms = 5200});
   fca_audit_tick(A, 5000 + W + 1);
   cr_assert_eq(cap_count(&cap, FCA_EV_NOTE, NULL), 0);
   json_t *s = summary();
-  cr_assert_str_eq(json_string_value(json_object_get(
-                       json_array_get(json_object_get(s, "pages"), 1), "stripe_js")),
+  cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(s, "pages"), 1),
+                                                     "stripe_js")),
                    "cached");
 }
 
@@ -367,8 +379,10 @@ Test(flow, a_fresh_copy_alone_does_not_settle) {
   stripejs("https://js.stripe.com/v3", 1100, "max-age=300");
   page_at(PAGE "?csp", "<html>" STRIPE "</html>", 5000);
   sub_of(PAGE "?csp", "https://shop.test/a.js", "script", 5100);
-  x_run(A, &(xreq_t){.url = "https://m.stripe.network/inner.html", .dest = "iframe",
-                     .referer = "https://js.stripe.com/", .now_ms = 5200}); /* a Stripe frame's */
+  x_run(A, &(xreq_t){.url = "https://m.stripe.network/inner.html",
+                     .dest = "iframe",
+                     .referer = "https://js.stripe.com/",
+                     .now_ms = 5200}); /* a Stripe frame's */
   summary();
   const cap_event_t *n = cap_find(&cap, FCA_EV_NOTE, NULL);
   cr_assert_not_null(n);
@@ -386,8 +400,11 @@ Test(flow, stale_or_no_store_copy_must_be_fetched_again) {
 }
 
 Test(flow, csp_on_the_page_is_named) {
-  x_run(A, &(xreq_t){.url = PAGE, .dest = "document", .ctype = "text/html",
-                     .body = "<html>" STRIPE "</html>", .now_ms = 1000,
+  x_run(A, &(xreq_t){.url = PAGE,
+                     .dest = "document",
+                     .ctype = "text/html",
+                     .body = "<html>" STRIPE "</html>",
+                     .now_ms = 1000,
                      .h = {{"Content-Security-Policy", "script-src 'self'"}}});
   sub("https://shop.test/a.js", "script", 1100);
   summary();
@@ -421,8 +438,11 @@ Test(flow, freshness_rules) {
 /* ---- stack-specific fixes on violations ------------------------------------------------- */
 
 Test(flow, helmet_page_gets_helmet_fixes) {
-  x_run(A, &(xreq_t){.url = PAGE, .dest = "document", .ctype = "text/html",
-                     .body = "<html>" STRIPE "</html>", .now_ms = 1000,
+  x_run(A, &(xreq_t){.url = PAGE,
+                     .dest = "document",
+                     .ctype = "text/html",
+                     .body = "<html>" STRIPE "</html>",
+                     .now_ms = 1000,
                      .h = {{"Cross-Origin-Opener-Policy", "same-origin"},
                            {"Referrer-Policy", "no-referrer"},
                            {"X-DNS-Prefetch-Control", "off"},
@@ -440,8 +460,11 @@ Test(flow, helmet_page_gets_helmet_fixes) {
 }
 
 Test(flow, django_page_gets_settings_fixes_and_meta_gets_none) {
-  x_run(A, &(xreq_t){.url = PAGE, .dest = "document", .ctype = "text/html",
-                     .body = "<html>" STRIPE "</html>", .now_ms = 1000,
+  x_run(A, &(xreq_t){.url = PAGE,
+                     .dest = "document",
+                     .ctype = "text/html",
+                     .body = "<html>" STRIPE "</html>",
+                     .now_ms = 1000,
                      .h = {{"Cross-Origin-Opener-Policy", "same-origin"},
                            {"Referrer-Policy", "same-origin"},
                            {"X-Frame-Options", "DENY"},
@@ -449,21 +472,27 @@ Test(flow, django_page_gets_settings_fixes_and_meta_gets_none) {
   const cap_event_t *c = cap_find(&cap, FCA_EV_VIOLATION, "FC-COOP-1");
   cr_assert_str_eq(c->fix_stack, "django");
   cr_assert_not_null(strstr(c->fix_stack_text, "SECURE_CROSS_ORIGIN_OPENER_POLICY"));
-  cr_assert_not_null(
-      strstr(cap_find(&cap, FCA_EV_VIOLATION, "FC-REF-1")->fix_stack_text, "SECURE_REFERRER_POLICY"));
+  cr_assert_not_null(strstr(cap_find(&cap, FCA_EV_VIOLATION, "FC-REF-1")->fix_stack_text,
+                            "SECURE_REFERRER_POLICY"));
   /* a meta decides: the fix is in the markup, not in a stack setting */
   cap_clear(&cap);
-  x_run(A, &(xreq_t){.url = PAGE "2", .dest = "document", .ctype = "text/html",
+  x_run(A, &(xreq_t){.url = PAGE "2",
+                     .dest = "document",
+                     .ctype = "text/html",
                      .body = "<html><meta name=referrer content=no-referrer>" STRIPE "</html>",
-                     .now_ms = 2000, .h = {{"Server", "nginx"}}});
+                     .now_ms = 2000,
+                     .h = {{"Server", "nginx"}}});
   const cap_event_t *r = cap_find(&cap, FCA_EV_VIOLATION, "FC-REF-1");
   cr_assert_not_null(r);
   cr_assert_null(r->fix_stack);
 }
 
 Test(flow, unknown_stack_has_no_stack_fix) {
-  x_run(A, &(xreq_t){.url = PAGE, .dest = "document", .ctype = "text/html",
-                     .body = "<html>" STRIPE "</html>", .now_ms = 1000,
+  x_run(A, &(xreq_t){.url = PAGE,
+                     .dest = "document",
+                     .ctype = "text/html",
+                     .body = "<html>" STRIPE "</html>",
+                     .now_ms = 1000,
                      .h = {{"Cross-Origin-Opener-Policy", "same-origin"}}});
   const cap_event_t *c = cap_find(&cap, FCA_EV_VIOLATION, "FC-COOP-1");
   cr_assert_null(c->fix_stack);
@@ -487,10 +516,14 @@ Test(flow, a_tool_fetching_pages_one_after_the_other_gets_no_note) {
   for (int i = 0; i < 3; i++) {
     char url[64];
     snprintf(url, sizeof url, "%s?n=%d", PAGE, i);
-    x_run(A, &(xreq_t){.url = url, .ctype = "text/html", .body = "<html>" STRIPE "</html>",
-                       .now_ms = 1000 + i * 10, .accept = i == 1 ? "*/*" : NULL});
+    x_run(A, &(xreq_t){.url = url,
+                       .ctype = "text/html",
+                       .body = "<html>" STRIPE "</html>",
+                       .now_ms = 1000 + i * 10,
+                       .accept = i == 1 ? "*/*" : NULL});
   }
-  x_run(A, &(xreq_t){.url = "https://shop.test/logo.png", .accept = "image/avif,image/webp,*/*",
+  x_run(A, &(xreq_t){.url = "https://shop.test/logo.png",
+                     .accept = "image/avif,image/webp,*/*",
                      .now_ms = 1100});
   summary();
   cr_assert_eq(cap_count(&cap, FCA_EV_NOTE, NULL), 0);

@@ -193,8 +193,8 @@ Test(csp_parse, non_ascii_directive_skipped) {
   /* §2.2.1 step 2.2: a token that is not an ASCII string is skipped whole */
   fca_csp_directive_t d;
   cr_assert_not(fca_csp_find(S("script-src https://\xc3\xa9.example"), "script-src", &d));
-  cr_assert(fca_csp_find(S("script-src https://\xc3\xa9.example; script-src 'none'"),
-                         "script-src", &d));
+  cr_assert(
+      fca_csp_find(S("script-src https://\xc3\xa9.example; script-src 'none'"), "script-src", &d));
   cr_assert(span_is(d.value, "'none'"));
 }
 
@@ -239,9 +239,9 @@ Test(csp_parse, nonce_and_hash_sources) {
   cr_assert_eq(s.kind, FCA_CSP_SRC_NONCE);
   cr_assert(span_is(s.b64, "abc+/_-=="));
   cr_assert_eq(src("'NONCE-abc'").kind, FCA_CSP_SRC_NONCE);
-  cr_assert_eq(src("'nonce-'").kind, FCA_CSP_SRC_INVALID);       /* 1*char */
-  cr_assert_eq(src("'nonce-a==='").kind, FCA_CSP_SRC_INVALID);   /* at most two '=' */
-  cr_assert_eq(src("'nonce-a=b'").kind, FCA_CSP_SRC_INVALID);    /* '=' only at the end */
+  cr_assert_eq(src("'nonce-'").kind, FCA_CSP_SRC_INVALID);     /* 1*char */
+  cr_assert_eq(src("'nonce-a==='").kind, FCA_CSP_SRC_INVALID); /* at most two '=' */
+  cr_assert_eq(src("'nonce-a=b'").kind, FCA_CSP_SRC_INVALID);  /* '=' only at the end */
   cr_assert_eq(src("'nonce-a b'").kind, FCA_CSP_SRC_INVALID);
   s = src("'sha384-AbC='");
   cr_assert_eq(s.kind, FCA_CSP_SRC_HASH);
@@ -283,9 +283,9 @@ Test(csp_parse, host_sources) {
   cr_assert(span_is(s.host, "*"));
   cr_assert_eq(src("example.com.").kind, FCA_CSP_SRC_HOST); /* trailing dot allowed */
   cr_assert_eq(src("a.example/p%20q/r;x").kind, FCA_CSP_SRC_HOST);
-  const char *bad[] = {"https://",      "*.",          "a..example",   "https://a:",
-                       "https://a:8x",  "a.example//p", "a.example/%zz", "a.example/p?q",
-                       "https://*x.a",  "exa_mple.com", "http:/a.example", "*.*.a.example"};
+  const char *bad[] = {"https://",     "*.",           "a..example",      "https://a:",
+                       "https://a:8x", "a.example//p", "a.example/%zz",   "a.example/p?q",
+                       "https://*x.a", "exa_mple.com", "http:/a.example", "*.*.a.example"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     cr_assert_eq(src(bad[i]).kind, FCA_CSP_SRC_INVALID, "%s", bad[i]);
 }
@@ -333,9 +333,8 @@ Test(csp_parse, governing_directive_first_present_in_fallback_list) {
   cr_assert(span_is(d.value, "c.example"));
   cr_assert_eq(fca_csp_governing(S(pol), FCA_CSP_CONNECT, &d), 1);
   cr_assert(span_is(d.value, "'none'"));
-  cr_assert_eq(fca_csp_governing(S("script-src-elem e; script-src-attr a"), FCA_CSP_SCRIPT_ELEM,
-                                 &d),
-               0);
+  cr_assert_eq(
+      fca_csp_governing(S("script-src-elem e; script-src-attr a"), FCA_CSP_SCRIPT_ELEM, &d), 0);
   cr_assert(span_is(d.value, "e"));
   cr_assert_eq(fca_csp_governing(S("img-src *"), FCA_CSP_CONNECT, &d), -1);
   cr_assert_eq(fca_csp_governing(S("frame-src f"), FCA_CSP_FRAME, &d), 0);

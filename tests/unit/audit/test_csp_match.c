@@ -17,11 +17,11 @@ static bool url_ok(const char *list, const char *url, const char *page) {
 
 /* ---- §6.7.2.5 source lists --------------------------------------------------------------- */
 Test(csp_match, empty_list_and_none) {
-  cr_assert_not(url_ok("", V3, PAGE));                       /* step 2 */
-  cr_assert_not(url_ok("'none'", V3, PAGE));                 /* step 3 */
+  cr_assert_not(url_ok("", V3, PAGE));       /* step 2 */
+  cr_assert_not(url_ok("'none'", V3, PAGE)); /* step 3 */
   cr_assert_not(url_ok(" 'NONE' ", V3, PAGE));
   cr_assert(url_ok("'none' https://js.stripe.com", V3, PAGE)); /* 'none' among others */
-  cr_assert_not(url_ok("'bogus' nonsense/%zz", V3, PAGE));   /* invalid expressions */
+  cr_assert_not(url_ok("'bogus' nonsense/%zz", V3, PAGE));     /* invalid expressions */
 }
 
 /* ---- §6.7.2.6 step 1: "*" ---------------------------------------------------------------- */
@@ -68,7 +68,8 @@ Test(csp_match, host_wildcard_subdomains_only) {
 Test(csp_match, host_ip_literal_as_chromium_matches_it) {
   /* §6.7.2.8 step 1 matches domains only, but Chromium matches an address host by "*" or the
    * same literal (checked in Chromium 13x); "*." never matches an address */
-  cr_assert(url_ok("http://127.0.0.1:8080", "http://127.0.0.1:8080/a.js", "http://localhost:8080/"));
+  cr_assert(
+      url_ok("http://127.0.0.1:8080", "http://127.0.0.1:8080/a.js", "http://localhost:8080/"));
   cr_assert(url_ok("*:8080", "http://127.0.0.1:8080/a.js", "http://localhost:8080/"));
   cr_assert_not(url_ok("http://127.0.0.2:8080", "http://127.0.0.1:8080/a.js", "http://x.test/"));
   cr_assert_not(url_ok("http://*.0.0.1:8080", "http://127.0.0.1:8080/a.js", "http://x.test/"));
@@ -88,7 +89,7 @@ Test(csp_match, host_implied_scheme_is_the_pages) {
 
 Test(csp_match, host_ports) {
   /* §6.7.2.9 */
-  cr_assert(url_ok("https://js.stripe.com:443", V3, PAGE));     /* default port */
+  cr_assert(url_ok("https://js.stripe.com:443", V3, PAGE)); /* default port */
   cr_assert(url_ok("https://js.stripe.com:0443", V3, PAGE));
   cr_assert_not(url_ok("https://js.stripe.com:8443", V3, PAGE));
   cr_assert(url_ok("https://js.stripe.com:*", "https://js.stripe.com:9/v3/", PAGE));
@@ -139,8 +140,10 @@ Test(csp_match, self) {
 /* ---- §6.7.1.1 script pre-request check ---------------------------------------------------- */
 static fca_csp_result_t script(const char *pol, const char *url, const char *nonce,
                                const char *integrity, bool parser_inserted, fca_csp_why_t *why) {
-  fca_csp_request_t r = {.kind = FCA_CSP_SCRIPT_ELEM, .url = url,
-                         .parser_inserted = parser_inserted, .nonceable = true};
+  fca_csp_request_t r = {.kind = FCA_CSP_SCRIPT_ELEM,
+                         .url = url,
+                         .parser_inserted = parser_inserted,
+                         .nonceable = true};
   if (nonce) r.nonce = S(nonce);
   if (integrity) r.integrity = S(integrity);
   fca_csp_verdict_t v;
@@ -157,9 +160,9 @@ Test(csp_match, script_no_directive_allowed) {
 Test(csp_match, script_fallbacks) {
   /* script-src-elem -> script-src -> default-src (§6.8.3) */
   cr_assert_eq(script("default-src 'self'", V3, NULL, NULL, true, NULL), FCA_CSP_BLOCKED);
-  cr_assert_eq(script("default-src 'self'; script-src https://js.stripe.com", V3, NULL, NULL, true,
-                      NULL),
-               FCA_CSP_ALLOWED);
+  cr_assert_eq(
+      script("default-src 'self'; script-src https://js.stripe.com", V3, NULL, NULL, true, NULL),
+      FCA_CSP_ALLOWED);
   cr_assert_eq(script("script-src https://js.stripe.com; script-src-elem 'self'", V3, NULL, NULL,
                       true, NULL),
                FCA_CSP_BLOCKED);
@@ -182,8 +185,11 @@ Test(csp_match, script_nonce) {
   cr_assert_eq(script(pol, V3, "", NULL, true, NULL), FCA_CSP_BLOCKED);       /* §6.7.2.2 s2 */
   cr_assert_eq(script(pol, V3, NULL, NULL, true, NULL), FCA_CSP_BLOCKED);
   /* not nonceable (§6.7.3.1): the nonce is ignored */
-  fca_csp_request_t r = {.kind = FCA_CSP_SCRIPT_ELEM, .url = V3, .parser_inserted = true,
-                         .nonce = S("R4nd0m"), .nonceable = false};
+  fca_csp_request_t r = {.kind = FCA_CSP_SCRIPT_ELEM,
+                         .url = V3,
+                         .parser_inserted = true,
+                         .nonce = S("R4nd0m"),
+                         .nonceable = false};
   fca_csp_verdict_t v;
   fca_csp_check(S(pol), &r, PAGE, &v);
   cr_assert_eq(v.result, FCA_CSP_BLOCKED);
@@ -211,16 +217,16 @@ Test(csp_match, script_strict_dynamic) {
   cr_assert_eq(why, FCA_CSP_WHY_STRICT_DYNAMIC);
   cr_assert_eq(script(pol, V3, NULL, NULL, false, NULL), FCA_CSP_ALLOWED); /* script-inserted */
   cr_assert_eq(script(pol, V3, "n1", NULL, true, NULL), FCA_CSP_ALLOWED);
-  cr_assert_eq(script("script-src 'STRICT-DYNAMIC'", "https://evil.example/x.js", NULL, NULL,
-                      false, NULL),
-               FCA_CSP_ALLOWED);
+  cr_assert_eq(
+      script("script-src 'STRICT-DYNAMIC'", "https://evil.example/x.js", NULL, NULL, false, NULL),
+      FCA_CSP_ALLOWED);
 }
 
 Test(csp_match, script_sources_and_unsafe_inline_irrelevant) {
   cr_assert_eq(script("script-src 'unsafe-inline'", V3, NULL, NULL, true, NULL), FCA_CSP_BLOCKED);
-  cr_assert_eq(script("script-src 'report-sample' https://js.stripe.com/v3/", V3, NULL, NULL,
-                      true, NULL),
-               FCA_CSP_ALLOWED);
+  cr_assert_eq(
+      script("script-src 'report-sample' https://js.stripe.com/v3/", V3, NULL, NULL, true, NULL),
+      FCA_CSP_ALLOWED);
   cr_assert_eq(script("script-src https://js.stripe.com/v3", V3, NULL, NULL, true, NULL),
                FCA_CSP_BLOCKED);
 }
@@ -267,12 +273,12 @@ Test(csp_match, inline_unsafe_inline_and_what_disables_it) {
   cr_assert_eq(inl("script-src 'unsafe-inline' 'nonce-x'", FCA_CSP_SCRIPT_ELEM, CODE, NULL, &why),
                FCA_CSP_BLOCKED);
   cr_assert_eq(why, FCA_CSP_WHY_INLINE_IGNORED);
-  cr_assert_eq(inl("script-src 'unsafe-inline' 'sha256-AAAA'", FCA_CSP_SCRIPT_ELEM, CODE, NULL,
-                   NULL),
-               FCA_CSP_BLOCKED);
-  cr_assert_eq(inl("script-src 'unsafe-inline' 'strict-dynamic'", FCA_CSP_SCRIPT_ELEM, CODE, NULL,
-                   NULL),
-               FCA_CSP_BLOCKED);
+  cr_assert_eq(
+      inl("script-src 'unsafe-inline' 'sha256-AAAA'", FCA_CSP_SCRIPT_ELEM, CODE, NULL, NULL),
+      FCA_CSP_BLOCKED);
+  cr_assert_eq(
+      inl("script-src 'unsafe-inline' 'strict-dynamic'", FCA_CSP_SCRIPT_ELEM, CODE, NULL, NULL),
+      FCA_CSP_BLOCKED);
   cr_assert_eq(inl("script-src 'self' https:", FCA_CSP_SCRIPT_ELEM, CODE, NULL, &why),
                FCA_CSP_BLOCKED);
   cr_assert_eq(why, FCA_CSP_WHY_INLINE);
@@ -282,9 +288,9 @@ Test(csp_match, inline_unsafe_inline_and_what_disables_it) {
 
 Test(csp_match, inline_nonce_elements_only) {
   fca_csp_why_t why;
-  cr_assert_eq(inl("script-src 'nonce-abc' 'unsafe-inline'", FCA_CSP_SCRIPT_ELEM, CODE, "abc",
-                   &why),
-               FCA_CSP_ALLOWED);
+  cr_assert_eq(
+      inl("script-src 'nonce-abc' 'unsafe-inline'", FCA_CSP_SCRIPT_ELEM, CODE, "abc", &why),
+      FCA_CSP_ALLOWED);
   cr_assert_eq(why, FCA_CSP_WHY_NONCE);
   cr_assert_eq(inl("script-src 'nonce-abc'", FCA_CSP_SCRIPT_ELEM, CODE, "abd", NULL),
                FCA_CSP_BLOCKED);
@@ -322,9 +328,9 @@ Test(csp_match, inline_hash_attributes_need_unsafe_hashes) {
   snprintf(pol, sizeof pol, "script-src 'none'; script-src-attr 'unsafe-inline'");
   cr_assert_eq(inl(pol, FCA_CSP_SCRIPT_ATTR, CODE, NULL, NULL), FCA_CSP_ALLOWED);
   cr_assert_eq(inl(pol, FCA_CSP_SCRIPT_ELEM, CODE, NULL, NULL), FCA_CSP_BLOCKED);
-  cr_assert_eq(inl("default-src 'self'; script-src-attr 'none'", FCA_CSP_SCRIPT_ATTR, CODE, NULL,
-                   NULL),
-               FCA_CSP_BLOCKED);
+  cr_assert_eq(
+      inl("default-src 'self'; script-src-attr 'none'", FCA_CSP_SCRIPT_ATTR, CODE, NULL, NULL),
+      FCA_CSP_BLOCKED);
 }
 
 Test(csp_match, digest_normalises_newlines_at_every_split) {
@@ -425,10 +431,10 @@ static int nonceable_of(const char *html) {
 
 Test(csp_match, element_nonceable) {
   cr_assert_eq(nonceable_of("<script nonce=abc src=x.js></script>"), 1);
-  cr_assert_eq(nonceable_of("<script src=x.js></script>"), 0);             /* step 1 */
+  cr_assert_eq(nonceable_of("<script src=x.js></script>"), 0);                /* step 1 */
   cr_assert_eq(nonceable_of("<script nonce=abc a=\"<SCRIPT\"></script>"), 0); /* step 2 */
   cr_assert_eq(nonceable_of("<script nonce=abc a=\"x<style\"></script>"), 0);
-  cr_assert_eq(nonceable_of("<script nonce=abc <script></script>"), 0);      /* in a name */
-  cr_assert_eq(nonceable_of("<script nonce=abc src=a src=b></script>"), 0);   /* step 3 */
+  cr_assert_eq(nonceable_of("<script nonce=abc <script></script>"), 0);     /* in a name */
+  cr_assert_eq(nonceable_of("<script nonce=abc src=a src=b></script>"), 0); /* step 3 */
   cr_assert_eq(nonceable_of("<script nonce=abc a=\"<scrip\"></script>"), 1);
 }

@@ -23,8 +23,9 @@ static const char *ENTRY_FMT =
     "\"content\":{\"size\":1,\"mimeType\":\"text/html\",\"text\":\"%s\"}}}";
 
 static char *har_of(int n, const char *text) {
-  char *s = fca_xstrdup("{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"t\"},\"pages\":[{\"id\":"
-                        "\"p1\",\"title\":\"x\"}],\"entries\":[");
+  char *s =
+      fca_xstrdup("{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"t\"},\"pages\":[{\"id\":"
+                  "\"p1\",\"title\":\"x\"}],\"entries\":[");
   for (int i = 1; i <= n; i++) {
     char *e = fca_xasprintf(ENTRY_FMT, i % 10, i, text);
     char *t = fca_xasprintf("%s%s%s", s, i > 1 ? "," : "", e);
@@ -51,8 +52,8 @@ Test(har_reader, pages_then_entries_in_order) {
     cr_assert_eq(it.index, (size_t)i);
     char want[64];
     snprintf(want, sizeof want, "https://shop.test/%d", i);
-    cr_assert_str_eq(
-        json_string_value(json_object_get(json_object_get(it.obj, "request"), "url")), want);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(it.obj, "request"), "url")),
+                     want);
     cr_assert_not(it.text_cut);
     json_decref(it.obj);
   }
@@ -425,14 +426,15 @@ Test(har_replay, key_in_post_data) {
             "\"response\":{\"status\":200,\"headers\":[{\"name\":\"Content-Type\",\"value\":"
             "\"text/html\"}],\"content\":{\"size\":48,\"text\":\"<script src=\\\"https://"
             "js.stripe.com/v3\\\"></script>\"}}}");
-  replay(r, "{\"_resourceType\":\"fetch\",\"startedDateTime\":\"2026-12-01T10:00:02Z\","
-            "\"request\":{\"method\":\"POST\",\"url\":\"https://api.stripe.com/v1/payment_methods\","
-            "\"headers\":[{\"name\":\"Content-Type\",\"value\":\"application/x-www-form-urlencoded\"},"
-            "{\"name\":\"Referer\",\"value\":\"https://js.stripe.com/\"}],"
-            "\"postData\":{\"mimeType\":\"application/x-www-form-urlencoded\",\"text\":"
-            "\"type=card&key=pk_live_0123456789abcdefghijkl\"}},"
-            "\"response\":{\"status\":200,\"headers\":[{\"name\":\"Content-Type\",\"value\":"
-            "\"application/json\"}],\"content\":{\"size\":2,\"text\":\"{}\"}}}");
+  replay(r,
+         "{\"_resourceType\":\"fetch\",\"startedDateTime\":\"2026-12-01T10:00:02Z\","
+         "\"request\":{\"method\":\"POST\",\"url\":\"https://api.stripe.com/v1/payment_methods\","
+         "\"headers\":[{\"name\":\"Content-Type\",\"value\":\"application/x-www-form-urlencoded\"},"
+         "{\"name\":\"Referer\",\"value\":\"https://js.stripe.com/\"}],"
+         "\"postData\":{\"mimeType\":\"application/x-www-form-urlencoded\",\"text\":"
+         "\"type=card&key=pk_live_0123456789abcdefghijkl\"}},"
+         "\"response\":{\"status\":200,\"headers\":[{\"name\":\"Content-Type\",\"value\":"
+         "\"application/json\"}],\"content\":{\"size\":2,\"text\":\"{}\"}}}");
   const cap_event_t *v = cap_find(&c, FCA_EV_VIOLATION, "FC-TEST-1");
   cr_assert_not_null(v, "the key in postData is judged");
   cr_assert_str_eq(v->ev_name, "key (form field)");

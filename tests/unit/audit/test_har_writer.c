@@ -65,8 +65,8 @@ Test(har_writer, bodies_by_type_and_size, .init = setup, .fini = teardown) {
   const unsigned char png[] = {0x89, 'P', 'N', 'G', 0, 0xff};
   exchange(w, "127.0.0.1:1", "https://a.test/i.png", "image/png", png, sizeof png, NULL, NULL);
   const char latin[] = "{\"a\":\"\xe9\"}"; /* not UTF-8 */
-  exchange(w, "127.0.0.1:1", "https://a.test/c.json", "application/json", latin,
-           strlen(latin), "X-Name", "caf\xe9");
+  exchange(w, "127.0.0.1:1", "https://a.test/c.json", "application/json", latin, strlen(latin),
+           "X-Name", "caf\xe9");
   cr_assert_eq(fca_harw_entries(w), 4);
   cr_assert_eq(access(spool, F_OK), 0, "entries are spooled as they end");
   cr_assert_eq(fca_harw_close(w), 0);
@@ -75,8 +75,7 @@ Test(har_writer, bodies_by_type_and_size, .init = setup, .fini = teardown) {
   json_error_t je;
   json_t *h = json_load_file(path, 0, &je);
   cr_assert_not_null(h, "%s", je.text);
-  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(h, "log"), "version")),
-                   "1.2");
+  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(h, "log"), "version")), "1.2");
   cr_assert_str_eq(json_string_value(json_object_get(content_of(h, 0), "text")), html);
   json_t *c1 = content_of(h, 1);
   cr_assert_eq(json_string_length(json_object_get(c1, "text")), 64, "cut at --har-body-max");
@@ -110,10 +109,21 @@ Test(har_writer, events_attached_and_round_trip, .init = setup, .fini = teardown
     char cl[32];
     snprintf(cl, sizeof cl, "10.0.0.%d:5", client);
     fca_audit_header_t rq[] = {{"Sec-Fetch-Dest", 14, "document", 8}};
-    fca_audit_request_t ar = {.method = "GET", .url = "https://a.test/pay", .headers = rq,
-                              .nheaders = 1, .client = cl, .client_id = cl, .now_ms = 1000};
-    fca_harw_request_t hr = {.method = "GET", .url = ar.url, .http_major = 1, .http_minor = 1,
-                             .headers = rq, .nheaders = 1, .client = cl, .now_ms = 1000};
+    fca_audit_request_t ar = {.method = "GET",
+                              .url = "https://a.test/pay",
+                              .headers = rq,
+                              .nheaders = 1,
+                              .client = cl,
+                              .client_id = cl,
+                              .now_ms = 1000};
+    fca_harw_request_t hr = {.method = "GET",
+                             .url = ar.url,
+                             .http_major = 1,
+                             .http_minor = 1,
+                             .headers = rq,
+                             .nheaders = 1,
+                             .client = cl,
+                             .now_ms = 1000};
     fca_harw_x_t *hx = fca_harw_begin(w, &hr);
     fca_audit_exchange_t *x = fca_audit_begin(a, &ar);
     const char *coop = client == 1 ? "same-origin" : "unsafe-none";
@@ -135,12 +145,10 @@ Test(har_writer, events_attached_and_round_trip, .init = setup, .fini = teardown
   json_t *h = json_load_file(path, 0, &je);
   cr_assert_not_null(h, "%s", je.text);
   json_t *es = json_object_get(json_object_get(h, "log"), "entries");
-  char *ev0 = json_dumps(json_object_get(json_object_get(json_array_get(es, 0), "_fcaudit"),
-                                         "events"),
-                         JSON_COMPACT);
-  char *ev1 = json_dumps(json_object_get(json_object_get(json_array_get(es, 1), "_fcaudit"),
-                                         "events"),
-                         JSON_COMPACT);
+  char *ev0 = json_dumps(
+      json_object_get(json_object_get(json_array_get(es, 0), "_fcaudit"), "events"), JSON_COMPACT);
+  char *ev1 = json_dumps(
+      json_object_get(json_object_get(json_array_get(es, 1), "_fcaudit"), "events"), JSON_COMPACT);
   cr_assert(strstr(ev0, "\"rule\":\"FC-COOP-1\""), "%s", ev0);
   cr_assert_null(strstr(ev1, "FC-COOP-1"), "the other client's page passed: %s", ev1);
   cr_assert(strstr(ev1, "\"type\":\"pass\""), "%s", ev1);
@@ -186,8 +194,12 @@ Test(har_writer, entries_in_request_order, .init = setup, .fini = teardown) {
   for (int i = 0; i < 3; i++) {
     char url[64];
     snprintf(url, sizeof url, "https://a.test/%d", i);
-    fca_harw_request_t req = {.method = "GET", .url = url, .http_major = 1, .http_minor = 1,
-                              .client = "c:1", .now_ms = 1000 + i};
+    fca_harw_request_t req = {.method = "GET",
+                              .url = url,
+                              .http_major = 1,
+                              .http_minor = 1,
+                              .client = "c:1",
+                              .now_ms = 1000 + i};
     x[i] = fca_harw_begin(w, &req);
   }
   fca_harw_end(x[2], true);
@@ -204,13 +216,12 @@ Test(har_writer, entries_in_request_order, .init = setup, .fini = teardown) {
     char url[64];
     snprintf(url, sizeof url, "https://a.test/%zu", i);
     json_t *e = json_array_get(es, i);
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "request"), "url")),
-                     url);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "request"), "url")), url);
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(e, "response"), "status")), 0,
                  "no response: status 0");
   }
-  cr_assert(json_is_true(json_object_get(json_object_get(json_array_get(es, 0), "_fcaudit"),
-                                         "incomplete")));
+  cr_assert(json_is_true(
+      json_object_get(json_object_get(json_array_get(es, 0), "_fcaudit"), "incomplete")));
   json_decref(h);
   free(path);
 }

@@ -5,8 +5,8 @@
  * tests run with the document split at every byte offset. */
 #include "audit_capture.h"
 #include "fcaudit/ruleset.h"
-#include "sha2.h"
 #include "fcaudit/util.h"
+#include "sha2.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -15,12 +15,12 @@
 
 #define STRIPE "<script src=\"https://js.stripe.com/v3\"></script>"
 #define HELMET                                                                                     \
-  "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';"           \
-  "frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';"              \
+  "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';"            \
+  "frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';"               \
   "script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests"
 #define STRIPE_CSP                                                                                 \
-  "default-src 'self'; script-src 'self' https://js.stripe.com https://*.js.stripe.com; "         \
-  "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com; "            \
+  "default-src 'self'; script-src 'self' https://js.stripe.com https://*.js.stripe.com; "          \
+  "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com; "             \
   "connect-src 'self' https://api.stripe.com"
 
 static capture_t cap;
@@ -40,8 +40,12 @@ TestSuite(rule_csp, .init = setup, .fini = teardown);
 
 /* A top-level document with up to three extra headers, fed in slices of `chunk` bytes. */
 static void doc3(const char *url, const char *body, size_t chunk, const char *h[3][2]) {
-  xreq_t r = {.url = url, .dest = "document", .ctype = "text/html", .body = body,
-              .now_ms = 1000, .chunk = chunk};
+  xreq_t r = {.url = url,
+              .dest = "document",
+              .ctype = "text/html",
+              .body = body,
+              .now_ms = 1000,
+              .chunk = chunk};
   for (int i = 0; i < 3 && h && h[i][0]; i++) {
     r.h[i][0] = h[i][0];
     r.h[i][1] = h[i][1];
@@ -83,10 +87,9 @@ Test(rule_csp, helmet_defaults_block_stripe) {
   cr_assert_str_eq(v->ev_source, "csp");
   cr_assert_str_eq(v->ev_name, "Content-Security-Policy");
   cr_assert_str_eq(v->ev_value, HELMET);
-  cr_assert_not_null(strstr(v->message, "script-src 'self' (used because"),
-                     "%s", v->message);
-  cr_assert_not_null(strstr(v->message, "(used because the policy has no script-src-elem)"),
-                     "%s", v->message);
+  cr_assert_not_null(strstr(v->message, "script-src 'self' (used because"), "%s", v->message);
+  cr_assert_not_null(strstr(v->message, "(used because the policy has no script-src-elem)"), "%s",
+                     v->message);
   cr_assert_str_eq(v->fix, "Use \"script-src 'self' https://js.stripe.com https://*.js.stripe.com\""
                            " in this policy (its own sources kept)");
   v = cap_find(&cap, FCA_EV_VIOLATION, "FC-CSP-2");
@@ -174,7 +177,8 @@ Test(rule_csp, meta_applies_to_later_elements_in_head_only) {
   /* frame-ancestors/sandbox in meta do nothing here */
   cap_clear(&cap);
   doc("https://shop.test/n",
-      "<meta http-equiv=Content-Security-Policy content=\"sandbox; frame-ancestors 'none'\">" STRIPE,
+      "<meta http-equiv=Content-Security-Policy content=\"sandbox; frame-ancestors "
+      "'none'\">" STRIPE,
       NULL, NULL);
   assert_rules("");
 }
@@ -222,8 +226,8 @@ Test(rule_csp, dynamic_tag_judged_as_script_inserted) {
   doc("https://shop.test/d2", body, "Content-Security-Policy",
       "script-src 'nonce-n1' https://js.stripe.com/v3; connect-src *; frame-src *");
   assert_rules("FC-CSP-1");
-  cr_assert_not_null(strstr(cap_find(&cap, FCA_EV_VIOLATION, "FC-CSP-1")->message,
-                            "inserted by a script"));
+  cr_assert_not_null(
+      strstr(cap_find(&cap, FCA_EV_VIOLATION, "FC-CSP-1")->message, "inserted by a script"));
 }
 
 static char *sha256_b64(const char *s) {
@@ -239,8 +243,7 @@ static char *sha256_b64(const char *s) {
 
 Test(rule_csp, inline_setup_code) {
   const char *h[3][2] = {{"Content-Security-Policy", STRIPE_CSP}, {NULL, NULL}, {NULL, NULL}};
-  every_split(STRIPE "<script>\r\nconst stripe = Stripe('pk_test_1');\r\n</script>", h,
-              "FC-CSP-4");
+  every_split(STRIPE "<script>\r\nconst stripe = Stripe('pk_test_1');\r\n</script>", h, "FC-CSP-4");
   const cap_event_t *v = cap_find(&cap, FCA_EV_VIOLATION, "FC-CSP-4");
   cr_assert_eq(v->level, FCA_LEVEL_WARNING);
   cr_assert_not_null(strstr(v->message, "inline <script> at byte 48 (Stripe() is blocked by "
@@ -259,8 +262,8 @@ Test(rule_csp, inline_setup_code) {
   free(want);
   free(hash);
   /* code that does not set Stripe up is not a finding; nor code that does not run */
-  every_split(STRIPE "<script>console.log(1)</script><script type=text/plain>Stripe(1)</script>",
-              h, "");
+  every_split(STRIPE "<script>console.log(1)</script><script type=text/plain>Stripe(1)</script>", h,
+              "");
 }
 
 Test(rule_csp, inline_unsafe_inline_nonce_interplay) {
@@ -272,8 +275,8 @@ Test(rule_csp, inline_unsafe_inline_nonce_interplay) {
   doc("https://shop.test/i2", body, "Content-Security-Policy",
       "script-src https://js.stripe.com 'unsafe-inline' 'nonce-other'");
   assert_rules("FC-CSP-4");
-  cr_assert_not_null(strstr(cap_find(&cap, FCA_EV_VIOLATION, "FC-CSP-4")->message,
-                            "'unsafe-inline' is ignored"));
+  cr_assert_not_null(
+      strstr(cap_find(&cap, FCA_EV_VIOLATION, "FC-CSP-4")->message, "'unsafe-inline' is ignored"));
   cap_clear(&cap);
   doc("https://shop.test/i3", body, "Content-Security-Policy",
       "script-src https://js.stripe.com 'unsafe-inline' 'nonce-zz'");
@@ -286,8 +289,9 @@ Test(rule_csp, inline_unsafe_inline_nonce_interplay) {
 
 Test(rule_csp, event_handlers) {
   const char *body = STRIPE "<button onclick=\"stripe.collectBankAccountToken({})\">x</button>";
-  const char *h[3][2] = {{"Content-Security-Policy", HELMET ";script-src 'self' https://js.stripe.com;"
-                                                    "frame-src *;connect-src *"},
+  const char *h[3][2] = {{"Content-Security-Policy",
+                          HELMET ";script-src 'self' https://js.stripe.com;"
+                                 "frame-src *;connect-src *"},
                          {NULL, NULL},
                          {NULL, NULL}};
   every_split(body, h, "FC-CSP-1 FC-CSP-4");
@@ -329,8 +333,8 @@ Test(rule_csp, levels_apply) {
   char err[200];
   cr_assert_eq(fca_ruleset_apply_cli(rs, "FC-CSP-1=ignore", err, sizeof err), 0);
   cr_assert_eq(fca_ruleset_apply_cli(rs, "FC-CSP-2=warning", err, sizeof err), 0);
-  fca_audit_opts_t o = {.emit = cap_fn, .emit_ud = &cap, .dedup = true, .env = "staging",
-                        .rules = rs};
+  fca_audit_opts_t o = {
+      .emit = cap_fn, .emit_ud = &cap, .dedup = true, .env = "staging", .rules = rs};
   A = fca_audit_new(&o);
   doc("https://shop.test/l", STRIPE, "Content-Security-Policy", HELMET);
   assert_rules("FC-CSP-2 FC-CSP-3");

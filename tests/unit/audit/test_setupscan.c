@@ -55,7 +55,8 @@ Test(setupscan, long_text_and_reset) {
   memset(big, 'a', sizeof big);
   memcpy(big + 5000, "Stripe(", 7);
   big[sizeof big - 1] = 0;
-  for (size_t cut = 4990; cut <= 5010; cut++) cr_assert_str_eq(scan_split(big, cut, 997), "Stripe(");
+  for (size_t cut = 4990; cut <= 5010; cut++)
+    cr_assert_str_eq(scan_split(big, cut, 997), "Stripe(");
   fca_setupscan_t sc;
   fca_setupscan_reset(&sc);
   fca_setupscan_feed(&sc, "Strip", 5);

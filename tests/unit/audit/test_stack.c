@@ -83,8 +83,8 @@ Test(stack, helmet_with_only_one_own_header_needs_two_shared_ones) {
                FCA_STACK_HELMET);
   cr_assert_eq(detect("X-DNS-Prefetch-Control: off\nX-Download-Options: noopen").kind,
                FCA_STACK_NONE);
-  cr_assert_eq(detect("X-DNS-Prefetch-Control: on\nOrigin-Agent-Cluster: ?1").kind,
-               FCA_STACK_NONE, "helmet sends off");
+  cr_assert_eq(detect("X-DNS-Prefetch-Control: on\nOrigin-Agent-Cluster: ?1").kind, FCA_STACK_NONE,
+               "helmet sends off");
 }
 
 Test(stack, express_without_helmet) {
@@ -190,12 +190,13 @@ Test(stack, csp_fixes) {
   cr_assert_not_null(strstr(fix(FCA_STACK_RAILS, FCA_FIX_CSP_DIRECTIVE, d),
                             "policy.script_src :self, \"https://js.stripe.com\", "
                             "\"https://*.js.stripe.com\""));
-  cr_assert_not_null(strstr(fix(FCA_STACK_RAILS, FCA_FIX_CSP_DIRECTIVE, d),
-                            "content_security_policy"));
+  cr_assert_not_null(
+      strstr(fix(FCA_STACK_RAILS, FCA_FIX_CSP_DIRECTIVE, d), "content_security_policy"));
   cr_assert_not_null(strstr(fix(FCA_STACK_NGINX, FCA_FIX_CSP_DIRECTIVE, d),
                             "add_header Content-Security-Policy \"... script-src 'self' "));
-  cr_assert_not_null(strstr(fix(FCA_STACK_HELMET, FCA_FIX_CSP_SANDBOX, "allow-scripts allow-popups"),
-                            "sandbox: [\"allow-scripts\", \"allow-popups\"]"));
+  cr_assert_not_null(
+      strstr(fix(FCA_STACK_HELMET, FCA_FIX_CSP_SANDBOX, "allow-scripts allow-popups"),
+             "sandbox: [\"allow-scripts\", \"allow-popups\"]"));
   char out[64];
   cr_assert_not(fca_stack_fix(FCA_STACK_HELMET, FCA_FIX_CSP_DIRECTIVE, NULL, out, sizeof out));
 }

@@ -62,7 +62,7 @@ Test(spool, rewind_resends_with_the_same_numbers) {
   fca_spool_init(&sp, 100, 1, 8);
   for (uint64_t e = 110; e <= 150; e += 10) fca_spool_push(&sp, e, false);
   for (int i = 0; i < 4; i++) fca_spool_mark_sent(&sp);
-  fca_spool_ack(&sp); /* seq 1 shipped for sure */
+  fca_spool_ack(&sp);    /* seq 1 shipped for sure */
   fca_spool_rewind(&sp); /* connection lost: 2..4 may or may not be in Redis */
   cr_assert_eq(fca_spool_inflight(&sp), 0);
   next_is(&sp, 110, 120, 2);
