@@ -47,14 +47,6 @@ bool fca_detect_protocol_relative(const char *s, size_t n) {
   return n >= 2 && (s[0] == '/' || s[0] == '\\') && (s[1] == '/' || s[1] == '\\');
 }
 
-bool fca_detect_stripejs_src(const char *base, const char *src, size_t src_len) {
-  fca_url_t u;
-  if (fca_url_resolve(base, base ? strlen(base) : 0, src, src_len, &u) != 0) return false;
-  bool ok = fca_detect_stripejs_url(&u, fca_detect_protocol_relative(src, src_len));
-  fca_url_free(&u);
-  return ok;
-}
-
 bool fca_detect_stripejs_request(const char *url) {
   fca_url_t u;
   if (fca_url_parse(url, strlen(url), &u) != 0) return false;

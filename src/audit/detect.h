@@ -17,10 +17,8 @@
  * `protocol_relative`: the reference was written `//js.stripe.com/...`, so an http: page's
  * resolution (which browsers upgrade: stripe.com is HSTS-preloaded) counts too. */
 bool fca_detect_stripejs_url(const fca_url_t *u, bool protocol_relative);
-/* A <script src> value resolved against base (the document URL or its <base href>): is it
- * Stripe.js? base may be NULL for an absolute src. */
-bool fca_detect_stripejs_src(const char *base, const char *src, size_t src_len);
-/* A src written "//host/..." (leading spaces allowed; "\\" counts as "/"). */
+/* A <script src> written "//host/..." (leading spaces allowed; "\\" counts as "/"): the
+ * `protocol_relative` of fca_detect_stripejs_url once the src is resolved against the page. */
 bool fca_detect_protocol_relative(const char *s, size_t n);
 /* An absolute request URL (a script request) for Stripe.js. */
 bool fca_detect_stripejs_request(const char *url);

@@ -38,7 +38,7 @@ char *fca_page_url_nofrag(const char *url) {
   return h ? fca_xstrndup(url, (size_t)(h - url)) : fca_xstrdup(url);
 }
 
-/* scheme "://" host [":" port]: the serialised URL holds exactly that from its start. */
+/* scheme "://" host [":" port], or NULL for a URL without a host. */
 static char *origin_of(const fca_url_t *u) {
   if (!u->has_authority || u->host_len == 0) return NULL;
   /* Without userinfo the serialised URL starts with exactly the origin. */

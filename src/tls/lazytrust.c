@@ -19,8 +19,7 @@ typedef struct {
 } lazy_t;
 
 static int lazy_new(X509_LOOKUP *lu) {
-  lazy_t *l = calloc(1, sizeof *l);
-  if (!l) return 0;
+  lazy_t *l = fca_xcalloc(1, sizeof *l);
   pthread_mutex_init(&l->lock, NULL);
   return X509_LOOKUP_set_method_data(lu, l);
 }

@@ -13,8 +13,13 @@
 
 #define DATA FCA_TEST_SRCDIR "/tests/unit/data/detect/"
 
+/* As the document scanner judges a <script src>: resolved against the page, then matched. */
 static bool src_is_stripe(const char *base, const char *src) {
-  return fca_detect_stripejs_src(base, src, strlen(src));
+  fca_url_t u;
+  if (fca_url_resolve(base, base ? strlen(base) : 0, src, strlen(src), &u) != 0) return false;
+  bool ok = fca_detect_stripejs_url(&u, fca_detect_protocol_relative(src, strlen(src)));
+  fca_url_free(&u);
+  return ok;
 }
 
 Test(detect, stripejs_urls) {
