@@ -35,11 +35,15 @@ const char *fca_item_title(int item);
 
 typedef struct {
   fca_item_status_t status;
-  char *why; /* one line, malloc'd (NULL: not said yet) */
+  /* One line (NULL: not said yet). Owned by the item: set, copy and clear it with fca_item_*;
+   * a sentence many pages say is one shared copy (why_shared), never freed. */
+  const char *why;
+  bool why_shared;
 } fca_item_result_t;
 
 /* Sets status and why (copied; NULL keeps no words). */
 void fca_item_set(fca_item_result_t *r, fca_item_status_t status, const char *why);
+void fca_item_copy(fca_item_result_t *dst, const fca_item_result_t *src);
 void fca_item_clear(fca_item_result_t *r);
 /* The engine's decisions while it judges a page. A rule's finding at warning or above fails
  * the item, and the first such finding gives the words ("FC-COOP-1: message"); a rule that

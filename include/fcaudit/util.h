@@ -15,6 +15,9 @@ void *fca_xrealloc(void *p, size_t n);
 char *fca_xstrdup(const char *s);
 char *fca_xstrndup(const char *s, size_t n);
 char *fca_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The strings up to a NULL, joined into one new string: what a "%s%s%s" asprintf makes, without
+ * the format machinery (for strings built on every request). */
+char *fca_xstrcat(const char *first, ...) __attribute__((sentinel));
 /* The one out-of-memory path: says what could not be created, then aborts. */
 _Noreturn void fca_oom(const char *what);
 /* p itself, or fca_oom(what) when p is NULL: for library constructors (evbuffer_new, event_new,
@@ -23,6 +26,22 @@ static inline void *fca_xcheck(void *p, const char *what) {
   if (!p) fca_oom(what);
   return p;
 }
+
+/* A fixed buffer filled piece by piece without the printf machinery (request lines, URLs built
+ * per request): fca_sb_put* append what fits and set `cut` when something did not. `p` is always
+ * NUL-terminated (cap >= 1). */
+typedef struct {
+  char *p;
+  size_t n, cap;
+  bool cut;
+} fca_sb_t;
+static inline fca_sb_t fca_sb(char *buf, size_t cap) {
+  buf[0] = '\0';
+  return (fca_sb_t){buf, 0, cap, false};
+}
+void fca_sb_put(fca_sb_t *b, const char *s, size_t n);
+void fca_sb_puts(fca_sb_t *b, const char *s);
+void fca_sb_putu(fca_sb_t *b, uint64_t v);
 
 typedef enum {
   FCA_LOG_ERROR = 0,

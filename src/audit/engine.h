@@ -49,9 +49,10 @@ typedef struct fca_card {
   fca_tag_kind_t tagged_by;
   fca_confidence_t confidence;
   fca_item_result_t items[FCA_CHECKLIST_ITEMS + 1]; /* 1..4: decided by the rules (checklist.h) */
-  uint64_t count[FCA_RULE_COUNT]; /* findings on this page by rule (dedup included) */
-  fca_level_t level[FCA_RULE_COUNT];
-  unsigned fc_kinds; /* bit 0 fc-method, 1 linked-accounts-inner, 2 api */
+  /* Kept small: a run keeps up to FCA_AUDIT_CARDS_MAX of them. */
+  uint32_t count[FCA_RULE_COUNT]; /* findings on this page by rule (dedup included), saturating */
+  uint8_t level[FCA_RULE_COUNT];  /* the highest fca_level_t among them */
+  unsigned fc_kinds;              /* bit 0 fc-method, 1 linked-accounts-inner, 2 api */
   unsigned notes;
   bool passed;           /* a pass event was emitted */
   const char *stripe_js; /* fetched | cached | never-fetched | unknown (jsfetch.c) */

@@ -106,9 +106,8 @@ struct fca_html_scan {
 
   /* the tag being built */
   uint64_t tag_off;
-  bool in_tag;                        /* between '<' + name and '>' */
-  char tagraw[FCA_HTML_SCAN_RAW_MAX]; /* the tag as it appeared (capped) */
-  size_t tagraw_len;
+  bool in_tag;       /* between '<' + name and '>' */
+  size_t tagraw_len; /* bytes in tagraw */
   bool tagraw_cut;
   bool tag_end, tag_self, tag_store, tag_full;
   bool tag_dup; /* an attribute name was repeated (a parse error; CSP nonces then ignored) */
@@ -144,6 +143,9 @@ struct fca_html_scan {
   size_t base_len;
   bool base_seen;
   fca_html_scan_stats_t stats;
+  /* The buffers (~43 KiB): left uninitialised by fca_html_scan_new; only the bytes below their
+   * lengths (tagraw_len, nattrs, taglen) are ever read. */
+  char tagraw[FCA_HTML_SCAN_RAW_MAX]; /* the tag as it appeared (capped) */
   slot_t slots[FCA_HTML_SCAN_MAX_ATTRS];
   fca_html_attr_t out[FCA_HTML_SCAN_MAX_ATTRS];
   char tagbuf[FCA_HTML_SCAN_TAG_MAX];

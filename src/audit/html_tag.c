@@ -6,6 +6,7 @@
 
 #include "fcaudit/util.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,9 @@ void fca_html_scan_reset(fca_html_scan_t *s) {
 }
 
 fca_html_scan_t *fca_html_scan_new(const fca_html_scan_cb_t *cbs, void *ud) {
-  fca_html_scan_t *s = fca_xcalloc(1, sizeof *s);
+  /* One scanner per inspected response: zero the state, not the buffers behind it. */
+  fca_html_scan_t *s = fca_xmalloc(sizeof *s);
+  memset(s, 0, offsetof(fca_html_scan_t, tagraw));
   if (cbs) s->cb = *cbs;
   s->ud = ud;
   fca_html_scan_reset(s);

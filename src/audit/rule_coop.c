@@ -17,18 +17,26 @@ static void line_ev(const fca_page_lines_t *l, const char *url, fca_page_ev_t *e
 
 /* Why item 1 passes: what the checklist allows, said as such (no COOP is fine, not a risk). */
 static char *coop_why(const fca_page_t *p, const char *prefix) {
-  const char *ok = "which the checklist allows";
+  const char *ok = ", which the checklist allows";
   if (!p->coop_p.present)
-    return fca_xasprintf("%sno Cross-Origin-Opener-Policy header (unsafe-none), %s", prefix, ok);
+    return fca_xstrcat(prefix, "no Cross-Origin-Opener-Policy header (unsafe-none)", ok, NULL);
   if (!p->coop_p.valid)
-    return fca_xasprintf("%sCross-Origin-Opener-Policy invalid, so browsers apply unsafe-none, %s",
-                         prefix, ok);
+    return fca_xstrcat(prefix, "Cross-Origin-Opener-Policy invalid, so browsers apply unsafe-none",
+                       ok, NULL);
   if (p->coop_p.value == FCA_COOP_OTHER)
-    return fca_xasprintf(
-        "%sCross-Origin-Opener-Policy unknown value, so browsers apply unsafe-none, %s", prefix,
-        ok);
-  return fca_xasprintf("%sCross-Origin-Opener-Policy %s, %s", prefix,
-                       fca_coop_name(fca_coop_effective(&p->coop_p)), ok);
+    return fca_xstrcat(prefix,
+                       "Cross-Origin-Opener-Policy unknown value, so browsers apply unsafe-none",
+                       ok, NULL);
+  return fca_xstrcat(prefix, "Cross-Origin-Opener-Policy ",
+                     fca_coop_name(fca_coop_effective(&p->coop_p)), ok, NULL);
+}
+
+/* Item 1 passes for the reason coop_why gives (built only while the item is undecided). */
+static void coop_pass(fca_page_t *p, const fca_page_t *of, const char *prefix) {
+  if (!fca_rules_item_open(p, 1)) return;
+  char *why = coop_why(of, prefix);
+  fca_rules_item_pass(p, 1, why);
+  free(why);
 }
 
 /* A top-level page on plain HTTP: browsers ignore its COOP headers (not a secure context). What
@@ -42,13 +50,15 @@ static void insecure_top(fca_audit_t *a, fca_page_t *p) {
   if (fca_coop_effective(&p->coop_ro_p) == FCA_COOP_SAME_ORIGIN)
     fca_rules_note_insecure(a, p, FCA_RULE_COOP_3, "Cross-Origin-Opener-Policy-Report-Only",
                             p->coop_ro.n ? p->coop_ro.v[0] : "", p->origin);
-  char *why;
-  if (v == FCA_COOP_SAME_ORIGIN || v == FCA_COOP_NOOPENER_ALLOW_POPUPS)
-    why = fca_xasprintf("Cross-Origin-Opener-Policy %s ignored on plain HTTP (unsafe-none); it "
-                        "breaks the bank popup once the page is served over HTTPS (%s)",
-                        fca_coop_name(v), v == FCA_COOP_SAME_ORIGIN ? "FC-COOP-1" : "FC-COOP-2");
-  else
-    why = coop_why(p, "plain HTTP, COOP ignored: ");
+  if (v != FCA_COOP_SAME_ORIGIN && v != FCA_COOP_NOOPENER_ALLOW_POPUPS) {
+    coop_pass(p, p, "plain HTTP, COOP ignored: ");
+    return;
+  }
+  if (!fca_rules_item_open(p, 1)) return;
+  char *why = fca_xstrcat("Cross-Origin-Opener-Policy ", fca_coop_name(v),
+                          " ignored on plain HTTP (unsafe-none); it breaks the bank popup once the "
+                          "page is served over HTTPS (",
+                          v == FCA_COOP_SAME_ORIGIN ? "FC-COOP-1" : "FC-COOP-2", ")", NULL);
   fca_rules_item_pass(p, 1, why);
   free(why);
 }
@@ -73,27 +83,23 @@ void fca_rule_coop(fca_audit_t *a, fca_page_t *p) {
                      "Cross-Origin-Opener-Policy-Report-Only");
       fca_page_ev_clear(&ev);
     }
-    char *why = coop_why(p, "");
-    fca_rules_item_pass(p, 1, why);
-    free(why);
+    coop_pass(p, p, "");
     return;
   }
   fca_page_t *top = fca_rules_top_of(p);
   if (!top) return;   /* not known yet: a later join re-evaluates */
   if (!top->secure) { /* the top-level page's COOP is ignored on plain HTTP */
-    char *why;
     if (fca_coop_effective(&top->coop_p) == FCA_COOP_SAME_ORIGIN) {
       fca_rules_note_insecure(a, p, FCA_RULE_COOP_4,
                               "the top-level page's Cross-Origin-Opener-Policy",
                               top->coop.n ? top->coop.v[0] : "", top->origin);
-      why = fca_xasprintf("top-level page: Cross-Origin-Opener-Policy same-origin ignored on "
+      fca_rules_item_pass(p, 1,
+                          "top-level page: Cross-Origin-Opener-Policy same-origin ignored on "
                           "plain HTTP (unsafe-none); it breaks the bank popup once the page is "
                           "served over HTTPS (FC-COOP-4)");
     } else {
-      why = coop_why(top, "top-level page (plain HTTP, COOP ignored): ");
+      coop_pass(p, top, "top-level page (plain HTTP, COOP ignored): ");
     }
-    fca_rules_item_pass(p, 1, why);
-    free(why);
     return;
   }
   if (fca_coop_effective(&top->coop_p) == FCA_COOP_SAME_ORIGIN) {
@@ -102,7 +108,5 @@ void fca_rule_coop(fca_audit_t *a, fca_page_t *p) {
                    "Cross-Origin-Opener-Policy");
     fca_page_ev_clear(&ev);
   }
-  char *why = coop_why(top, "top-level page: ");
-  fca_rules_item_pass(p, 1, why);
-  free(why);
+  coop_pass(p, top, "top-level page: ");
 }

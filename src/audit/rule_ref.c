@@ -21,10 +21,12 @@ static void ref1(fca_audit_t *a, fca_page_t *p) {
   }
   fca_refpol_t eff = fca_referrer_effective(&p->refpol_p, metas, nm);
   if (fca_referrer_sends_cross_origin_referer(eff)) {
-    char *why = fca_xasprintf("referrer policy %s (%s)", fca_referrer_name(eff),
-                              last_meta != SIZE_MAX                   ? "meta"
-                              : p->refpol_p.policy != FCA_REFPOL_NONE ? "header"
-                                                                      : "default");
+    if (!fca_rules_item_open(p, 2)) return;
+    char *why = fca_xstrcat("referrer policy ", fca_referrer_name(eff), " (",
+                            last_meta != SIZE_MAX                   ? "meta"
+                            : p->refpol_p.policy != FCA_REFPOL_NONE ? "header"
+                                                                    : "default",
+                            ")", NULL);
     fca_rules_item_pass(p, 2, why);
     free(why);
     return;

@@ -61,6 +61,11 @@ static void item_fail(fca_page_t *p, int item, const fca_rule_info_t *info, cons
   fca_item_fail_by(&c->items[item], info->id, msg);
 }
 
+bool fca_rules_item_open(const fca_page_t *p, int item) {
+  const fca_card_t *c = p->card;
+  return c && item >= 1 && item <= 4 && c->items[item].status == FCA_ITEM_NA;
+}
+
 void fca_rules_item_pass(fca_page_t *p, int item, const char *why) {
   fca_card_t *c = p->card;
   if (!c || item < 1 || item > 4) return;
@@ -143,8 +148,8 @@ void fca_rules_fire_finding(fca_audit_t *a, fca_page_t *p, fca_rule_id_t rule,
     item_fail(p, info->item, info, msg);
   }
   if (p->card) {
-    p->card->count[rule]++;
-    if (level > p->card->level[rule]) p->card->level[rule] = level;
+    if (p->card->count[rule] < UINT32_MAX) p->card->count[rule]++;
+    if (level > (fca_level_t)p->card->level[rule]) p->card->level[rule] = (uint8_t)level;
   }
   if (a->o.dedup && count > 1) {
     free(msg);

@@ -59,6 +59,9 @@ bool fca_rules_secure_context(const fca_page_t *p);
 
 /* Scorecard bookkeeping for the rule modules: item applies and passes so far, with why. */
 void fca_rules_item_pass(fca_page_t *p, int item, const char *why);
+/* Whether a pass would still be recorded on item (its card exists and nothing decided it yet):
+ * rules evaluate several times per page, so a why built per evaluation is built only then. */
+bool fca_rules_item_open(const fca_page_t *p, int item);
 
 /* The rule modules (rule_*.c), each evaluating its rules on an announced page. */
 void fca_rule_coop(fca_audit_t *a, fca_page_t *p); /* FC-COOP-1..4 */

@@ -85,7 +85,8 @@ static void scorecard(const fca_card_t *c, fca_summary_t *s) {
   for (int r = 0; r < FCA_RULE_COUNT; r++) {
     if (!c->count[r]) continue;
     if (c->level[r] >= FCA_LEVEL_WARNING) sc->fail = true;
-    fca_scorecard_add_finding(sc, fca_rule_get((fca_rule_id_t)r)->id, c->level[r], c->count[r]);
+    fca_scorecard_add_finding(sc, fca_rule_get((fca_rule_id_t)r)->id, (fca_level_t)c->level[r],
+                              c->count[r]);
   }
   sc->fc_evidence = c->fc_kinds;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fcaudit/util.h"
+#include "intern.h"
 
 const char *fca_item_status_name(fca_item_status_t s) {
   switch (s) {
@@ -39,17 +40,55 @@ const char *fca_item_title(int item) {
   }
 }
 
+static void release(fca_item_result_t *r) {
+  if (!r->why_shared) free((char *)r->why);
+  r->why = NULL;
+  r->why_shared = false;
+}
+
+/* why becomes the item's: the shared copy of its sentence when there is one (why is freed),
+ * else why itself. */
 static void set_owned(fca_item_result_t *r, fca_item_status_t status, char *why) {
-  free(r->why);
+  const char *shared = fca_intern(why);
+  release(r);
   r->status = status;
-  r->why = why;
+  if (shared) {
+    free(why);
+    r->why = shared;
+    r->why_shared = true;
+  } else {
+    r->why = why;
+  }
 }
 
 void fca_item_set(fca_item_result_t *r, fca_item_status_t status, const char *why) {
-  set_owned(r, status, why ? fca_xstrdup(why) : NULL);
+  const char *shared = fca_intern(why);
+  if (shared || !why) {
+    release(r);
+    r->status = status;
+    r->why = shared;
+    r->why_shared = shared != NULL;
+    return;
+  }
+  set_owned(r, status, fca_xstrdup(why));
 }
 
-void fca_item_clear(fca_item_result_t *r) { set_owned(r, FCA_ITEM_NA, NULL); }
+void fca_item_copy(fca_item_result_t *dst, const fca_item_result_t *src) {
+  if (dst == src) return;
+  if (src->why_shared) {
+    release(dst);
+    dst->status = src->status;
+    dst->why = src->why;
+    dst->why_shared = true;
+    return;
+  }
+  fca_item_set(dst, src->status, src->why);
+}
+
+void fca_item_clear(fca_item_result_t *r) {
+  release(r);
+  r->status = FCA_ITEM_NA;
+}
 
 void fca_item_fail_by(fca_item_result_t *r, const char *rule_id, const char *message) {
   if (r->status == FCA_ITEM_FAIL) return; /* the first failing finding keeps the words */

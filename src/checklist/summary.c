@@ -22,7 +22,7 @@ fca_summary_t *fca_summary_new(void) {
 
 static void free_card(fca_scorecard_t *c) {
   free(c->url), free(c->client), free(c->tagged_by), free(c->confidence), free(c->stripe_js);
-  for (int i = 0; i <= FCA_CHECKLIST_ITEMS; i++) free(c->items[i].why);
+  for (int i = 0; i <= FCA_CHECKLIST_ITEMS; i++) fca_item_clear(&c->items[i]);
   for (size_t i = 0; i < c->nfindings; i++) free(c->findings[i].rule);
   free(c->findings);
 }
@@ -49,7 +49,10 @@ static void copy_card(fca_scorecard_t *d, const fca_scorecard_t *c) {
   d->url = dup_or_null(c->url), d->client = dup_or_null(c->client);
   d->tagged_by = dup_or_null(c->tagged_by), d->confidence = dup_or_null(c->confidence);
   d->stripe_js = dup_or_null(c->stripe_js);
-  for (int i = 0; i <= FCA_CHECKLIST_ITEMS; i++) d->items[i].why = dup_or_null(c->items[i].why);
+  for (int i = 0; i <= FCA_CHECKLIST_ITEMS; i++) {
+    d->items[i] = (fca_item_result_t){0};
+    fca_item_copy(&d->items[i], &c->items[i]);
+  }
   d->findings = NULL;
   d->nfindings = 0;
   for (size_t i = 0; i < c->nfindings; i++)

@@ -277,11 +277,16 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
 
   /* Build what goes upstream: the request line in origin-form, then the head without its
    * hop-by-hop fields. A request inside a tunnel is already origin-form. */
-  char portpart[8] = "";
-  if (t.port != (up_tls ? 443 : 80)) snprintf(portpart, sizeof portpart, ":%d", t.port);
-  bool v6 = strchr(t.host, ':') != NULL;
   char hostport[300];
-  snprintf(hostport, sizeof hostport, "%s%s%s%s", v6 ? "[" : "", t.host, v6 ? "]" : "", portpart);
+  fca_sb_t hp = fca_sb(hostport, sizeof hostport);
+  bool v6 = strchr(t.host, ':') != NULL;
+  if (v6) fca_sb_put(&hp, "[", 1);
+  fca_sb_puts(&hp, t.host);
+  if (v6) fca_sb_put(&hp, "]", 1);
+  if (t.port != (up_tls ? 443 : 80)) {
+    fca_sb_put(&hp, ":", 1);
+    fca_sb_putu(&hp, (uint64_t)t.port);
+  }
   static const char *const anticache_drop[] = {"If-None-Match", "If-Modified-Since", NULL};
   const char *const *drop = (cfg_of(c)->anticache && anticache_applies(h)) ? anticache_drop : NULL;
   struct evbuffer *sink = fca_exch_request_sink(x);
@@ -294,20 +299,35 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
     const char *method = llhttp_method_name((llhttp_method_t)h->method);
     /* Through a parent proxy a plain-HTTP request stays in absolute-form. */
     bool absolute = c->w->shared->parent_port != 0 && !admin;
-    int n = absolute ? snprintf(line, sizeof line, "%s %.*s HTTP/%d.%d\r\n", method,
-                                (int)h->target_len, target, h->major, h->minor)
-                     : snprintf(line, sizeof line, "%s %.*s HTTP/%d.%d\r\n", method,
-                                t.path_len ? (int)t.path_len : 1, t.path_len ? t.path : "/",
-                                h->major, h->minor);
-    if (n < 0 || (size_t)n >= sizeof line) {
+    fca_sb_t ln = fca_sb(line, sizeof line);
+    fca_sb_puts(&ln, method);
+    fca_sb_put(&ln, " ", 1);
+    if (absolute)
+      fca_sb_put(&ln, target, h->target_len);
+    else if (t.path_len)
+      fca_sb_put(&ln, t.path, t.path_len);
+    else
+      fca_sb_put(&ln, "/", 1);
+    fca_sb_put(&ln, " HTTP/", 6);
+    fca_sb_putu(&ln, (uint64_t)h->major);
+    fca_sb_put(&ln, ".", 1);
+    fca_sb_putu(&ln, (uint64_t)h->minor);
+    fca_sb_put(&ln, "\r\n", 2);
+    size_t n = ln.n;
+    if (ln.cut) {
       fca_conn_send_error(c, 414, "request target too long");
       return;
     }
     /* An HTTP/1.0 client may omit Host; the origin gets one from the URL. */
-    fca_http_write_filtered(sink, h, line, (size_t)n, h->upgrade, hostport, drop);
+    fca_http_write_filtered(sink, h, line, n, h->upgrade, hostport, drop);
   }
-  char *url = fca_xasprintf("%s://%s%.*s", t.scheme, hostport, t.path_len ? (int)t.path_len : 1,
-                            t.path_len ? t.path : "/");
+  size_t ucap = strlen(t.scheme) + 3 + hp.n + (t.path_len ? t.path_len : 1) + 1;
+  char *url = fca_xmalloc(ucap);
+  fca_sb_t u = fca_sb(url, ucap);
+  fca_sb_puts(&u, t.scheme);
+  fca_sb_put(&u, "://", 3);
+  fca_sb_put(&u, hostport, hp.n);
+  fca_sb_put(&u, t.path_len ? t.path : "/", t.path_len ? t.path_len : 1);
   fca_audit_header_t hdrs[FCA_HTTP_MAX_FIELDS];
   fca_exch_audit_begin(
       x, &(fca_exch_request_t){.method = llhttp_method_name((llhttp_method_t)h->method),

@@ -59,10 +59,7 @@ fca_model_t *fca_model_new(const char *run) {
 }
 
 static void free_items(fca_model_page_t *p) {
-  for (int i = 0; i < 5; i++) {
-    free(p->items[i].why);
-    p->items[i].why = NULL;
-  }
+  for (int i = 0; i < 5; i++) fca_item_clear(&p->items[i]);
 }
 
 void fca_model_free(fca_model_t *m) {

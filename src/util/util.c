@@ -49,6 +49,45 @@ char *fca_xstrndup(const char *s, size_t n) {
   return p;
 }
 
+void fca_sb_put(fca_sb_t *b, const char *s, size_t n) {
+  size_t room = b->cap - 1 - b->n;
+  if (n > room) {
+    n = room;
+    b->cut = true;
+  }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+  b->p[b->n] = '\0';
+}
+
+void fca_sb_puts(fca_sb_t *b, const char *s) { fca_sb_put(b, s, strlen(s)); }
+
+void fca_sb_putu(fca_sb_t *b, uint64_t v) {
+  char d[20];
+  size_t i = sizeof d;
+  do d[--i] = (char)('0' + v % 10);
+  while (v /= 10);
+  fca_sb_put(b, d + i, sizeof d - i);
+}
+
+char *fca_xstrcat(const char *first, ...) {
+  va_list ap;
+  size_t n = 0;
+  va_start(ap, first);
+  for (const char *p = first; p; p = va_arg(ap, const char *)) n += strlen(p);
+  va_end(ap);
+  char *out = fca_xmalloc(n + 1), *d = out;
+  va_start(ap, first);
+  for (const char *p = first; p; p = va_arg(ap, const char *)) {
+    size_t k = strlen(p);
+    memcpy(d, p, k);
+    d += k;
+  }
+  va_end(ap);
+  *d = '\0';
+  return out;
+}
+
 char *fca_xasprintf(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -75,3 +75,36 @@ Test(util, url_without_query) {
   free(u);
   cr_assert_null(fca_url_without_query(NULL));
 }
+
+Test(util, strcat_joins_up_to_null) {
+  char *s = fca_xstrcat("referrer policy ", "no-referrer", " (", "header", ")", NULL);
+  cr_assert_str_eq(s, "referrer policy no-referrer (header)");
+  free(s);
+  s = fca_xstrcat("", NULL);
+  cr_assert_str_eq(s, "");
+  free(s);
+}
+
+Test(util, sb_appends_what_fits_and_says_when_cut) {
+  char buf[16];
+  fca_sb_t b = fca_sb(buf, sizeof buf);
+  cr_assert_str_eq(buf, "");
+  fca_sb_puts(&b, "GET ");
+  fca_sb_put(&b, "/abc?x", 4);
+  fca_sb_put(&b, " ", 1);
+  fca_sb_putu(&b, 0);
+  fca_sb_putu(&b, 18446744073709551615ull);
+  cr_assert(b.cut, "20 digits do not fit in what is left");
+  cr_assert_eq(b.n, sizeof buf - 1);
+  cr_assert_str_eq(buf, "GET /abc 018446");
+  char small[12];
+  b = fca_sb(small, sizeof small);
+  fca_sb_putu(&b, 443);
+  fca_sb_put(&b, ":", 1);
+  fca_sb_putu(&b, 1234567);
+  cr_assert_not(b.cut);
+  cr_assert_str_eq(small, "443:1234567");
+  fca_sb_put(&b, "x", 1);
+  cr_assert(b.cut);
+  cr_assert_str_eq(small, "443:1234567");
+}
