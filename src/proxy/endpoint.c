@@ -205,6 +205,12 @@ static void fail_errno(fca_ep_t *ep, const char *ctx, int e) {
   fail(ep, ep->err);
 }
 
+/* SSL_get_error needs an empty error queue before each TLS call; emptying a queue that is
+ * already empty (nearly always) costs a full clear of its 16 slots, so look first. */
+static inline void clear_errors(void) {
+  if (ERR_peek_error()) ERR_clear_error();
+}
+
 static void fail_ssl(fca_ep_t *ep, const char *ctx, int sslerr) {
   char buf[120] = "";
   unsigned long e = ERR_get_error();
@@ -230,11 +236,11 @@ static void try_shutdown_write(fca_ep_t *ep) {
       evbuffer_get_length(ep->out) > 0 || ep->pending_write)
     return;
   if (ep->ssl) {
-    ERR_clear_error();
+    clear_errors();
     int r = SSL_shutdown(ep->ssl);
     if (r < 0) {
       int e = SSL_get_error(ep->ssl, r);
-      ERR_clear_error();
+      clear_errors();
       if (e == SSL_ERROR_WANT_WRITE) {
         ep->shut_wants_write = true;
         update_events(ep);
@@ -287,7 +293,7 @@ static void do_read(fca_ep_t *ep);
 
 static void do_handshake(fca_ep_t *ep) {
   for (;;) {
-    ERR_clear_error();
+    clear_errors();
     int r = SSL_do_handshake(ep->ssl);
     if (r == 1) {
       ep->handshaking = false;
@@ -371,7 +377,7 @@ static void do_read(fca_ep_t *ep) {
     struct evbuffer_iovec v;
     if (evbuffer_reserve_space(ep->in, FCA_EP_RECORD, &v, 1) < 1) fca_oom("a read buffer");
     size_t n = 0;
-    ERR_clear_error();
+    clear_errors();
     int r = SSL_read_ex(ep->ssl, v.iov_base, v.iov_len < room ? v.iov_len : room, &n);
     if (r == 1) {
       v.iov_len = n;
@@ -395,7 +401,7 @@ static void do_read(fca_ep_t *ep) {
         (e == SSL_ERROR_SSL &&
          ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) ||
         (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0)) {
-      ERR_clear_error();
+      clear_errors();
       if (got && ep->cbs.on_read) ep->cbs.on_read(ep, ep->ud);
       if (!ep->dead) set_eof(ep);
       return;
@@ -427,7 +433,7 @@ static void do_write(fca_ep_t *ep) {
     if (len < ep->pending_write) len = ep->pending_write;
     unsigned char *p = evbuffer_pullup(ep->out, (ssize_t)len);
     size_t w = 0;
-    ERR_clear_error();
+    clear_errors();
     int r = SSL_write_ex(ep->ssl, p, len, &w);
     if (r == 1) {
       ep->pending_write = 0;
@@ -528,9 +534,9 @@ void fca_ep_set_read_max(fca_ep_t *ep, size_t n) { ep->read_max = n; }
 
 void fca_ep_shutdown(fca_ep_t *ep) {
   if (ep->ssl && ep->handshake_done && !ep->dead) {
-    ERR_clear_error();
+    clear_errors();
     SSL_shutdown(ep->ssl); /* close_notify, so the session can be resumed */
-    ERR_clear_error();
+    clear_errors();
   }
   ep->dead = true;
   update_events(ep);

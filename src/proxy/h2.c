@@ -71,9 +71,14 @@ struct fca_h2 {
   bool flush_again;    /* flush_session was asked for while it ran */
   bool goaway;         /* GOAWAY submitted (drain or idle) */
   bool resume_pending; /* some stream stopped reading its upstream for room */
-  bool dead;           /* the session closed: callbacks do nothing */
-  bool advertised;     /* our SETTINGS went out (with FCA_H2_MAX_STREAMS) */
-  int32_t max_id;      /* the highest stream id the client used */
+  /* Exchanges ask for a flush as their upstreams deliver; the flush runs once after the
+   * loop's current batch of events, so responses finishing together share TLS records and
+   * write calls instead of one of each per stream. */
+  struct event *flush_ev;
+  bool flush_scheduled;
+  bool dead;       /* the session closed: callbacks do nothing */
+  bool advertised; /* our SETTINGS went out (with FCA_H2_MAX_STREAMS) */
+  int32_t max_id;  /* the highest stream id the client used */
   int64_t reset_window_start;
   unsigned resets;
 };
@@ -82,6 +87,7 @@ struct fca_h2 {
 #define H2_NGHTTP2_MAX_STREAMS (FCA_H2_MAX_STREAMS + FCA_H2_RESET_LIMIT + 1)
 
 static void flush_session(fca_h2_t *h);
+static void flush_soon(fca_h2_t *h);
 static void go_away(fca_h2_t *h);
 static const fca_exch_ops_t h2_ops;
 
@@ -471,7 +477,7 @@ static void h2_flush(void *sess, fca_exch_t *x) {
     st->deferred = false;
     nghttp2_session_resume_data(st->h->s, st->id);
   }
-  flush_session(st->h);
+  flush_soon(st->h);
 }
 
 static void h2_done(void *sess, fca_exch_t *x, bool by_close) {
@@ -486,7 +492,7 @@ static void h2_done(void *sess, fca_exch_t *x, bool by_close) {
     st->deferred = false;
     nghttp2_session_resume_data(st->h->s, st->id);
   }
-  flush_session(st->h);
+  flush_soon(st->h);
 }
 
 static void h2_fail(void *sess, fca_exch_t *x, int status, const char *msg) {
@@ -506,7 +512,7 @@ static void h2_fail(void *sess, fca_exch_t *x, int status, const char *msg) {
   } else {
     reset_stream(st, NGHTTP2_INTERNAL_ERROR);
   }
-  flush_session(st->h);
+  flush_soon(st->h);
 }
 
 /* HTTP/2 has no tunnels here (no extended CONNECT; upgrade fields never go upstream). */
@@ -514,14 +520,14 @@ static void h2_tunnel(void *sess, fca_exch_t *x) {
   (void)x;
   h2_stream_t *st = sess;
   reset_stream(st, NGHTTP2_INTERNAL_ERROR);
-  flush_session(st->h);
+  flush_soon(st->h);
 }
 
 static void h2_drained(void *sess, fca_exch_t *x) {
   (void)x;
   h2_stream_t *st = sess;
   give_back_window(st);
-  flush_session(st->h);
+  flush_soon(st->h);
 }
 
 static const fca_exch_ops_t h2_ops = {
@@ -733,6 +739,19 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 
 /* ---- the session ---- */
 
+static void on_flush_ev(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  fca_h2_t *h = arg;
+  h->flush_scheduled = false;
+  flush_session(h);
+}
+
+static void flush_soon(fca_h2_t *h) {
+  if (h->dead || h->flush_scheduled) return;
+  h->flush_scheduled = true;
+  event_active(h->flush_ev, 0, 0);
+}
+
 fca_h2_t *fca_h2_new(fca_conn_t *c) {
   fca_h2_t *h = fca_xcalloc(1, sizeof *h);
   h->c = c;
@@ -779,6 +798,7 @@ fca_h2_t *fca_h2_new(fca_conn_t *c) {
   };
   nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof *iv);
   nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, FCA_H2_CONN_WINDOW);
+  h->flush_ev = fca_xcheck(event_new(c->w->base, -1, 0, on_flush_ev, h), "an HTTP/2 event");
   h->reset_window_start = fca_mono_ms();
   if (c->w->draining) go_away(h); /* shutting down: this connection takes no stream */
   return h;
@@ -798,6 +818,7 @@ void fca_h2_free(fca_h2_t *h) {
   fca_h2_close(h);
   nghttp2_session_del(h->s); /* calls no stream-close callback */
   while (h->streams) stream_free(h, h->streams);
+  if (h->flush_ev) event_free(h->flush_ev);
   free(h);
 }
 
