@@ -34,6 +34,7 @@ struct fca_ep {
   int fd;
   SSL *ssl;
   BIO *prefix; /* bytes read before TLS started, consumed by OpenSSL first */
+  bool sock_drained; /* OpenSSL's last socket read got less than it asked for (or nothing) */
   struct event *rev, *wev, *kick;
   struct event *drain_ev; /* on_drain after a flush the owner asked for: never re-entrant */
   bool in_flush;
@@ -92,11 +93,26 @@ void fca_ep_set_cbs(fca_ep_t *ep, const fca_ep_cbs_t *cbs, void *ud) {
   ep->ud = ud;
 }
 
+/* Watches OpenSSL's reads from the socket: a short one means the socket had no more, so the
+ * read loop can stop without an SSL_read that ends in EAGAIN (epoll is level-triggered: bytes
+ * arriving later are reported again). */
+static long sock_watch(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
+                       int ret, size_t *processed) {
+  (void)argp, (void)argi, (void)argl;
+  if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+    fca_ep_t *ep = (fca_ep_t *)BIO_get_callback_arg(b);
+    ep->sock_drained = ret <= 0 || !processed || *processed < len;
+  }
+  return ret;
+}
+
 void fca_ep_start_tls(fca_ep_t *ep, SSL *ssl, bool server) {
   ep->ssl = ssl;
   ep->tls_server = server;
   ep->handshaking = true;
   BIO *sock = fca_xcheck(BIO_new_socket(ep->fd, BIO_NOCLOSE), "a TLS socket BIO");
+  BIO_set_callback_arg(sock, (char *)ep);
+  BIO_set_callback_ex(sock, sock_watch);
   size_t pre = evbuffer_get_length(ep->in);
   if (pre > 0) {
     /* Bytes that arrived with the plaintext part (e.g. right after CONNECT). */
@@ -385,6 +401,8 @@ static void do_read(fca_ep_t *ep) {
       ep->nin += n;
       total += n;
       got = true;
+      /* Nothing buffered in OpenSSL and the socket was drained: don't pay for an EAGAIN. */
+      if (ep->sock_drained && !ep->prefix && !SSL_has_pending(ep->ssl)) break;
       continue;
     }
     evbuffer_commit_space(ep->in, &v, 0);
