@@ -33,7 +33,7 @@ struct fca_ep {
   struct event_base *base;
   int fd;
   SSL *ssl;
-  BIO *prefix; /* bytes read before TLS started, consumed by OpenSSL first */
+  BIO *prefix;       /* bytes read before TLS started, consumed by OpenSSL first */
   bool sock_drained; /* OpenSSL's last socket read got less than it asked for (or nothing) */
   struct event *rev, *wev, *kick;
   struct event *drain_ev; /* on_drain after a flush the owner asked for: never re-entrant */
@@ -96,8 +96,8 @@ void fca_ep_set_cbs(fca_ep_t *ep, const fca_ep_cbs_t *cbs, void *ud) {
 /* Watches OpenSSL's reads from the socket: a short one means the socket had no more, so the
  * read loop can stop without an SSL_read that ends in EAGAIN (epoll is level-triggered: bytes
  * arriving later are reported again). */
-static long sock_watch(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
-                       int ret, size_t *processed) {
+static long sock_watch(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
+                       size_t *processed) {
   (void)argp, (void)argi, (void)argl;
   if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
     fca_ep_t *ep = (fca_ep_t *)BIO_get_callback_arg(b);
