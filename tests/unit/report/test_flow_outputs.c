@@ -25,44 +25,22 @@
   "\"guess\",\"why\":\"helmet's default headers\",\"fix\":\"helmet({ crossOriginOpenerPolicy: "    \
   "{ policy: \\\"same-origin-allow-popups\\\" } })\"}"
 
-static const char LOG[] = HEAD("page", "2026-12-06T10:00:00.000Z") PG(
-    1, "https://shop.test/blocked") "}\n" HEAD("page", "2026-12-06T10:00:00.100Z")
-    PG(2, "https://shop.test/ok") "}\n" HEAD(
-        "violation",
-        "2026-12-06T10:00:00.200Z") "\"rule\":\"FC-COOP-1\",\"level\":\"error\",\"item\":1,"
-                                    "\"message\":\"m\",\"fix\":\"Send "
-                                    "Cross-Origin-Opener-Policy: "
-                                    "same-origin-allow-popups\"," FIX_STACK "," PG(
-                                        2,
-                                        "https://shop.test/ok") ",\"evidence\":{\"source\":"
-                                                                "\"header\",\"name\":\"Cross-"
-                                                                "Origin-Opener-Policy\",\"value\":"
-                                                                "\"same-origin\",\"offset\":null}}"
-                                                                "\n" HEAD(
-                                                                    "note", "2026-12-06T10:00:31."
-                                                                            "000Z") "\"note\":"
-                                                                                    "\"stripe-js-"
-                                                                                    "not-fetched\","
-                                                                                    "\"message\":"
-                                                                                    "\"references "
-                                                                                    "Stripe.js "
-                                                                                    "(never "
-                                                                                    "fetched): the "
-                                                                                    "browser "
-                                                                                    "requested 2 "
-                                                                                    "other "
-                                                                                    "subresource(s)"
-                                                                                    " of this page "
-                                                                                    "but never "
-                                                                                    "https://"
-                                                                                    "js.stripe.com/"
-                                                                                    "v3\"," PG(
-                                                                                        1, "https:/"
-                                                                                           "/shop."
-                                                                                           "test/"
-                                                                                           "blocke"
-                                                                                           "d") "}"
-                                                                                                "\n";
+/* One event per line; clang-format 14 does not settle on a layout for this concatenation. */
+// clang-format off
+static const char LOG[] =
+    HEAD("page", "2026-12-06T10:00:00.000Z") PG(1, "https://shop.test/blocked") "}\n"
+    HEAD("page", "2026-12-06T10:00:00.100Z") PG(2, "https://shop.test/ok") "}\n"
+    HEAD("violation", "2026-12-06T10:00:00.200Z")
+        "\"rule\":\"FC-COOP-1\",\"level\":\"error\",\"item\":1,\"message\":\"m\","
+        "\"fix\":\"Send Cross-Origin-Opener-Policy: same-origin-allow-popups\"," FIX_STACK ","
+        PG(2, "https://shop.test/ok")
+        ",\"evidence\":{\"source\":\"header\",\"name\":\"Cross-Origin-Opener-Policy\","
+        "\"value\":\"same-origin\",\"offset\":null}}\n"
+    HEAD("note", "2026-12-06T10:00:31.000Z")
+        "\"note\":\"stripe-js-not-fetched\",\"message\":\"references Stripe.js (never "
+        "fetched): the browser requested 2 other subresource(s) of this page but never "
+        "https://js.stripe.com/v3\"," PG(1, "https://shop.test/blocked") "}\n";
+// clang-format on
 
 static fca_model_t *model(void) {
   fca_model_t *m = fx_model_run(LOG, NULL);
