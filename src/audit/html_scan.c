@@ -49,7 +49,10 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
 #define EMIT_TAG()                                                                                 \
   do {                                                                                             \
     p++;                                                                                           \
-    if (rec) fca_html_tag_raw_append(s, rec, (size_t)(p - rec));                                   \
+    if (rec && s->tagraw_len == 0)                                                                 \
+      fca_html_tag_raw_direct(s, rec, (size_t)(p - rec));                                          \
+    else if (rec)                                                                                  \
+      fca_html_tag_raw_append(s, rec, (size_t)(p - rec));                                          \
     rec = NULL;                                                                                    \
     s->in_tag = false;                                                                             \
     fca_html_tag_emit(s, OFF(p));                                                                  \
@@ -80,8 +83,14 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
         p++;
       } else if (is_alpha(c)) {
         fca_html_tag_begin(s, s->tag_off, false);
-        fca_html_tag_raw_append(s, (const unsigned char *)"<", 1);
-        rec = p;
+        /* A tag that begins in this chunk is recorded from its '<' (and, if it ends here too,
+         * handed on in place, uncopied); one that began in the last chunk from here on. */
+        if (p > start) {
+          rec = p - 1;
+        } else {
+          fca_html_tag_raw_append(s, (const unsigned char *)"<", 1);
+          rec = p;
+        }
         s->state = S_TAG_NAME;
       } else if (c == '?') {
         s->state = S_BOGUS_COMMENT;
@@ -92,8 +101,12 @@ static void scan(fca_html_scan_t *s, const unsigned char *p, size_t n) {
     case S_END_TAG_OPEN:
       if (is_alpha(c)) {
         fca_html_tag_begin(s, s->tag_off, true);
-        fca_html_tag_raw_append(s, (const unsigned char *)"</", 2);
-        rec = p;
+        if (p - start >= 2) {
+          rec = p - 2;
+        } else {
+          fca_html_tag_raw_append(s, (const unsigned char *)"</", 2);
+          rec = p;
+        }
         s->state = S_TAG_NAME;
       } else if (c == '>') {
         s->state = S_DATA;

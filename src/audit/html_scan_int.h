@@ -106,8 +106,10 @@ struct fca_html_scan {
 
   /* the tag being built */
   uint64_t tag_off;
-  bool in_tag;       /* between '<' + name and '>' */
-  size_t tagraw_len; /* bytes in tagraw */
+  bool in_tag;            /* between '<' + name and '>' */
+  size_t tagraw_len;      /* bytes in tagraw */
+  const char *raw_direct; /* the tag's raw text in the input instead of tagraw (see EMIT_TAG) */
+  size_t raw_direct_len;
   bool tagraw_cut;
   bool tag_end, tag_self, tag_store, tag_full;
   bool tag_dup; /* an attribute name was repeated (a parse error; CSP nonces then ignored) */
@@ -173,6 +175,7 @@ static inline bool storing_value(const fca_html_scan_t *s) {
 void fca_html_scan_reset(fca_html_scan_t *s);
 /* Records raw bytes of the open tag (capped at FCA_HTML_SCAN_RAW_MAX). */
 void fca_html_tag_raw_append(fca_html_scan_t *s, const unsigned char *p, size_t n);
+void fca_html_tag_raw_direct(fca_html_scan_t *s, const unsigned char *p, size_t n);
 void fca_html_tag_begin(fca_html_scan_t *s, uint64_t off, bool end);
 void fca_html_tag_name_append(fca_html_scan_t *s, const unsigned char *p, size_t n);
 void fca_html_tag_name_done(fca_html_scan_t *s);

@@ -107,9 +107,17 @@ void fca_html_tag_raw_append(fca_html_scan_t *s, const unsigned char *p, size_t 
   s->tagraw_len += n;
 }
 
+/* The whole tag is in the chunk being scanned: its raw text is read there, not copied. */
+void fca_html_tag_raw_direct(fca_html_scan_t *s, const unsigned char *p, size_t n) {
+  s->tagraw_cut = n > sizeof s->tagraw;
+  s->raw_direct = (const char *)p;
+  s->raw_direct_len = s->tagraw_cut ? sizeof s->tagraw : n;
+}
+
 void fca_html_tag_begin(fca_html_scan_t *s, uint64_t off, bool end) {
   s->in_tag = true;
   s->tagraw_len = 0;
+  s->raw_direct = NULL;
   s->tagraw_cut = false;
   s->tag_off = off;
   s->tag_end = end;
@@ -248,8 +256,9 @@ void fca_html_tag_emit(fca_html_scan_t *s, uint64_t next_off) {
   t.self_closing = s->tag_self;
   t.truncated = s->tag_full;
   t.duplicate_attrs = s->tag_dup;
-  t.raw = s->tagraw;
-  t.raw_len = s->tagraw_len;
+  t.raw = s->raw_direct ? s->raw_direct : s->tagraw;
+  t.raw_len = s->raw_direct ? s->raw_direct_len : s->tagraw_len;
+  s->raw_direct = NULL; /* valid only while this tag's callbacks run */
   t.raw_cut = s->tagraw_cut;
   if (s->tag_end) {
     if (s->tag_el == EL_TEMPLATE && s->template_depth > 0) s->template_depth--;

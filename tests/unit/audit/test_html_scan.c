@@ -521,3 +521,66 @@ Test(html_scan, raw_tag_text_at_every_split) {
       cr_assert_str_eq(raw_seen[i], want[i], "split %zu tag %zu", split, i);
   }
 }
+
+/* End tags too, whether a tag is handed on in place (whole in one chunk) or copied (split). */
+static void raw_end_tag(void *ud, const fca_html_tag_t *t) {
+  (void)ud;
+  if (!t->end_tag || raw_count >= 8) return;
+  snprintf(raw_seen[raw_count++], sizeof raw_seen[0], "%.*s", (int)t->raw_len, t->raw);
+}
+
+Test(html_scan, raw_end_tag_text_at_every_split) {
+  const char *in = "<p>x</p ><div></DIV\t>";
+  const char *want[] = {"</p >", "</DIV\t>"};
+  fca_html_scan_cb_t cb = {0};
+  cb.tag = raw_end_tag;
+  size_t n = strlen(in);
+  for (size_t split = 0; split <= n; split++) {
+    raw_count = 0;
+    fca_html_scan_t *s = fca_html_scan_new(&cb, NULL);
+    fca_html_scan_feed(s, in, split);
+    fca_html_scan_feed(s, in + split, n - split);
+    fca_html_scan_finish(s);
+    fca_html_scan_free(s);
+    cr_assert_eq(raw_count, 2, "split %zu", split);
+    for (size_t i = 0; i < 2; i++)
+      cr_assert_str_eq(raw_seen[i], want[i], "split %zu tag %zu", split, i);
+  }
+}
+
+/* A tag longer than the evidence cap is cut at the cap, in one chunk or two. */
+static size_t long_len;
+static bool long_cut;
+static char long_head[8];
+static void long_tag(void *ud, const fca_html_tag_t *t) {
+  (void)ud;
+  if (t->end_tag) return;
+  long_len = t->raw_len;
+  long_cut = t->raw_cut;
+  snprintf(long_head, sizeof long_head, "%.*s", (int)(t->raw_len < 7 ? t->raw_len : 7), t->raw);
+}
+
+Test(html_scan, raw_tag_longer_than_the_cap_is_cut) {
+  size_t vlen = FCA_HTML_SCAN_RAW_MAX + 100;
+  char *in = malloc(vlen + 32);
+  size_t n = (size_t)sprintf(in, "<a title=\"");
+  memset(in + n, 'x', vlen);
+  n += vlen;
+  n += (size_t)sprintf(in + n, "\">");
+  fca_html_scan_cb_t cb = {0};
+  cb.tag = long_tag;
+  size_t splits[] = {n, 1, 5, n / 2, n - 1};
+  for (size_t i = 0; i < sizeof splits / sizeof *splits; i++) {
+    long_len = 0;
+    long_cut = false;
+    fca_html_scan_t *s = fca_html_scan_new(&cb, NULL);
+    fca_html_scan_feed(s, in, splits[i]);
+    fca_html_scan_feed(s, in + splits[i], n - splits[i]);
+    fca_html_scan_finish(s);
+    fca_html_scan_free(s);
+    cr_assert_eq(long_len, (size_t)FCA_HTML_SCAN_RAW_MAX, "split %zu", splits[i]);
+    cr_assert(long_cut, "split %zu", splits[i]);
+    cr_assert_str_eq(long_head, "<a titl", "split %zu", splits[i]);
+  }
+  free(in);
+}
