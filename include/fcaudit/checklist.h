@@ -80,7 +80,8 @@ typedef struct {
 /* One tagged page's scorecard, as the engine judged it. Its strings are never NULL from the
  * engine; read from an older log, one it did not carry is NULL. */
 typedef struct {
-  uint64_t id;
+  uint64_t id;    /* the first load's page id */
+  uint64_t loads; /* the loads of this page (same client, URL and frame/top-level) it combines */
   char *url, *client;
   bool top_level;
   char *tagged_by;  /* script-tag | script-request | script-literal, or "" */

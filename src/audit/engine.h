@@ -12,6 +12,7 @@
 #include "fcaudit/audit.h"
 #include "fcaudit/checklist.h"
 #include "fcaudit/ruleset.h"
+#include "fcaudit/strmap.h"
 #include "html_scan.h"
 #include "page.h"
 #include "registry.h"
@@ -40,10 +41,14 @@
 /* "<address> ua:<16 hex>": the client as correlation knows it (audit.c). */
 #define FCA_AUDIT_CLIENT_ID_MAX 96
 
-/* The scorecard of a tagged page: outlives the page (the registry may forget it). */
+/* The scorecard of a tagged page: outlives the page (the registry may forget it). One card per
+ * client, URL and frame/top-level: the loads of a page share it, so its items combine as the
+ * report combines documents (fail > pass > n/a, the first words of a state stand), its findings
+ * add up, and a run's cards stay as many as its distinct pages (summary.c). */
 typedef struct fca_card {
   struct fca_card *next;
-  uint64_t page_id;
+  uint64_t page_id; /* the first load's */
+  uint32_t loads;
   char *url, *client;
   bool top_level;
   fca_tag_kind_t tagged_by;
@@ -87,7 +92,8 @@ struct fca_audit {
 
   fca_card_t *cards, **cards_tail;
   size_t ncards;
-  uint64_t cards_dropped;
+  uint64_t cards_dropped; /* page loads whose page found no room for a card */
+  fca_strmap_t card_keys; /* client id, URL and frame/top-level -> its card */
 
   fca_page_t *pending[FCA_AUDIT_PENDING_MAX]; /* framed, tagged, iframe not (yet) seen */
   size_t npending;

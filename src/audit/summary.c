@@ -1,38 +1,74 @@
-/* summary: scorecards of tagged pages (created when a page is announced, kept after the
- * registry forgets the page) and the typed end-of-run summary handed to the outputs in the
- * summary event (fca_summary_t, fcaudit/checklist.h; its JSON form is in docs/audit.md). An item
- * no rule decided is said in the checklist's words (fca_item_undecided_why). Built under the
- * audit lock. */
+/* summary: scorecards of tagged pages (created when a page is first announced, shared by its
+ * later loads, kept after the registry forgets the page) and the typed end-of-run summary handed to
+ * the outputs in the summary event (fca_summary_t, fcaudit/checklist.h; its JSON form is in
+ * docs/audit.md). An item no rule decided is said in the checklist's words
+ * (fca_item_undecided_why). Built under the audit lock. */
 #include "engine.h"
 #include "fcaudit/util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-fca_card_t *fca_card_new(fca_audit_t *a, const fca_page_t *p) {
-  if (a->ncards >= FCA_AUDIT_CARDS_MAX) {
-    a->cards_dropped++;
-    return NULL;
-  }
-  fca_card_t *c = fca_xcalloc(1, sizeof *c);
-  c->page_id = p->id;
-  c->url = fca_xstrdup(p->url);
-  c->client = fca_xstrdup(p->client);
-  c->top_level = p->top_level;
-  c->tagged_by = p->tagged_by;
-  c->confidence = p->confidence;
-  c->stripe_js = p->tagged_by == FCA_TAG_SCRIPT_REQUEST ? "fetched"
-                 : p->js_noted                          ? "never-fetched"
-                 : p->js_fetched                        ? "fetched"
-                 : p->js_cached                         ? "cached"
-                                                        : "unknown";
+static int tag_strength(fca_tag_kind_t k, fca_confidence_t c) { return (int)c * 8 + (int)k; }
+
+static unsigned fc_kinds_of(const fca_page_t *p) {
+  unsigned k = 0;
   for (size_t i = 0; i < p->nfc; i++) /* evidence recorded before the page was tagged */
-    c->fc_kinds |= !strcmp(p->fc[i].kind, "fc-method")               ? 1u
-                   : !strcmp(p->fc[i].kind, "linked-accounts-inner") ? 2u
-                                                                     : 4u;
-  *a->cards_tail = c;
-  a->cards_tail = &c->next;
-  a->ncards++;
+    k |= !strcmp(p->fc[i].kind, "fc-method")               ? 1u
+         : !strcmp(p->fc[i].kind, "linked-accounts-inner") ? 2u
+                                                           : 4u;
+  return k;
+}
+
+static const char *stripe_js_of(const fca_page_t *p) {
+  return p->tagged_by == FCA_TAG_SCRIPT_REQUEST ? "fetched"
+         : p->js_noted                          ? "never-fetched"
+         : p->js_fetched                        ? "fetched"
+         : p->js_cached                         ? "cached"
+                                                : "unknown";
+}
+
+/* Another load of a page that has its card: the card takes it in. */
+static fca_card_t *another_load(fca_card_t *c, const fca_page_t *p) {
+  if (c->loads < UINT32_MAX) c->loads++;
+  if (tag_strength(p->tagged_by, p->confidence) > tag_strength(c->tagged_by, c->confidence)) {
+    c->tagged_by = p->tagged_by;
+    c->confidence = p->confidence;
+  }
+  c->stripe_js = stripe_js_of(p);
+  c->fc_kinds |= fc_kinds_of(p);
+  return c;
+}
+
+fca_card_t *fca_card_new(fca_audit_t *a, const fca_page_t *p) {
+  size_t lc = strlen(p->client_id), lu = strlen(p->url);
+  char stack[512], *key = lc + lu + 3 <= sizeof stack ? stack : fca_xmalloc(lc + lu + 3);
+  memcpy(key, p->client_id, lc);
+  key[lc] = '\n';
+  memcpy(key + lc + 1, p->url, lu);
+  key[lc + 1 + lu] = '\n';
+  key[lc + 2 + lu] = p->top_level ? 't' : 'f';
+  size_t klen = lc + lu + 3;
+  fca_strmap_entry_t *e = fca_strmap_get(&a->card_keys, key, klen);
+  fca_card_t *c = e ? another_load(e->val, p) : NULL;
+  if (!c && a->ncards >= FCA_AUDIT_CARDS_MAX) a->cards_dropped++;
+  if (!c && a->ncards < FCA_AUDIT_CARDS_MAX) {
+    c = fca_xcalloc(1, sizeof *c);
+    c->page_id = p->id;
+    c->loads = 1;
+    c->url = fca_xstrdup(p->url);
+    c->client = fca_xstrdup(p->client);
+    c->top_level = p->top_level;
+    c->tagged_by = p->tagged_by;
+    c->confidence = p->confidence;
+    c->stripe_js = stripe_js_of(p);
+    c->fc_kinds = fc_kinds_of(p);
+    *a->cards_tail = c;
+    a->cards_tail = &c->next;
+    a->ncards++;
+    fca_strmap_put(&a->card_keys, key, klen, NULL)->val = c;
+  }
+  if (key != stack) free(key);
   return c;
 }
 
@@ -67,6 +103,7 @@ static void violations(const fca_audit_t *a, fca_summary_t *s) {
 static void scorecard(const fca_card_t *c, fca_summary_t *s) {
   fca_scorecard_t *sc = fca_summary_add_page(s);
   sc->id = c->page_id;
+  sc->loads = c->loads;
   free(sc->url), free(sc->client), free(sc->tagged_by), free(sc->confidence), free(sc->stripe_js);
   sc->url = fca_xstrdup(c->url);
   sc->client = fca_xstrdup(c->client);

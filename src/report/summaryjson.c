@@ -52,12 +52,12 @@ static json_t *card_json(const fca_scorecard_t *c) {
     if (c->fc_evidence & (1u << k))
       json_array_append_new(fc, json_string(fca_fc_evidence_names[k]));
   /* A string a log's page did not carry (an older engine's) stays out. */
-  return json_pack("{s:I,s:s*,s:s*,s:b,s:s*,s:s*,s:s*,s:s,s:b,s:I,s:o,s:o,s:o}", "id",
-                   (json_int_t)c->id, "url", c->url, "client", c->client, "top_level", c->top_level,
-                   "tagged_by", c->tagged_by, "confidence", c->confidence, "stripe_js",
-                   c->stripe_js, "verdict", c->fail ? "fail" : "pass", "pass_event", c->pass_event,
-                   "notes", (json_int_t)c->notes, "items", items, "findings", findings,
-                   "fc_evidence", fc);
+  return json_pack("{s:I,s:I,s:s*,s:s*,s:b,s:s*,s:s*,s:s*,s:s,s:b,s:I,s:o,s:o,s:o}", "id",
+                   (json_int_t)c->id, "loads", (json_int_t)(c->loads ? c->loads : 1), "url", c->url,
+                   "client", c->client, "top_level", c->top_level, "tagged_by", c->tagged_by,
+                   "confidence", c->confidence, "stripe_js", c->stripe_js, "verdict",
+                   c->fail ? "fail" : "pass", "pass_event", c->pass_event, "notes",
+                   (json_int_t)c->notes, "items", items, "findings", findings, "fc_evidence", fc);
 }
 
 static json_t *test_mode(const fca_test_mode_t *t) {
@@ -166,6 +166,8 @@ static void read_card(fca_summary_t *s, const json_t *pg) {
   if (!json_is_object(pg)) return;
   fca_scorecard_t *c = fca_summary_add_page(s);
   c->id = juint(pg, "id");
+  c->loads = juint(pg, "loads");
+  if (!c->loads) c->loads = 1; /* a log from before pages combined their loads */
   set_str(&c->url, jstr(pg, "url"));
   set_str(&c->client, jstr(pg, "client"));
   c->top_level = !json_is_false(json_object_get(pg, "top_level"));

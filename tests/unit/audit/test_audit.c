@@ -566,6 +566,33 @@ Test(audit, dedup_reports_once_and_counts) {
   cr_assert_eq(json_integer_value(json_object_get(e, "occurrences")), 4);
 }
 
+/* The loads of one page (client, URL, top-level) share one scorecard: its items combine as the
+ * report combines them (a later failing load fails a passed item), findings add up, and a run
+ * of many reloads keeps one card, not one per load. */
+Test(audit, loads_of_a_page_share_its_scorecard) {
+  doc("https://a.test/p", STRIPE, NULL, NULL, NULL, NULL);
+  doc("https://a.test/p", STRIPE, "Cross-Origin-Opener-Policy", "same-origin", NULL, NULL);
+  doc("https://a.test/q", STRIPE, NULL, NULL, NULL, NULL);
+  for (int i = 0; i < 5; i++) doc("https://a.test/p", STRIPE, NULL, NULL, NULL, NULL);
+  json_t *s = finish_summary();
+  json_t *pages = json_object_get(s, "pages");
+  cr_assert_eq(json_array_size(pages), 2, "one card per page, not per load");
+  cr_assert_eq(json_integer_value(json_object_get(s, "pages_tagged")), 8, "every load counted");
+  json_t *p = json_array_get(pages, 0), *q = json_array_get(pages, 1);
+  cr_assert_str_eq(json_string_value(json_object_get(p, "url")), "https://a.test/p");
+  cr_assert_eq(json_integer_value(json_object_get(p, "loads")), 7);
+  cr_assert_str_eq(item(s, 0, 1, "status"), "fail", "the failing load fails the item");
+  cr_assert(strstr(item(s, 0, 1, "why"), "FC-COOP-1") != NULL);
+  cr_assert_str_eq(json_string_value(json_object_get(p, "verdict")), "fail");
+  cr_assert_eq(json_integer_value(json_object_get(
+                   json_object_get(json_object_get(p, "findings"), "FC-COOP-1"), "count")),
+               1);
+  cr_assert_str_eq(json_string_value(json_object_get(q, "url")), "https://a.test/q");
+  cr_assert_eq(json_integer_value(json_object_get(q, "loads")), 1);
+  cr_assert_str_eq(item(s, 1, 1, "status"), "pass");
+  cr_assert_eq(json_integer_value(json_object_get(s, "pages_not_listed")), 0);
+}
+
 static uint64_t last_violation_count(const capture_t *c) {
   for (size_t i = c->n; i-- > 0;)
     if (c->ev[i].type == FCA_EV_VIOLATION) return c->ev[i].count;

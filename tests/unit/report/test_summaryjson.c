@@ -70,7 +70,8 @@ Test(summaryjson, keys_in_the_log_order) {
   cr_assert_eq(i, sizeof keys / sizeof keys[0]);
   char *page = json_dumps(json_array_get(json_object_get(o, "pages"), 0), JSON_COMPACT);
   cr_assert_str_eq(
-      page, "{\"id\":7,\"url\":\"https://shop.test/pay?x=1\",\"client\":\"\",\"top_level\":true,"
+      page, "{\"id\":7,\"loads\":1,\"url\":\"https://shop.test/"
+            "pay?x=1\",\"client\":\"\",\"top_level\":true,"
             "\"tagged_by\":\"\",\"confidence\":\"\",\"stripe_js\":\"unknown\",\"verdict\":\"fail\","
             "\"pass_event\":false,\"notes\":0,\"items\":{\"1\":{\"status\":\"fail\",\"why\":\"FC-"
             "COOP-1: COOP same-origin\"},\"2\":{\"status\":\"n/a\",\"why\":\"referrer policy not "
@@ -119,6 +120,7 @@ Test(summaryjson, earlier_scorecard_forms) {
   cr_assert_eq(s->pages[0].items_said, 1u << 3, "an unknown state is not taken");
   cr_assert_str_eq(s->pages[0].items[3].why, "r3");
   cr_assert_null(s->pages[0].stripe_js, "a string the log did not carry stays out");
+  cr_assert_eq(s->pages[0].loads, 1, "a log from before loads were combined: one load each");
   cr_assert_not(s->pages[1].top_level);
   cr_assert_eq(s->pages[1].items[2].status, FCA_ITEM_FAIL);
   cr_assert_null(s->pages[1].items[2].why);
