@@ -160,6 +160,10 @@ void fca_summary_free(fca_summary_t *s);
 fca_summary_t *fca_summary_copy(const fca_summary_t *s);
 /* A new scorecard at the end of s->pages (zeroed but for id = 0 and strings ""). */
 fca_scorecard_t *fca_summary_add_page(fca_summary_t *s);
+/* The tagged pages as the report counts them: distinct URLs without query, top-level apart from
+ * framed (pages_tagged counts loads). A summary past its page cap lists fewer than there were
+ * (pages_not_listed > 0): then this is a lower bound. */
+size_t fca_summary_pages_by_url(const fca_summary_t *s);
 void fca_scorecard_add_finding(fca_scorecard_t *c, const char *rule, fca_level_t level,
                                uint64_t count);
 fca_rule_counts_t *fca_summary_add_rule(fca_summary_t *s, const char *rule, int item);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fcaudit/strmap.h"
 #include "fcaudit/util.h"
 
 const char *const fca_fc_evidence_names[FCA_FC_EVIDENCE_KINDS] = {"fc-method",
@@ -167,4 +168,23 @@ char *fca_test_mode_line(const fca_test_mode_t *t) {
                        *seen ? seen : "none", *missing ? missing : "none",
                        (unsigned long long)t->test_mode_responses,
                        (unsigned long long)t->live_mode_responses);
+}
+
+size_t fca_summary_pages_by_url(const fca_summary_t *s) {
+  fca_strmap_t seen;
+  fca_strmap_init(&seen, s->npages, false);
+  for (size_t i = 0; i < s->npages; i++) {
+    const fca_scorecard_t *c = &s->pages[i];
+    if (!c->url) continue;
+    char *key = fca_url_without_query(c->url);
+    size_t n = strlen(key);
+    key = fca_xrealloc(key, n + 2);
+    key[n] = c->top_level ? 't' : 'f'; /* the report keeps a page and a frame of it apart */
+    key[n + 1] = '\0';
+    fca_strmap_put(&seen, key, n + 1, NULL);
+    free(key);
+  }
+  size_t n = fca_strmap_count(&seen);
+  fca_strmap_destroy(&seen, NULL);
+  return n;
 }

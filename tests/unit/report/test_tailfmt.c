@@ -36,8 +36,13 @@ Test(tailfmt, violation_line_like_the_console) {
 }
 
 Test(tailfmt, summary_and_non_events) {
-  /* The summary's layout as the engine writes it (docs/events.md), verdict from the model. */
-  json_t *o = j("{\"run\":\"r1\",\"type\":\"summary\",\"pages_seen\":4,\"pages_tagged\":2,"
+  /* The summary's layout as the engine writes it (docs/events.md), verdict from the model.
+   * "tagged" counts pages as the console and the reports do (by URL without query, a frame
+   * apart), not the 5 loads. */
+  json_t *o = j("{\"run\":\"r1\",\"type\":\"summary\",\"pages_seen\":4,\"pages_tagged\":5,"
+                "\"pages\":[{\"url\":\"https://a.test/p?x=1\",\"top_level\":true,\"loads\":3},"
+                "{\"url\":\"https://a.test/p?y=2\",\"top_level\":true},"
+                "{\"url\":\"https://a.test/p\",\"top_level\":false}],"
                 "\"violations\":{\"reported\":3,\"occurrences\":5,\"by_level\":{"
                 "\"info\":{\"reported\":2,\"occurrences\":2},"
                 "\"warning\":{\"reported\":0,\"occurrences\":0},"
@@ -49,6 +54,11 @@ Test(tailfmt, summary_and_non_events) {
             "%s", buf);
   cr_assert(strstr(buf, "verdict: fail at --fail-on error"), "%s", buf);
   cr_assert_null(strstr(buf, "-1"), "%s", buf);
+  json_decref(o);
+  o = j("{\"run\":\"r2\",\"type\":\"summary\",\"pages_tagged\":10001,"
+        "\"pages\":[{\"url\":\"https://a.test/p\"}],\"pages_not_listed\":10000}");
+  cr_assert_gt(fca_tailfmt_line(o, buf, sizeof buf, false), 0);
+  cr_assert(strstr(buf, "  tagged 1+  "), "a summary past its page cap says so: %s", buf);
   json_decref(o);
   o = j("{\"type\":\"something-new\"}");
   cr_assert_eq(fca_tailfmt_line(o, buf, sizeof buf, false), 0);
