@@ -65,10 +65,12 @@ void fca_correlate_tag(fca_audit_t *a, fca_page_t *p, fca_tag_kind_t kind, fca_c
   p->tag_source = source;
   p->tag_name = name;
   fca_page_ev_set(&p->tag_ev, value, len, offset, url);
-  if (p->card && strength(kind, conf) > strength(p->card->tagged_by, p->card->confidence)) {
-    /* an upgrade of an announced page: the scorecard shows the strongest tag of its loads */
-    p->card->tagged_by = kind;
-    p->card->confidence = conf;
+  if (p->card) { /* an upgrade of an announced page: the scorecard shows the strongest tag of
+                   its loads, and this load's request for Stripe.js whatever the card's tag */
+    if (strength(kind, conf) > strength(p->card->tagged_by, p->card->confidence)) {
+      p->card->tagged_by = kind;
+      p->card->confidence = conf;
+    }
     if (kind == FCA_TAG_SCRIPT_REQUEST) p->card->stripe_js = "fetched";
   }
   fca_rules_announce(a, p);

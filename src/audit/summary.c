@@ -35,7 +35,9 @@ static fca_card_t *another_load(fca_card_t *c, const fca_page_t *p) {
     c->tagged_by = p->tagged_by;
     c->confidence = p->confidence;
   }
-  c->stripe_js = stripe_js_of(p);
+  /* A load that has said nothing yet ("unknown") leaves the card's word as it is. */
+  const char *js = stripe_js_of(p);
+  if (strcmp(js, "unknown") != 0) c->stripe_js = js;
   c->fc_kinds |= fc_kinds_of(p);
   return c;
 }

@@ -106,3 +106,28 @@ Test(correlate, tags_only_get_stronger) {
   cr_assert_eq(p->confidence, FCA_CONF_HIGH);
   cr_assert_eq(cap_count(&cap, FCA_EV_PAGE, NULL), 1, "announced twice");
 }
+
+/* Two loads of a page share its scorecard: a later load starting over ("unknown") does not take
+ * back what an earlier load established, and its own Stripe.js request says "fetched" even when
+ * its tag is no stronger than the card's. */
+Test(correlate, a_later_load_keeps_the_scorecard_s_stripe_js) {
+  static const char v[] = "https://js.stripe.com/v3";
+  fca_page_t *p1 = page("https://shop.test/a", "c1", 1000);
+  fca_correlate_tag(a, p1, FCA_TAG_SCRIPT_LITERAL, FCA_CONF_MEDIUM, "body", "script literal", v,
+                    sizeof v - 1, 10, NULL);
+  fca_correlate_tag(a, p1, FCA_TAG_SCRIPT_REQUEST, FCA_CONF_HIGH, "request", "request", v,
+                    sizeof v - 1, -1, v);
+  cr_assert_not_null(p1->card);
+  cr_assert_str_eq(p1->card->stripe_js, "fetched");
+  fca_page_t *p2 = page("https://shop.test/a", "c1", 2000);
+  fca_correlate_tag(a, p2, FCA_TAG_SCRIPT_LITERAL, FCA_CONF_MEDIUM, "body", "script literal", v,
+                    sizeof v - 1, 10, NULL);
+  cr_assert_eq(p2->card, p1->card, "one card for both loads");
+  cr_assert_eq(p1->card->loads, 2);
+  cr_assert_str_eq(p1->card->stripe_js, "fetched", "the second load has not said anything yet");
+  fca_correlate_tag(a, p2, FCA_TAG_SCRIPT_REQUEST, FCA_CONF_HIGH, "request", "request", v,
+                    sizeof v - 1, -1, v);
+  cr_assert_eq(p1->card->tagged_by, FCA_TAG_SCRIPT_REQUEST);
+  cr_assert_eq(p1->card->confidence, FCA_CONF_HIGH);
+  cr_assert_str_eq(p1->card->stripe_js, "fetched");
+}

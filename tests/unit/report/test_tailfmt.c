@@ -60,6 +60,10 @@ Test(tailfmt, summary_and_non_events) {
   cr_assert_gt(fca_tailfmt_line(o, buf, sizeof buf, false), 0);
   cr_assert(strstr(buf, "  tagged 1+  "), "a summary past its page cap says so: %s", buf);
   json_decref(o);
+  o = j("{\"run\":\"r3\",\"type\":\"summary\",\"pages_tagged\":3}");
+  cr_assert_gt(fca_tailfmt_line(o, buf, sizeof buf, false), 0);
+  cr_assert(strstr(buf, "  tagged 3  "), "a summary without its pages: its count: %s", buf);
+  json_decref(o);
   o = j("{\"type\":\"something-new\"}");
   cr_assert_eq(fca_tailfmt_line(o, buf, sizeof buf, false), 0);
   json_decref(o);
