@@ -492,60 +492,48 @@ Test(html_scan, base_resolution_of_script_src) {
   cr_assert_str_eq(r.src, "http://js.stripe.com/v3/");
 }
 
-/* Evidence is "the tag as it appeared": raw bytes, whatever the chunking. */
+/* Evidence is "the tag as it appeared": raw bytes, whatever the chunking, whether a tag is
+ * handed on in place (whole in one chunk) or copied (split). */
 static char raw_seen[8][256];
 static size_t raw_count;
+static bool raw_of_end_tags;
 static void raw_tag(void *ud, const fca_html_tag_t *t) {
   (void)ud;
-  if (t->end_tag || raw_count >= 8) return;
+  if (t->end_tag != raw_of_end_tags || raw_count >= 8) return;
   snprintf(raw_seen[raw_count++], sizeof raw_seen[0], "%.*s", (int)t->raw_len, t->raw);
+}
+
+/* Feeds `in` split in two at every offset; the raw text of its start (or end) tags is `want`. */
+static void raw_at_every_split(const char *in, bool end_tags, const char *const *want,
+                               size_t nwant) {
+  fca_html_scan_cb_t cb = {0};
+  cb.tag = raw_tag;
+  raw_of_end_tags = end_tags;
+  size_t n = strlen(in);
+  for (size_t split = 0; split <= n; split++) {
+    raw_count = 0;
+    fca_html_scan_t *s = fca_html_scan_new(&cb, NULL);
+    fca_html_scan_feed(s, in, split);
+    fca_html_scan_feed(s, in + split, n - split);
+    fca_html_scan_finish(s);
+    fca_html_scan_free(s);
+    cr_assert_eq(raw_count, nwant, "split %zu", split);
+    for (size_t i = 0; i < nwant; i++)
+      cr_assert_str_eq(raw_seen[i], want[i], "split %zu tag %zu", split, i);
+  }
 }
 
 Test(html_scan, raw_tag_text_at_every_split) {
-  const char *in = "<p>x</p><META NAME=referrer content='no&#45;referrer'>"
-                   "<iframe sandbox=\"allow-scripts\n allow-popups\" src=/f></iframe>";
   const char *want[] = {"<p>", "<META NAME=referrer content='no&#45;referrer'>",
                         "<iframe sandbox=\"allow-scripts\n allow-popups\" src=/f>"};
-  fca_html_scan_cb_t cb = {0};
-  cb.tag = raw_tag;
-  size_t n = strlen(in);
-  for (size_t split = 0; split <= n; split++) {
-    raw_count = 0;
-    fca_html_scan_t *s = fca_html_scan_new(&cb, NULL);
-    fca_html_scan_feed(s, in, split);
-    fca_html_scan_feed(s, in + split, n - split);
-    fca_html_scan_finish(s);
-    fca_html_scan_free(s);
-    cr_assert_eq(raw_count, 3, "split %zu", split);
-    for (size_t i = 0; i < 3; i++)
-      cr_assert_str_eq(raw_seen[i], want[i], "split %zu tag %zu", split, i);
-  }
-}
-
-/* End tags too, whether a tag is handed on in place (whole in one chunk) or copied (split). */
-static void raw_end_tag(void *ud, const fca_html_tag_t *t) {
-  (void)ud;
-  if (!t->end_tag || raw_count >= 8) return;
-  snprintf(raw_seen[raw_count++], sizeof raw_seen[0], "%.*s", (int)t->raw_len, t->raw);
+  raw_at_every_split("<p>x</p><META NAME=referrer content='no&#45;referrer'>"
+                     "<iframe sandbox=\"allow-scripts\n allow-popups\" src=/f></iframe>",
+                     false, want, 3);
 }
 
 Test(html_scan, raw_end_tag_text_at_every_split) {
-  const char *in = "<p>x</p ><div></DIV\t>";
   const char *want[] = {"</p >", "</DIV\t>"};
-  fca_html_scan_cb_t cb = {0};
-  cb.tag = raw_end_tag;
-  size_t n = strlen(in);
-  for (size_t split = 0; split <= n; split++) {
-    raw_count = 0;
-    fca_html_scan_t *s = fca_html_scan_new(&cb, NULL);
-    fca_html_scan_feed(s, in, split);
-    fca_html_scan_feed(s, in + split, n - split);
-    fca_html_scan_finish(s);
-    fca_html_scan_free(s);
-    cr_assert_eq(raw_count, 2, "split %zu", split);
-    for (size_t i = 0; i < 2; i++)
-      cr_assert_str_eq(raw_seen[i], want[i], "split %zu tag %zu", split, i);
-  }
+  raw_at_every_split("<p>x</p ><div></DIV\t>", true, want, 2);
 }
 
 /* A tag longer than the evidence cap is cut at the cap, in one chunk or two. */
