@@ -31,7 +31,8 @@ fca_audit_t *fca_audit_new(const fca_audit_opts_t *opts) {
   a->reg = fca_registry_new(a->o.registry_max_pages, a->o.registry_max_age_ms);
   a->dedup = fca_dedup_new();
   a->cards_tail = &a->cards;
-  fca_strmap_init(&a->card_keys, 0, false);
+  fca_strmap_init(&a->card_keys[0], 0, false);
+  fca_strmap_init(&a->card_keys[1], 0, false);
   a->ignored = fca_xcalloc(1, sizeof *a->ignored);
   a->ignored->a = a;
   a->ignored->ignored = true;
@@ -53,7 +54,8 @@ void fca_audit_free(fca_audit_t *a) {
     n = c->next;
     fca_card_free(c);
   }
-  fca_strmap_destroy(&a->card_keys, NULL);
+  fca_strmap_destroy(&a->card_keys[0], NULL);
+  fca_strmap_destroy(&a->card_keys[1], NULL);
   free(a->ignored);
   free(a->env);
   pthread_mutex_destroy(&a->mu);

@@ -53,12 +53,10 @@ bool fca_page_references_script(const fca_page_t *p, const char *url) {
   return false;
 }
 
-static int strength(fca_tag_kind_t k, fca_confidence_t c) { return (int)c * 8 + (int)k; }
-
 void fca_correlate_tag(fca_audit_t *a, fca_page_t *p, fca_tag_kind_t kind, fca_confidence_t conf,
                        const char *source, const char *name, const char *value, size_t len,
                        int64_t offset, const char *url) {
-  if (strength(kind, conf) <= strength(p->tagged_by, p->confidence)) return;
+  if (fca_tag_strength(kind, conf) <= fca_tag_strength(p->tagged_by, p->confidence)) return;
   bool was_tagged = p->tagged_by != FCA_TAG_NONE, was_announced = p->announced;
   p->tagged_by = kind;
   p->confidence = conf;
@@ -67,7 +65,7 @@ void fca_correlate_tag(fca_audit_t *a, fca_page_t *p, fca_tag_kind_t kind, fca_c
   fca_page_ev_set(&p->tag_ev, value, len, offset, url);
   if (p->card) { /* an upgrade of an announced page: the scorecard shows the strongest tag of
                    its loads, and this load's request for Stripe.js whatever the card's tag */
-    if (strength(kind, conf) > strength(p->card->tagged_by, p->card->confidence)) {
+    if (fca_tag_strength(kind, conf) > fca_tag_strength(p->card->tagged_by, p->card->confidence)) {
       p->card->tagged_by = kind;
       p->card->confidence = conf;
     }

@@ -92,8 +92,8 @@ struct fca_audit {
 
   fca_card_t *cards, **cards_tail;
   size_t ncards;
-  uint64_t cards_dropped; /* page loads whose page found no room for a card */
-  fca_strmap_t card_keys; /* client id, URL and frame/top-level -> its card */
+  uint64_t cards_dropped;    /* page loads whose page found no room for a card */
+  fca_strmap_t card_keys[2]; /* [top_level]: "client id \n URL" -> its card (clientkey.h) */
 
   fca_page_t *pending[FCA_AUDIT_PENDING_MAX]; /* framed, tagged, iframe not (yet) seen */
   size_t npending;

@@ -34,6 +34,11 @@ typedef enum {
 } fca_tag_kind_t;
 
 typedef enum { FCA_CONF_NONE = 0, FCA_CONF_MEDIUM, FCA_CONF_HIGH } fca_confidence_t;
+/* How strong a tag is: confidence first, then the kind of evidence (a page's tag only gets
+ * stronger). */
+static inline int fca_tag_strength(fca_tag_kind_t k, fca_confidence_t c) {
+  return (int)c * 8 + (int)k;
+}
 
 const char *fca_tag_kind_name(fca_tag_kind_t k);     /* script-tag, ..., NULL for NONE */
 const char *fca_confidence_name(fca_confidence_t c); /* high | medium, NULL for NONE */

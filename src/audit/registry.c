@@ -4,6 +4,8 @@
  * deleted. */
 #include "registry.h"
 
+#include "clientkey.h"
+
 #include "fcaudit/strmap.h"
 #include "fcaudit/util.h"
 
@@ -37,28 +39,6 @@ struct fca_registry {
   map_t by_url, by_origin, by_site, by_client, by_iframe;
 };
 
-/* client_id '\n' rest: '\n' cannot occur in either part (URLs are cleaned, ids are IPs). Built
- * in the caller's buffer when it fits (every page add and lookup makes several). */
-typedef struct {
-  char small[256];
-  char *heap;
-} key_buf_t;
-
-static const char *key2(key_buf_t *b, const char *client_id, const char *rest) {
-  if (!rest) rest = "";
-  size_t a = strlen(client_id), n = strlen(rest);
-  char *k = a + n + 2 <= sizeof b->small ? b->small : (b->heap = fca_xmalloc(a + n + 2));
-  memcpy(k, client_id, a);
-  k[a] = '\n';
-  memcpy(k + a + 1, rest, n + 1);
-  return k;
-}
-
-static void key_done(key_buf_t *b) {
-  free(b->heap);
-  b->heap = NULL;
-}
-
 fca_registry_t *fca_registry_new(size_t max_pages, uint64_t max_age_ms) {
   fca_registry_t *r = fca_xcalloc(1, sizeof *r);
   r->max_pages = max_pages ? max_pages : 4096;
@@ -72,23 +52,22 @@ fca_registry_t *fca_registry_new(size_t max_pages, uint64_t max_age_ms) {
 }
 
 static void forget_keys(fca_registry_t *r, fca_page_t *p) {
-  key_buf_t kb;
-  kb.heap = NULL;
-  const char *k = key2(&kb, p->client_id, p->url);
+  fca_clientkey_t kb;
+  const char *k = fca_clientkey(&kb, p->client_id, p->url);
   map_del_if(&r->by_url, k, p);
-  key_done(&kb);
-  k = key2(&kb, p->client_id, p->origin);
+  fca_clientkey_done(&kb);
+  k = fca_clientkey(&kb, p->client_id, p->origin);
   map_del_if(&r->by_origin, k, p);
-  key_done(&kb);
-  k = key2(&kb, p->client_id, p->site);
+  fca_clientkey_done(&kb);
+  k = fca_clientkey(&kb, p->client_id, p->site);
   map_del_if(&r->by_site, k, p);
-  key_done(&kb);
+  fca_clientkey_done(&kb);
   map_del_if(&r->by_client, p->client_id, p);
   for (size_t i = 0; i < p->niframes; i++) {
     if (!p->iframes[i].src) continue;
-    k = key2(&kb, p->client_id, p->iframes[i].src);
+    k = fca_clientkey(&kb, p->client_id, p->iframes[i].src);
     map_del_if(&r->by_iframe, k, p);
-    key_done(&kb);
+    fca_clientkey_done(&kb);
   }
 }
 
@@ -136,17 +115,16 @@ void fca_registry_add(fca_registry_t *r, fca_page_t *p, int64_t now_ms) {
     r->oldest = p;
   r->newest = p;
   r->count++;
-  key_buf_t kb;
-  kb.heap = NULL;
-  const char *k = key2(&kb, p->client_id, p->url);
+  fca_clientkey_t kb;
+  const char *k = fca_clientkey(&kb, p->client_id, p->url);
   map_put(&r->by_url, k, p, 0);
-  key_done(&kb);
-  k = key2(&kb, p->client_id, p->origin);
+  fca_clientkey_done(&kb);
+  k = fca_clientkey(&kb, p->client_id, p->origin);
   map_put(&r->by_origin, k, p, 0);
-  key_done(&kb);
-  k = key2(&kb, p->client_id, p->site);
+  fca_clientkey_done(&kb);
+  k = fca_clientkey(&kb, p->client_id, p->site);
   map_put(&r->by_site, k, p, 0);
-  key_done(&kb);
+  fca_clientkey_done(&kb);
   map_put(&r->by_client, p->client_id, p, 0);
 }
 
@@ -158,11 +136,10 @@ static fca_page_t *lookup(const map_t *m, const char *key, size_t *idx) {
 
 fca_page_t *fca_registry_by_url(fca_registry_t *r, const char *client_id, const char *url) {
   char *nf = fca_page_url_nofrag(url);
-  key_buf_t kb;
-  kb.heap = NULL;
-  const char *k = key2(&kb, client_id, nf);
+  fca_clientkey_t kb;
+  const char *k = fca_clientkey(&kb, client_id, nf);
   fca_page_t *p = lookup(&r->by_url, k, NULL);
-  key_done(&kb);
+  fca_clientkey_done(&kb);
   free(nf);
   return p;
 }
@@ -174,21 +151,19 @@ static fca_page_t *recent(const map_t *m, const char *key, int64_t since_ms) {
 
 fca_page_t *fca_registry_recent_origin(fca_registry_t *r, const char *client_id, const char *origin,
                                        int64_t since_ms) {
-  key_buf_t kb;
-  kb.heap = NULL;
-  const char *k = key2(&kb, client_id, origin);
+  fca_clientkey_t kb;
+  const char *k = fca_clientkey(&kb, client_id, origin);
   fca_page_t *p = recent(&r->by_origin, k, since_ms);
-  key_done(&kb);
+  fca_clientkey_done(&kb);
   return p;
 }
 
 fca_page_t *fca_registry_recent_site(fca_registry_t *r, const char *client_id, const char *site,
                                      int64_t since_ms) {
-  key_buf_t kb;
-  kb.heap = NULL;
-  const char *k = key2(&kb, client_id, site);
+  fca_clientkey_t kb;
+  const char *k = fca_clientkey(&kb, client_id, site);
   fca_page_t *p = recent(&r->by_site, k, since_ms);
-  key_done(&kb);
+  fca_clientkey_done(&kb);
   return p;
 }
 
@@ -198,21 +173,19 @@ fca_page_t *fca_registry_recent_client(fca_registry_t *r, const char *client_id,
 
 void fca_registry_add_iframe(fca_registry_t *r, fca_page_t *parent, size_t idx) {
   if (!parent->in_registry || idx >= parent->niframes || !parent->iframes[idx].src) return;
-  key_buf_t kb;
-  kb.heap = NULL;
-  const char *k = key2(&kb, parent->client_id, parent->iframes[idx].src);
+  fca_clientkey_t kb;
+  const char *k = fca_clientkey(&kb, parent->client_id, parent->iframes[idx].src);
   map_put(&r->by_iframe, k, parent, idx);
-  key_done(&kb);
+  fca_clientkey_done(&kb);
 }
 
 fca_page_t *fca_registry_iframe_parent(fca_registry_t *r, const char *client_id, const char *url,
                                        size_t *idx) {
   char *nf = fca_page_url_nofrag(url);
-  key_buf_t kb;
-  kb.heap = NULL;
-  const char *k = key2(&kb, client_id, nf);
+  fca_clientkey_t kb;
+  const char *k = fca_clientkey(&kb, client_id, nf);
   fca_page_t *p = lookup(&r->by_iframe, k, idx);
-  key_done(&kb);
+  fca_clientkey_done(&kb);
   free(nf);
   return p;
 }

@@ -3,13 +3,12 @@
  * the outputs in the summary event (fca_summary_t, fcaudit/checklist.h; its JSON form is in
  * docs/audit.md). An item no rule decided is said in the checklist's words
  * (fca_item_undecided_why). Built under the audit lock. */
+#include "clientkey.h"
 #include "engine.h"
 #include "fcaudit/util.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static int tag_strength(fca_tag_kind_t k, fca_confidence_t c) { return (int)c * 8 + (int)k; }
 
 static unsigned fc_kinds_of(const fca_page_t *p) {
   unsigned k = 0;
@@ -31,7 +30,8 @@ static const char *stripe_js_of(const fca_page_t *p) {
 /* Another load of a page that has its card: the card takes it in. */
 static fca_card_t *another_load(fca_card_t *c, const fca_page_t *p) {
   if (c->loads < UINT32_MAX) c->loads++;
-  if (tag_strength(p->tagged_by, p->confidence) > tag_strength(c->tagged_by, c->confidence)) {
+  if (fca_tag_strength(p->tagged_by, p->confidence) >
+      fca_tag_strength(c->tagged_by, c->confidence)) {
     c->tagged_by = p->tagged_by;
     c->confidence = p->confidence;
   }
@@ -43,18 +43,14 @@ static fca_card_t *another_load(fca_card_t *c, const fca_page_t *p) {
 }
 
 fca_card_t *fca_card_new(fca_audit_t *a, const fca_page_t *p) {
-  size_t lc = strlen(p->client_id), lu = strlen(p->url);
-  char stack[512], *key = lc + lu + 3 <= sizeof stack ? stack : fca_xmalloc(lc + lu + 3);
-  memcpy(key, p->client_id, lc);
-  key[lc] = '\n';
-  memcpy(key + lc + 1, p->url, lu);
-  key[lc + 1 + lu] = '\n';
-  key[lc + 2 + lu] = p->top_level ? 't' : 'f';
-  size_t klen = lc + lu + 3;
-  fca_strmap_entry_t *e = fca_strmap_get(&a->card_keys, key, klen);
+  fca_strmap_t *keys = &a->card_keys[p->top_level]; /* a page and a frame of it: two cards */
+  fca_clientkey_t kb;
+  const char *key = fca_clientkey(&kb, p->client_id, p->url);
+  fca_strmap_entry_t *e = fca_strmap_gets(keys, key);
   fca_card_t *c = e ? another_load(e->val, p) : NULL;
-  if (!c && a->ncards >= FCA_AUDIT_CARDS_MAX) a->cards_dropped++;
-  if (!c && a->ncards < FCA_AUDIT_CARDS_MAX) {
+  if (!c && a->ncards >= FCA_AUDIT_CARDS_MAX) {
+    a->cards_dropped++;
+  } else if (!c) {
     c = fca_xcalloc(1, sizeof *c);
     c->page_id = p->id;
     c->loads = 1;
@@ -68,9 +64,9 @@ fca_card_t *fca_card_new(fca_audit_t *a, const fca_page_t *p) {
     *a->cards_tail = c;
     a->cards_tail = &c->next;
     a->ncards++;
-    fca_strmap_put(&a->card_keys, key, klen, NULL)->val = c;
+    fca_strmap_puts(keys, key, NULL)->val = c;
   }
-  if (key != stack) free(key);
+  fca_clientkey_done(&kb);
   return c;
 }
 

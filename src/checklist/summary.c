@@ -171,20 +171,19 @@ char *fca_test_mode_line(const fca_test_mode_t *t) {
 }
 
 size_t fca_summary_pages_by_url(const fca_summary_t *s) {
-  fca_strmap_t seen;
+  fca_strmap_t seen; /* URL without query -> bit 1: a top-level page, bit 2: a frame */
   fca_strmap_init(&seen, s->npages, false);
+  size_t n = 0;
   for (size_t i = 0; i < s->npages; i++) {
     const fca_scorecard_t *c = &s->pages[i];
     if (!c->url) continue;
     char *key = fca_url_without_query(c->url);
-    size_t n = strlen(key);
-    key = fca_xrealloc(key, n + 2);
-    key[n] = c->top_level ? 't' : 'f'; /* the report keeps a page and a frame of it apart */
-    key[n + 1] = '\0';
-    fca_strmap_put(&seen, key, n + 1, NULL);
+    fca_strmap_entry_t *e = fca_strmap_puts(&seen, key, NULL);
+    uint64_t bit = c->top_level ? 1u : 2u;
+    if (!(e->num & bit)) n++;
+    e->num |= bit;
     free(key);
   }
-  size_t n = fca_strmap_count(&seen);
   fca_strmap_destroy(&seen, NULL);
   return n;
 }

@@ -103,13 +103,13 @@ size_t fca_tailfmt_line(const json_t *o, char *buf, size_t n, bool color) {
   size_t l = (size_t)len < n ? (size_t)len : n - 1;
   if (sum->pages_seen >= 0 && l < n)
     l += (size_t)snprintf(buf + l, n - l, "  pages seen %lld", (long long)sum->pages_seen);
-  /* Tagged pages as the console and the reports count them (by URL), not loads. */
-  if (l < n)
-    l += sum->npages || !sum->pages_tagged /* a summary without its pages: the loads */
-             ? (size_t)snprintf(buf + l, n - l, "  tagged %zu%s", fca_summary_pages_by_url(sum),
-                                sum->pages_not_listed ? "+" : "")
-             : (size_t)snprintf(buf + l, n - l, "  tagged %llu",
-                                (unsigned long long)sum->pages_tagged);
+  /* Tagged pages as the console and the reports count them (by URL), not loads; a summary
+   * without its pages has only the count of loads. */
+  if (l < n && (sum->npages || !sum->pages_tagged))
+    l += (size_t)snprintf(buf + l, n - l, "  tagged %zu%s", fca_summary_pages_by_url(sum),
+                          sum->pages_not_listed ? "+" : "");
+  else if (l < n)
+    l += (size_t)snprintf(buf + l, n - l, "  tagged %llu", (unsigned long long)sum->pages_tagged);
   /* docs/events.md: violations.by_level.LEVEL.reported (distinct findings logged). */
   const fca_count_t *bl = sum->violations_by_level;
   if (l < n)
