@@ -40,55 +40,40 @@ const char *fca_item_title(int item) {
   }
 }
 
-static void release(fca_item_result_t *r) {
+/* The item's words become the shared copy, else its own copy (either may be NULL: no words).
+ * Callers make both before this releases the old words, which may be what they copied. */
+static void assign(fca_item_result_t *r, fca_item_status_t status, const char *shared,
+                   char *owned) {
   if (!r->why_shared) free((char *)r->why);
-  r->why = NULL;
-  r->why_shared = false;
+  r->status = status;
+  r->why = shared ? shared : owned;
+  r->why_shared = shared != NULL;
 }
 
-/* why becomes the item's: the shared copy of its sentence when there is one (why is freed),
- * else why itself. */
+/* why (malloc'd) becomes the item's: the shared copy of its sentence when there is one. */
 static void set_owned(fca_item_result_t *r, fca_item_status_t status, char *why) {
   const char *shared = fca_intern(why);
-  release(r);
-  r->status = status;
   if (shared) {
     free(why);
-    r->why = shared;
-    r->why_shared = true;
-  } else {
-    r->why = why;
+    why = NULL;
   }
+  assign(r, status, shared, why);
 }
 
 void fca_item_set(fca_item_result_t *r, fca_item_status_t status, const char *why) {
   const char *shared = fca_intern(why);
-  if (shared || !why) {
-    release(r);
-    r->status = status;
-    r->why = shared;
-    r->why_shared = shared != NULL;
-    return;
-  }
-  set_owned(r, status, fca_xstrdup(why));
+  assign(r, status, shared, shared || !why ? NULL : fca_xstrdup(why));
 }
 
 void fca_item_copy(fca_item_result_t *dst, const fca_item_result_t *src) {
   if (dst == src) return;
-  if (src->why_shared) {
-    release(dst);
-    dst->status = src->status;
-    dst->why = src->why;
-    dst->why_shared = true;
-    return;
-  }
-  fca_item_set(dst, src->status, src->why);
+  if (src->why_shared)
+    assign(dst, src->status, src->why, NULL);
+  else
+    fca_item_set(dst, src->status, src->why);
 }
 
-void fca_item_clear(fca_item_result_t *r) {
-  release(r);
-  r->status = FCA_ITEM_NA;
-}
+void fca_item_clear(fca_item_result_t *r) { assign(r, FCA_ITEM_NA, NULL, NULL); }
 
 void fca_item_fail_by(fca_item_result_t *r, const char *rule_id, const char *message) {
   if (r->status == FCA_ITEM_FAIL) return; /* the first failing finding keeps the words */

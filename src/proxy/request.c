@@ -313,13 +313,12 @@ void fca_conn_handle_request_head(fca_conn_t *c, size_t head_len) {
     fca_sb_put(&ln, ".", 1);
     fca_sb_putu(&ln, (uint64_t)h->minor);
     fca_sb_put(&ln, "\r\n", 2);
-    size_t n = ln.n;
     if (ln.cut) {
       fca_conn_send_error(c, 414, "request target too long");
       return;
     }
     /* An HTTP/1.0 client may omit Host; the origin gets one from the URL. */
-    fca_http_write_filtered(sink, h, line, n, h->upgrade, hostport, drop);
+    fca_http_write_filtered(sink, h, line, ln.n, h->upgrade, hostport, drop);
   }
   size_t ucap = strlen(t.scheme) + 3 + hp.n + (t.path_len ? t.path_len : 1) + 1;
   char *url = fca_xmalloc(ucap);
