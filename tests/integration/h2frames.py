@@ -35,19 +35,25 @@ def check(cond, what):
         raise Fail(what)
 
 
+def tunnel(a):
+    """A socket through the proxy's CONNECT to the origin, and the proxy's answer head."""
+    raw = socket.create_connection(("127.0.0.1", a.proxy), timeout=10)
+    target = "%s:%d" % (HOST, a.origin)
+    raw.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        b = raw.recv(1)
+        check(b, "the proxy closed instead of answering CONNECT")
+        head += b
+    return raw, head
+
+
 class Conn:
     """One HTTP/2 connection through the proxy's CONNECT tunnel."""
 
     def __init__(self, a, window=65535):
         self.a = a
-        raw = socket.create_connection(("127.0.0.1", a.proxy), timeout=10)
-        target = "%s:%d" % (HOST, a.origin)
-        raw.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            b = raw.recv(1)
-            check(b, "the proxy closed instead of answering CONNECT")
-            head += b
+        raw, head = tunnel(a)
         check(head.startswith(b"HTTP/1.1 200"), "CONNECT answered %r" % head[:40])
         ctx = ssl.create_default_context(cafile=a.ca)
         ctx.set_alpn_protocols(["h2", "http/1.1"])
@@ -612,14 +618,8 @@ def websocket(a):
           "extended CONNECT must be refused: %r" % st)
     check(c.goaway is None and c.status(c.response(c.request("/echo"))) == 200,
           "the h2 connection goes on: %r" % (c.goaway,))
-    raw = socket.create_connection(("127.0.0.1", a.proxy), timeout=10)
+    raw, _ = tunnel(a)
     target = "%s:%d" % (HOST, a.origin)
-    raw.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        b = raw.recv(1)
-        check(b, "the proxy closed instead of answering CONNECT")
-        head += b
     ctx = ssl.create_default_context(cafile=a.ca)
     ctx.set_alpn_protocols(["http/1.1"])
     s = ctx.wrap_socket(raw, server_hostname=HOST)

@@ -210,14 +210,20 @@ Test(exchange, unknown_host_is_403_with_only_resolved) {
   cr_assert_eq(rec.fail_status, 403);
 }
 
+/* A 200 answer with a 4 MiB body of 'x' (malloc'd). */
+static char *big_answer(void) {
+  char head[64];
+  int n = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", 4 << 20);
+  char *answer = malloc((size_t)n + (4 << 20) + 1);
+  memcpy(answer, head, (size_t)n);
+  memset(answer + n, 'x', 4 << 20);
+  answer[n + (4 << 20)] = '\0';
+  return answer;
+}
+
 Test(exchange, full_sink_stops_reading_the_upstream) {
   /* 4 MiB answer; the sink holds at most 64 KiB before the exchange stops reading. */
-  static char big[64];
-  snprintf(big, sizeof big, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", 4 << 20);
-  char *answer = malloc(strlen(big) + (4 << 20) + 1);
-  strcpy(answer, big);
-  memset(answer + strlen(big), 'x', 4 << 20);
-  answer[strlen(big) + (4 << 20)] = '\0';
+  char *answer = big_answer();
   fx.answer = answer;
   rec.sink_limit = 64 * 1024;
   get(FCA_EXCH_BODY_WIRE, "/big");
@@ -246,12 +252,7 @@ Test(exchange, full_sink_stops_reading_the_upstream) {
 Test(exchange, sink_room_bounds_what_the_upstream_reads) {
   /* The same 4 MiB answer to a session that holds at most 64 KiB: the upstream is read only
    * into the room left, so its input and the sink together never hold more. */
-  static char big[64];
-  snprintf(big, sizeof big, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", 4 << 20);
-  char *answer = malloc(strlen(big) + (4 << 20) + 1);
-  strcpy(answer, big);
-  memset(answer + strlen(big), 'x', 4 << 20);
-  answer[strlen(big) + (4 << 20)] = '\0';
+  char *answer = big_answer();
   fx.answer = answer;
   rec.sink_limit = 64 * 1024;
   held_max = 0;
